@@ -1,0 +1,107 @@
+"""The application factory: `bouquet.app:create_app`."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from bouquet import errors, home, logs, migrations, ops
+from bouquet.authz import Permissions
+from bouquet.context import ContextMiddleware
+from bouquet.csrf import CSRFMiddleware
+from bouquet.db import Database
+from bouquet.headers import SecurityHeadersMiddleware
+from bouquet.models import import_models
+from bouquet.plugins import Action, Plugins
+from bouquet.plugins import listing
+from bouquet.routing import public
+from bouquet.sessions import SessionStore, Timeouts, cookie_name
+from bouquet.settings import Settings, load_settings
+from bouquet.ui import make_environment, shell_dir
+
+log = logging.getLogger("bouquet.app")
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose, so that no two mechanisms share key material."""
+    return hashlib.sha256(f"bouquet:{purpose}:{secret}".encode()).digest()
+
+
+def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None,
+               extra_plugins: Iterable[tuple[str, object]] = ()) -> Starlette:
+    """Build the portal: settings, database, plugins, routes and middleware.
+
+    Raises `SettingsError` for a bad setting and `UnmigratedDatabase` for a database whose
+    schema is behind, each with a message that says what to do.
+    """
+    settings = settings or load_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    plugins = plugins or Plugins(settings.plugin_names, extra=extra_plugins)
+    db = Database(settings.database_url)
+    import_models(plugins)
+    if settings.check_migrations:
+        migrations.check(db.engine, plugins)
+
+    routes: list[BaseRoute] = [*ops.routes, *listing.routes, *home.routes]
+    routes += _plugin_routes(plugins)
+    routes += _static_mounts(plugins)
+
+    csrf_exempt: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await plugins.acall("bouquet_startup", app=app)
+        try:
+            yield
+        finally:
+            await plugins.acall("bouquet_shutdown", app=app)
+            db.dispose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(ops.ObservabilityMiddleware),
+            Middleware(SecurityHeadersMiddleware, https=settings.https),
+            Middleware(ContextMiddleware),
+            Middleware(CSRFMiddleware, secret=derive_key(settings.secret_key, "csrf"), origin=settings.base_url,
+                       cookie=cookie_name(settings.https), exempt=csrf_exempt),
+        ],
+        exception_handlers={HTTPException: errors.http_exception, Exception: errors.server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.plugins = plugins
+    app.state.csrf_key = derive_key(settings.secret_key, "csrf")
+    app.state.csrf_exempt = csrf_exempt
+    app.state.audit_key = derive_key(settings.audit_key or settings.secret_key, "audit")
+    app.state.sessions = SessionStore(db, Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),
+                                                   absolute=timedelta(hours=settings.session_absolute_hours)))
+    app.state.templates = make_environment(
+        {result.plugin: str(result.value) for result in plugins.call("bouquet_templates")})
+    app.state.permissions = Permissions(
+        [action for action in plugins.flat(plugins.call("bouquet_actions")) if isinstance(action, Action)])
+    app.state.router_routes = app.router.routes
+    return app
+
+
+def _plugin_routes(plugins: Plugins) -> list[BaseRoute]:
+    return [Mount(f"/p/{result.plugin}", routes=list(result.value)) for result in plugins.call("bouquet_routes")]
+
+
+def _static_mounts(plugins: Plugins) -> list[BaseRoute]:
+    mounts: list[BaseRoute] = [
+        Mount(f"/static/{result.plugin}", app=public(StaticFiles(directory=str(result.value))), name=f"static-{result.plugin}")
+        for result in plugins.call("bouquet_static")
+    ]
+    mounts.append(Mount("/static", app=public(StaticFiles(directory=str(shell_dir("static")))), name="static"))
+    return mounts

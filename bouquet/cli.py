@@ -1,0 +1,108 @@
+"""The `bouquet` command line. Plugins add sub-commands with the `bouquet_cli` hook."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bouquet.settings import SettingsError, load_settings
+
+
+def _plugins():  # noqa: ANN202 - lazily imported
+    from bouquet.plugins import Plugins
+
+    return Plugins(load_settings().plugin_names)
+
+
+def _database():  # noqa: ANN202
+    from bouquet.db import Database
+
+    return Database(load_settings().database_url)
+
+
+@click.group()
+def cli() -> None:
+    """Bouquet: services portal for health professionals."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, help="Worker processes (they share nothing but the database).")
+@click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
+def serve(host: str, port: int, workers: int, reload: bool) -> None:
+    """Serve the portal with uvicorn."""
+    import uvicorn
+
+    load_settings()  # fail here, readably, rather than inside every worker
+    uvicorn.run("bouquet.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+                proxy_headers=True, log_config=None)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (core and plugins)."""
+    from bouquet import migrations
+
+    database = _database()
+    migrations.upgrade(database.engine, _plugins())
+    click.echo(f"Database {database.engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; exit 1 naming the first broken event."""
+    from bouquet import audit as trail
+    from bouquet.app import derive_key
+
+    settings = load_settings()
+    database = _database()
+    with database.session() as session:
+        result = trail.verify(session, derive_key(settings.audit_key or settings.secret_key, "audit"))
+    if result.ok:
+        click.echo(f"Audit trail intact: {result.checked} events verified.")
+        return
+    click.echo(f"Audit trail BROKEN at event #{result.broken_seq}: {result.reason} "
+               f"({result.checked} events verified before it).", err=True)
+    sys.exit(1)
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demonstration data of the core and of every plugin (safe to run twice)."""
+    plugins = _plugins()
+    database = _database()
+    plugins.call("bouquet_demo", db=database)
+    for name, info in plugins.info.items():
+        if "bouquet_demo" in info.failures:
+            raise click.ClickException(f"demo data of plugin {name} failed: {info.last_error}")
+    click.echo("Demonstration data loaded.")
+
+
+def build_cli() -> click.Group:
+    """The command group with every plugin's sub-commands added."""
+    try:
+        plugins = _plugins()
+    except SettingsError:
+        return cli  # `main` reports the settings error when a command runs
+    plugins.call("bouquet_cli", group=cli)
+    return cli
+
+
+def main() -> None:
+    try:
+        build_cli()(prog_name="bouquet")
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)

@@ -1,0 +1,177 @@
+"""`RequestContext`: who is asking, for whom, about which patient — built once per request.
+
+`ContextMiddleware` loads the browser session and its account before routing, and keeps every
+endpoint not marked `@public` behind a complete sign-in (both factors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bouquet import csrf
+from bouquet.audit import Auditor
+from bouquet.routing import is_public, resolve
+from bouquet.sessions import BrowserSession, cookie_name
+from bouquet.sso.accounts import Account
+
+if TYPE_CHECKING:
+    from bouquet.authz import Permissions
+    from bouquet.db import Database
+    from bouquet.patient import PatientContext
+    from bouquet.plugins import Plugins
+    from bouquet.settings import Settings
+
+
+@dataclass
+class RequestContext:
+    """Everything a hook needs to know about the request it serves."""
+
+    request: Request
+    account: Account | None = None
+    acting_for: Account | None = None
+    session: BrowserSession | None = None
+    patient: PatientContext | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def app_state(self) -> Any:
+        return self.request.app.state
+
+    @property
+    def settings(self) -> Settings:
+        return self.app_state.settings
+
+    @property
+    def db(self) -> Database:
+        return self.app_state.db
+
+    @property
+    def plugins(self) -> Plugins:
+        return self.app_state.plugins
+
+    @property
+    def request_id(self) -> str | None:
+        return self.request.scope.get("state", {}).get("request_id")
+
+    @property
+    def source_ip(self) -> str | None:
+        return self.request.client.host if self.request.client else None
+
+    @property
+    def audit(self) -> Auditor:
+        """The audit writer for this actor (and principal) in this request."""
+        return Auditor(
+            self.db, self.app_state.audit_key,
+            actor=self.account.label if self.account else "anonymous",
+            acting_for=self.acting_for.label if self.acting_for else None,
+            source_ip=self.source_ip, request_id=self.request_id,
+        )
+
+    @property
+    def csrf_token(self) -> str:
+        if self.session is None:
+            return ""
+        return csrf.token_for(self.app_state.csrf_key, self.session.row.token_hash)
+
+    def can(self, action: str) -> bool:
+        """Whether the signed-in account may do `action` (a secretary: for the principal they act for)."""
+        permissions: Permissions = self.app_state.permissions
+        return permissions.allows(self.account, action, self.acting_for)
+
+    def flash(self, message: str, level: str = "info") -> None:
+        if self.session is not None:
+            self.session.flash(message, level)
+
+
+def get_context(request: Request) -> RequestContext:
+    """The context of this request (built by `ContextMiddleware`)."""
+    return request.scope["state"]["ctx"]
+
+
+class ContextMiddleware:
+    """Builds the `RequestContext`, refuses non-public endpoints to anyone not fully signed in,
+    and saves the session (and sets its cookie) when the request changed it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        state = request.app.state
+        cookie = cookie_name(state.settings.https)
+        browser, account, acting_for = await state.db.run(_load, state, request.cookies.get(cookie))
+        ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser)
+        scope.setdefault("state", {}).update(ctx=ctx, browser_session=browser)
+
+        found = resolve(state.router_routes, scope)
+        if found and not is_public(found[1]) and account is None:
+            await _sign_in_first(request)(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                current: BrowserSession | None = scope["state"].get("browser_session")
+                if current is not None:
+                    if current.dirty:
+                        await state.db.run(state.sessions.save, current)
+                    if current.new_token:
+                        message.setdefault("headers", []).append(
+                            (b"set-cookie", _cookie_header(cookie, current.new_token, state.settings.https).encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def _load(state: Any, token: str | None) -> tuple[BrowserSession | None, Account | None, Account | None]:
+    browser = state.sessions.load(token)
+    if browser is None or browser.account_id is None:
+        return browser, None, None
+    with Session(state.db.engine) as session:
+        account = session.get(Account, browser.account_id)
+        acting_for = session.get(Account, browser.row.acting_for_id) if browser.row.acting_for_id else None
+    if account is None or not account.active:
+        state.sessions.end(browser.row.id, "account_disabled")
+        return None, None, None
+    return browser, account, acting_for
+
+
+def _sign_in_first(request: Request) -> Any:
+    wants_html = "text/html" in request.headers.get("accept", "") and "hx-request" not in request.headers
+    if request.method == "GET" and wants_html:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return JSONResponse({"error": "authentication_required", "message": "Connectez-vous pour continuer."},
+                        status_code=401)
+
+
+def _cookie_header(name: str, token: str, https: bool) -> str:
+    parts = [f"{name}={token}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if https:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+async def ensure_session(ctx: RequestContext) -> BrowserSession:
+    """The browser's session, created now if it has none (a form is about to need a CSRF token)."""
+    if ctx.session is None:
+        state = ctx.app_state
+        ctx.session = await state.db.run(
+            state.sessions.create, user_agent=ctx.request.headers.get("user-agent"), source_ip=ctx.source_ip)
+        ctx.request.scope["state"]["browser_session"] = ctx.session
+    return ctx.session
+
+
+def replace_session(ctx: RequestContext, browser: BrowserSession) -> None:
+    """Make `browser` the session this response carries (after a sign-in or step-up rotated it)."""
+    ctx.session = browser
+    ctx.request.scope["state"]["browser_session"] = browser

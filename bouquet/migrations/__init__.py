@@ -1,0 +1,70 @@
+"""Schema migrations with Alembic: the core's branch plus one branch per plugin (`bouquet_migrations`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+HERE = Path(__file__).parent
+
+
+class UnmigratedDatabase(RuntimeError):
+    """The database schema is behind the code; `bouquet db upgrade` fixes it."""
+
+
+def alembic_config(engine: Engine, plugins: object | None) -> Config:
+    """An Alembic configuration covering the core and every loaded plugin's migration folder."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    locations = [str(HERE / "versions")]
+    if plugins is not None:
+        for result in plugins.call("bouquet_migrations"):  # type: ignore[attr-defined]
+            locations.append(str(result.value))
+    # A path separator that cannot occur in the paths themselves.
+    config.set_main_option("path_separator", "newline")
+    config.set_main_option("version_locations", "\n".join(locations))
+    config.attributes["engine"] = engine
+    config.attributes["plugins"] = plugins
+    return config
+
+
+def upgrade(engine: Engine, plugins: object | None, target: str = "heads") -> None:
+    """Apply every pending migration of the core and the loaded plugins."""
+    command.upgrade(alembic_config(engine, plugins), target)
+
+
+def pending_heads(engine: Engine, plugins: object | None) -> list[str]:
+    """The branch heads the database has not reached yet (empty when the schema is current)."""
+    script = ScriptDirectory.from_config(alembic_config(engine, plugins))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    missing = []
+    for head in script.get_heads():
+        if head in current:
+            continue
+        # A database further along a branch than this head is fine only if the head is an ancestor.
+        if not any(_is_ancestor(script, head, rev) for rev in current):
+            missing.append(head)
+    return sorted(missing)
+
+
+def _is_ancestor(script: ScriptDirectory, ancestor: str, rev: str) -> bool:
+    try:
+        return any(r.revision == ancestor for r in script.iterate_revisions(rev, "base"))
+    except Exception:
+        return False  # the database holds a revision of a plugin that is not loaded now
+
+
+def check(engine: Engine, plugins: object | None) -> None:
+    """Refuse to run on a database whose schema is not current."""
+    missing = pending_heads(engine, plugins)
+    if missing:
+        raise UnmigratedDatabase(
+            f"The database at {engine.url.render_as_string(hide_password=True)} is not migrated "
+            f"(missing: {', '.join(missing)}). Run `bouquet db upgrade` first."
+        )

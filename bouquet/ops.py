@@ -1,0 +1,107 @@
+"""Operations: request ids, request metrics and logs, and the health, readiness and metrics endpoints."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bouquet import logs, metrics
+from bouquet.migrations import pending_heads
+from bouquet.routing import public, resolve
+
+log = logging.getLogger("bouquet.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class ObservabilityMiddleware:
+    """Gives each request an id (kept from `X-Request-ID` when well-formed), counts and times it
+    per route template, and logs one line when it ends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = rid
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
+            metrics.REQUEST_SECONDS.labels(scope["method"], route).observe(elapsed)
+            log.info("%s %s %s", scope["method"], scope["path"], status,
+                     extra={"status": status, "route": route, "duration_ms": round(elapsed * 1000, 1)})
+            logs.request_id.reset(token)
+
+
+def _route_template(scope: Scope) -> str:
+    # Label by template (/p/dmp/documents/{id}), never by raw path: raw paths would explode cardinality.
+    router = getattr(scope.get("app"), "router", None)
+    found = resolve(router.routes, scope) if router else None
+    return found[0] if found else "unmatched"
+
+
+@public
+async def healthz(request: Request) -> Response:
+    """The process is up and serving."""
+    return JSONResponse({"status": "ok"})
+
+
+@public
+async def readyz(request: Request) -> Response:
+    """The database answers and its schema is current: this worker can take traffic."""
+    db = request.app.state.db
+    plugins = request.app.state.plugins
+
+    def check() -> list[str]:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return pending_heads(db.engine, plugins)
+
+    try:
+        pending = await db.run(check)
+    except Exception as exc:
+        log.warning("readiness check failed: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    if pending:
+        return JSONResponse({"status": "unavailable", "database": "reachable", "pending_migrations": pending},
+                            status_code=503)
+    return JSONResponse({"status": "ready", "database": "reachable", "migrations": "current"})
+
+
+@public
+async def metrics_endpoint(request: Request) -> Response:
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
+
+
+routes = [
+    Route("/healthz", healthz),
+    Route("/readyz", readyz),
+    Route("/metrics", metrics_endpoint),
+]

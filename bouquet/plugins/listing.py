@@ -1,0 +1,30 @@
+"""`/-/plugins` and `/-/plugins.json`: what is loaded, at which version, implementing which hooks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bouquet.routing import public
+from bouquet.ui import render
+
+
+def _plugins(request: Request) -> list[dict]:
+    return [info.as_json() for info in request.app.state.plugins.info.values()]
+
+
+@public
+async def plugins_json(request: Request) -> Response:
+    return JSONResponse(_plugins(request))
+
+
+@public
+async def plugins_page(request: Request) -> Response:
+    return await render(request, "plugins.html", {"plugins": _plugins(request)})
+
+
+routes = [
+    Route("/-/plugins.json", plugins_json),
+    Route("/-/plugins", plugins_page),
+]

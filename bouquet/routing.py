@@ -1,0 +1,37 @@
+"""Route helpers: which endpoints are public, and which route template a request matched."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import Scope
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(endpoint: F) -> F:
+    """Mark an endpoint as reachable without a signed-in account (sign-in pages, health, APIs that
+    authenticate their callers themselves). Every other endpoint requires a full sign-in."""
+    endpoint.bouquet_public = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def resolve(routes: Sequence[BaseRoute], scope: Scope, prefix: str = "") -> tuple[str, Any] | None:
+    """The route template (e.g. `/p/dmp/documents/{id}`) and endpoint a request would reach."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match != Match.FULL:
+            continue
+        path = getattr(route, "path", "")
+        if isinstance(route, Mount):
+            if route.routes:
+                return resolve(route.routes, {**scope, **child}, prefix + path)
+            return prefix + path, getattr(route, "app", None)
+        return prefix + path, getattr(route, "endpoint", None)
+    return None
+
+
+def is_public(endpoint: Any) -> bool:
+    return bool(getattr(endpoint, "bouquet_public", False))

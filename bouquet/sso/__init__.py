@@ -1,0 +1,1 @@
+"""Who may come in, and how: accounts, factors, sign-in, and (later) the OIDC provider."""

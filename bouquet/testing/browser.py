@@ -1,0 +1,189 @@
+"""Browser helpers for end-to-end tests: Debian's Chromium through Playwright (sync API).
+
+- ``launch_chromium``: the system Chromium, headless, with flags that work as root and offline.
+  Playwright's own browser downloads are never used.
+- ``add_virtual_authenticator``: a CDP virtual FIDO2 authenticator (a passkey with user
+  verification) attached to one page, for WebAuthn sign-in and enrolment tests.
+- ``axe_violations`` / ``assert_accessible``: run the vendored axe-core in the page.
+
+WebAuthn refuses IP addresses as relying-party ids: open the app under test as
+``http://localhost:PORT``, not ``http://127.0.0.1:PORT`` (both count as secure contexts).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, CDPSession, Page, Playwright
+
+__all__ = [
+    "CHROMIUM_ARGS",
+    "CHROMIUM_PATH",
+    "VirtualAuthenticator",
+    "add_virtual_authenticator",
+    "assert_accessible",
+    "axe_violations",
+    "launch_chromium",
+]
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    # Root (and most containers) cannot use Chromium's user-namespace sandbox.
+    "--no-sandbox",
+    "--disable-gpu",
+    # Keep the browser off the network: only the app under test on loopback is reachable.
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Docker gives /dev/shm 64 MB, too small for Chromium; /tmp is used instead.
+    "--disable-dev-shm-usage",
+)
+AXE_PATH = Path(__file__).parent / "vendor" / "axe.min.js"
+# How many failing elements of one rule the assertion message shows.
+TARGETS_SHOWN = 3
+
+
+def launch_chromium(playwright: Playwright, **launch_options: Any) -> Browser:
+    """Launch the system Chromium (``/usr/bin/chromium``), headless, with ``CHROMIUM_ARGS``.
+
+    Extra keyword arguments go to ``playwright.chromium.launch`` (e.g. ``slow_mo=250``;
+    ``headless=False`` to watch, which needs a display). Raises ``RuntimeError`` naming
+    the fix when Chromium is not installed: tests needing a browser fail, they never skip.
+    """
+    if not CHROMIUM_PATH.is_file():
+        raise RuntimeError(
+            f"Chromium not found at {CHROMIUM_PATH}: run `make test` "
+            "(installs Debian's chromium via scripts/install-system-deps)"
+        )
+    options: dict[str, Any] = {"headless": True, **launch_options}
+    options["args"] = [*CHROMIUM_ARGS, *options.get("args", ())]
+    return playwright.chromium.launch(executable_path=str(CHROMIUM_PATH), **options)
+
+
+@dataclass
+class VirtualAuthenticator:
+    """A virtual authenticator attached to one page, and the CDP session that controls it.
+
+    ``cdp`` stays usable for any other ``WebAuthn.*`` command, e.g.
+    ``cdp.send("WebAuthn.setUserVerified", {...})``; pass ``authenticator_id`` along.
+    """
+
+    cdp: CDPSession
+    authenticator_id: str
+
+    def credentials(self) -> list[dict[str, Any]]:
+        """Return the credentials stored in the authenticator (``WebAuthn.getCredentials``).
+
+        Each is a dict with ``credentialId``, ``isResidentCredential``, ``rpId``,
+        ``userHandle``, ``privateKey`` (base64) and ``signCount``.
+        """
+        result = self.cdp.send(
+            "WebAuthn.getCredentials", {"authenticatorId": self.authenticator_id}
+        )
+        return result["credentials"]
+
+    def set_user_verified(self, verified: bool) -> None:
+        """Make later ceremonies succeed (True) or fail (False) user verification."""
+        self.cdp.send(
+            "WebAuthn.setUserVerified",
+            {"authenticatorId": self.authenticator_id, "isUserVerified": verified},
+        )
+
+    def remove(self) -> None:
+        """Detach the authenticator: the page then sees no authenticator at all."""
+        self.cdp.send(
+            "WebAuthn.removeVirtualAuthenticator", {"authenticatorId": self.authenticator_id}
+        )
+
+
+def add_virtual_authenticator(page: Page) -> VirtualAuthenticator:
+    """Attach a platform passkey authenticator to ``page`` and return its handle.
+
+    The authenticator speaks CTAP2 over the ``internal`` transport, stores resident keys
+    (discoverable credentials), performs user verification and succeeds at it, and
+    answers presence checks on its own, so ``navigator.credentials.create()``/``get()``
+    complete without any prompt. It starts with no credentials.
+    """
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    result = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return VirtualAuthenticator(cdp=cdp, authenticator_id=result["authenticatorId"])
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE_PATH.read_text(encoding="utf-8")
+
+
+def axe_violations(
+    page: Page,
+    impacts: Iterable[str] = ("serious", "critical"),
+    options: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run axe-core on the page's current document and return its violations of ``impacts``.
+
+    Each violation is axe's own dict: ``id`` (the rule), ``impact``, ``help``, ``helpUrl``,
+    ``description`` and ``nodes`` (each with ``target`` selectors, ``html`` and
+    ``failureSummary``). ``impacts`` is any of "minor", "moderate", "serious", "critical".
+    ``options`` goes to ``axe.run`` as is, e.g. ``{"rules": {"color-contrast": {"enabled":
+    False}}}``. axe is injected through ``page.evaluate``, which the page's
+    Content-Security-Policy does not restrict, so pages without ``'unsafe-inline'`` work.
+    """
+    wanted = list(impacts)
+    # A navigation drops window.axe; inject again only when it is missing.
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    return page.evaluate(
+        """async ([wanted, options]) => {
+            const results = await window.axe.run(
+                document, {...options, resultTypes: ["violations"]});
+            return results.violations.filter((violation) => wanted.includes(violation.impact));
+        }""",
+        [wanted, dict(options or {})],
+    )
+
+
+def assert_accessible(
+    page: Page,
+    impacts: Iterable[str] = ("serious", "critical"),
+    options: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise ``AssertionError`` listing every axe violation of ``impacts`` on the page.
+
+    The message gives, per rule: its id, impact, help text, the first few target
+    selectors and the rule's documentation URL. Arguments are those of ``axe_violations``.
+    """
+    wanted = tuple(impacts)
+    violations = axe_violations(page, wanted, options)
+    if not violations:
+        return
+    lines = [
+        f"{len(violations)} accessibility rule(s) violated ({'/'.join(wanted)}) on {page.url}:"
+    ]
+    for violation in violations:
+        targets = [" >> ".join(map(str, node["target"])) for node in violation["nodes"]]
+        shown = ", ".join(targets[:TARGETS_SHOWN])
+        more = f" (+{len(targets) - TARGETS_SHOWN} more)" if len(targets) > TARGETS_SHOWN else ""
+        lines.append(
+            f"- {violation['id']} [{violation['impact']}] {violation['help']}: {shown}{more}\n"
+            f"  {violation['helpUrl']}"
+        )
+    raise AssertionError("\n".join(lines))

@@ -1,0 +1,312 @@
+"""Pytest fixtures for Bouquet and its plugins.
+
+    def test_home(client, make_account):
+        doctor = make_account(kind="professional", given_name="Alice")
+        client.login(doctor)
+        assert "Alice" in client.get("/").text
+
+Every test that uses `database_url` (directly or through `app`, `client`…) runs twice: on SQLite
+and on PostgreSQL. `@pytest.mark.backends("sqlite")` narrows that for a test that is about one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from bouquet import csrf
+from bouquet.sessions import cookie_name, hash_token
+from bouquet.settings import Settings
+
+TEST_SECRET = "bouquet-test-secret-key-0123456789abcdef"
+BACKENDS = ("sqlite", "postgresql")
+_counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backends(*names): run this test only on these database backends")
+    config.addinivalue_line("markers", "browser: drives real headless Chromium")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("db_backend", marker.args if marker else BACKENDS, scope="function")
+
+
+# --- databases -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One throw-away PostgreSQL server for the whole run (started on first use)."""
+    from bouquet.testing.postgres import ThrowawayPostgres
+
+    with ThrowawayPostgres() as server:
+        yield server
+
+
+class _Templates:
+    """Migrated template databases, one per backend, made once per run and copied per test."""
+
+    def __init__(self, tmp: Path, request: pytest.FixtureRequest) -> None:
+        self.tmp, self.request = tmp, request
+        self.made: dict[str, str] = {}
+
+    def url_for_test(self, backend: str) -> str:
+        template = self.made.get(backend) or self._make(backend)
+        self.made[backend] = template
+        name = f"t{next(_counter)}"
+        if backend == "sqlite":
+            target = self.tmp / f"{name}.db"
+            shutil.copyfile(template, target)
+            return f"sqlite:///{target}"
+        server = self.request.getfixturevalue("postgres_server")
+        _create_from_template(server, name, "bouquet_template")
+        return server.url_for(name)
+
+    def _make(self, backend: str) -> str:
+        from bouquet.db import Database
+        from bouquet.migrations import upgrade
+        from bouquet.plugins import Plugins
+
+        plugins = Plugins(None)
+        if backend == "sqlite":
+            path = self.tmp / "template.db"
+            db = Database(f"sqlite:///{path}")
+            upgrade(db.engine, plugins)
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.dispose()
+            return str(path)
+        server = self.request.getfixturevalue("postgres_server")
+        url = server.create_database("bouquet_template")
+        db = Database(url)
+        upgrade(db.engine, plugins)
+        db.dispose()
+        return url
+
+
+def _create_from_template(server: Any, name: str, template: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server.url.replace("+psycopg", ""), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+@pytest.fixture(scope="session")
+def _database_templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> _Templates:
+    return _Templates(tmp_path_factory.mktemp("databases"), request)
+
+
+@pytest.fixture
+def db_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(db_backend: str, _database_templates: _Templates) -> str:
+    """A fresh, migrated database for this test, on `db_backend`."""
+    return _database_templates.url_for_test(db_backend)
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"database_url": database_url, "base_url": "http://testserver",
+                                  "secret_key": TEST_SECRET, "log_json": False}
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def make_app(make_settings: Callable[..., Settings]) -> Callable[..., Starlette]:
+    """`make_app(plugins="dmp", extra_plugins=[("name", module)], **settings)`."""
+    from bouquet.app import create_app
+
+    def make(*, extra_plugins: list[tuple[str, object]] = (), **overrides: Any) -> Starlette:  # type: ignore[assignment]
+        return create_app(make_settings(**overrides), extra_plugins=extra_plugins)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Starlette]) -> Starlette:
+    return make_app()
+
+
+class BouquetClient(TestClient):
+    """A test client that can sign an account in directly and send CSRF tokens."""
+
+    def login(self, account: Any, *, amr: tuple[str, ...] = ("pwd", "otp", "mfa"),
+              acting_for: Any = None) -> BouquetClient:
+        """Act as `account`, fully signed in (both factors), optionally for a principal."""
+        state = self.app.state  # type: ignore[attr-defined]
+        browser = state.sessions.create(account_id=account.id, amr=list(amr),
+                                        acting_for_id=acting_for.id if acting_for else None)
+        self._set_session(browser.new_token)
+        return self
+
+    def anonymous_session(self) -> BouquetClient:
+        """Give this client a session with no account, as a browser gets on its first page."""
+        browser = self.app.state.sessions.create()  # type: ignore[attr-defined]
+        self._set_session(browser.new_token)
+        return self
+
+    def _set_session(self, token: str | None) -> None:
+        name = cookie_name(self.app.state.settings.https)  # type: ignore[attr-defined]
+        self.cookies.clear()
+        self.cookies.set(name, token or "", domain="testserver.local", path="/")
+
+    @property
+    def session_token(self) -> str | None:
+        return self.cookies.get(cookie_name(self.app.state.settings.https))  # type: ignore[attr-defined]
+
+    @property
+    def csrf_token(self) -> str:
+        token = self.session_token
+        assert token, "no session: call login() or anonymous_session() first, or GET a page"
+        return csrf.token_for(self.app.state.csrf_key, hash_token(token))  # type: ignore[attr-defined]
+
+    def submit(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST a form the way the browser does, with the session's CSRF token."""
+        if self.session_token is None:
+            self.anonymous_session()
+        return self.post(url, data={**(data or {}), csrf.FIELD: self.csrf_token}, **kwargs)
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[BouquetClient]:
+    with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_account(app: Starlette) -> Callable[..., Any]:
+    """`make_account(kind="professional", **fields)` stores and returns an Account."""
+    from bouquet.sso.accounts import Account
+
+    def make(kind: str = "professional", **fields: Any) -> Account:
+        n = next(_counter)
+        values: dict[str, Any] = {"username": f"user{n}", "given_name": f"Prénom{n}", "family_name": f"NOM{n}"}
+        if kind == "professional":
+            values.update(idnat_ps=_test_idnat(n), profession_code="10", profession_label="Médecin",
+                          profession_category="C")
+        values.update(fields)
+        account = Account(kind=kind, **values)
+        with app.state.db.session() as session:
+            session.add(account)
+        return account
+
+    return make
+
+
+def _test_idnat(n: int) -> str:
+    """A well-formed IdNat_PS: "8" + 11-digit RPPS whose last digit is its Luhn key."""
+    body = f"1{n:09d}"
+    total = 0
+    for i, digit in enumerate(reversed(body)):
+        value = int(digit) * (2 if i % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return "8" + body + str((10 - total % 10) % 10)
+
+
+# --- live server and browser -----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Starlette
+
+
+def serve(app: Starlette, port: int) -> Callable[[], None]:
+    """Run `app` with uvicorn in a thread on 127.0.0.1:`port`; returns the function that stops it."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the live server on port {port} did not start")
+        time.sleep(0.02)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return stop
+
+
+@pytest.fixture
+def make_live_server(make_app: Callable[..., Starlette]) -> Iterator[Callable[..., LiveServer]]:
+    """`make_live_server(**settings)`: the portal served by uvicorn at http://localhost:PORT.
+
+    Several servers made in one test share the test's database, like workers behind a load balancer.
+    """
+    stops: list[Callable[[], None]] = []
+
+    def make(port: int | None = None, **overrides: Any) -> LiveServer:
+        port = port or free_port()
+        overrides.setdefault("base_url", f"http://localhost:{port}")
+        app = make_app(**overrides)
+        stops.append(serve(app, port))
+        return LiveServer(f"http://localhost:{port}", app)
+
+    yield make
+    for stop in stops:
+        stop()
+
+
+@pytest.fixture
+def live_server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
+    return make_live_server()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by the run."""
+    from playwright.sync_api import sync_playwright
+
+    from bouquet.testing.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser context and page pointed at `live_server` (French locale)."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

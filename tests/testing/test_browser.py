@@ -1,0 +1,140 @@
+"""Tests of bouquet.testing.browser against pages served locally with a strict CSP."""
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from bouquet.testing import browser as browser_helpers
+from bouquet.testing.browser import (
+    add_virtual_authenticator,
+    assert_accessible,
+    axe_violations,
+    launch_chromium,
+)
+
+pytestmark = pytest.mark.browser
+
+# The policy the app sends: no inline scripts, no eval.
+CSP = "default-src 'self'; script-src 'self'"
+PAGES = {
+    "/good": """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Good page</title></head>
+<body><main><h1>Welcome</h1><img src="/logo.svg" alt="Bouquet logo"></main></body></html>""",
+    "/bad": """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bad page</title></head>
+<body><main><h1>Welcome</h1><img src="/logo.svg" id="no-alt"></main>
+<script>window.inlineScriptRan = true;</script></body></html>""",
+    "/logo.svg": """<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>""",
+}
+
+
+class PageHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = PAGES.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        content_type = "image/svg+xml" if self.path.endswith(".svg") else "text/html; charset=utf-8"
+        encoded = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Content-Length", str(len(encoded)))
+        self.end_headers()
+        self.wfile.write(encoded)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Keep pytest output quiet; failures show the page state anyway.
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # "localhost", not the IP: WebAuthn rejects IP addresses as relying-party ids.
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch_chromium(playwright)
+    yield browser
+    browser.close()
+
+
+def test_axe_runs_under_strict_csp_and_finds_missing_alt(chromium, site):
+    page = chromium.new_page()
+    page.goto(f"{site}/bad")
+    # The CSP is enforced (the inline script was blocked), yet axe could be injected.
+    assert page.evaluate("() => window.inlineScriptRan") is None
+
+    violations = axe_violations(page)
+
+    assert [v["id"] for v in violations] == ["image-alt"]
+    assert violations[0]["impact"] == "critical"
+    assert violations[0]["nodes"][0]["target"] == ["#no-alt"]
+    with pytest.raises(AssertionError) as failure:
+        assert_accessible(page)
+    message = str(failure.value)
+    assert "image-alt [critical] Images must have alternative text: #no-alt" in message
+    assert f"{site}/bad" in message
+    page.close()
+
+
+def test_axe_reports_nothing_on_a_good_page(chromium, site):
+    page = chromium.new_page()
+    page.goto(f"{site}/good")
+
+    assert axe_violations(page, impacts=("minor", "moderate", "serious", "critical")) == []
+    assert_accessible(page)
+    # A second run after a navigation injects axe again.
+    page.goto(f"{site}/bad")
+    assert [v["id"] for v in axe_violations(page)] == ["image-alt"]
+    page.close()
+
+
+def test_virtual_authenticator_starts_empty_and_stores_a_passkey(chromium, site):
+    page = chromium.new_page()
+    page.goto(f"{site}/good")
+    authenticator = add_virtual_authenticator(page)
+    assert authenticator.credentials() == []
+
+    credential_type = page.evaluate(
+        """async () => {
+            const credential = await navigator.credentials.create({publicKey: {
+                challenge: new Uint8Array(32),
+                rp: {name: "Bouquet", id: "localhost"},
+                user: {id: new Uint8Array([1, 2, 3]), name: "dr.martin", displayName: "Dr Martin"},
+                pubKeyCredParams: [{type: "public-key", alg: -7}],
+                authenticatorSelection: {residentKey: "required", userVerification: "required"},
+            }});
+            return credential.type;
+        }"""
+    )
+
+    assert credential_type == "public-key"
+    [stored] = authenticator.credentials()
+    assert stored["rpId"] == "localhost"
+    assert stored["isResidentCredential"] is True
+    authenticator.remove()
+    page.close()
+
+
+def test_missing_chromium_raises_a_clear_error(playwright, monkeypatch, tmp_path):
+    monkeypatch.setattr(browser_helpers, "CHROMIUM_PATH", tmp_path / "chromium")
+    with pytest.raises(RuntimeError, match=r"Chromium not found at .*: run `make test`"):
+        launch_chromium(playwright)

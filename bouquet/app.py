@@ -26,6 +26,7 @@ from bouquet.plugins import listing
 from bouquet.routing import public
 from bouquet.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.settings import Settings, load_settings
+from bouquet.sso import account_pages, admin, delegation, invitations, signin, webauthn
 from bouquet.ui import make_environment, shell_dir
 
 log = logging.getLogger("bouquet.app")
@@ -51,7 +52,17 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     if settings.check_migrations:
         migrations.check(db.engine, plugins)
 
-    routes: list[BaseRoute] = [*ops.routes, *listing.routes, *home.routes]
+    routes: list[BaseRoute] = [
+        *ops.routes,
+        *listing.routes,
+        *home.routes,
+        *signin.routes,
+        *account_pages.routes,
+        *webauthn.routes,
+        *invitations.routes,
+        *delegation.routes,
+        *admin.routes,
+    ]
     routes += _plugin_routes(plugins)
     routes += _static_mounts(plugins)
 

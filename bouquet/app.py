@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     db = Database(settings.database_url)
     import_models(plugins)
     if settings.check_migrations:
-        migrations.check(db.engine, plugins)
+        try:
+            migrations.check(db.engine, plugins)
+        except BaseException:
+            db.dispose()
+            raise
 
     routes: list[BaseRoute] = [
         *ops.routes,
@@ -80,13 +84,13 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(ops.ObservabilityMiddleware),
             Middleware(SecurityHeadersMiddleware, https=settings.https),
+            Middleware(ops.ObservabilityMiddleware),
             Middleware(ContextMiddleware),
             Middleware(CSRFMiddleware, secret=derive_key(settings.secret_key, "csrf"), origin=settings.base_url,
                        cookie=cookie_name(settings.https), exempt=csrf_exempt),
         ],
-        exception_handlers={HTTPException: errors.http_exception, Exception: errors.server_error},
+        exception_handlers={HTTPException: errors.http_exception},
         lifespan=lifespan,
     )
     app.state.settings = settings

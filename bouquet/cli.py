@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -15,10 +18,15 @@ def _plugins():  # noqa: ANN202 - lazily imported
     return Plugins(load_settings().plugin_names)
 
 
-def _database():  # noqa: ANN202
+@contextmanager
+def _database() -> Iterator[Any]:
     from bouquet.db import Database
 
-    return Database(load_settings().database_url)
+    database = Database(load_settings().database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 @click.group()
@@ -50,9 +58,9 @@ def db_upgrade() -> None:
     """Apply every pending migration (core and plugins)."""
     from bouquet import migrations
 
-    database = _database()
-    migrations.upgrade(database.engine, _plugins())
-    click.echo(f"Database {database.engine.url.render_as_string(hide_password=True)} is up to date.")
+    with _database() as database:
+        migrations.upgrade(database.engine, _plugins())
+        click.echo(f"Database {database.engine.url.render_as_string(hide_password=True)} is up to date.")
 
 
 @cli.group()
@@ -67,8 +75,7 @@ def audit_verify() -> None:
     from bouquet.app import derive_key
 
     settings = load_settings()
-    database = _database()
-    with database.session() as session:
+    with _database() as database, database.session() as session:
         result = trail.verify(session, derive_key(settings.audit_key or settings.secret_key, "audit"))
     if result.ok:
         click.echo(f"Audit trail intact: {result.checked} events verified.")
@@ -82,8 +89,8 @@ def audit_verify() -> None:
 def demo() -> None:
     """Load the demonstration data of the core and of every plugin (safe to run twice)."""
     plugins = _plugins()
-    database = _database()
-    plugins.call("bouquet_demo", db=database)
+    with _database() as database:
+        plugins.call("bouquet_demo", db=database)
     for name, info in plugins.info.items():
         if "bouquet_demo" in info.failures:
             raise click.ClickException(f"demo data of plugin {name} failed: {info.last_error}")

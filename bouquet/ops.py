@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bouquet import logs, metrics
+from bouquet import errors, logs, metrics
 from bouquet.migrations import pending_heads
 from bouquet.routing import public, resolve
 
@@ -24,7 +24,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 class ObservabilityMiddleware:
     """Gives each request an id (kept from `X-Request-ID` when well-formed), counts and times it
-    per route template, and logs one line when it ends."""
+    per route template, logs one line when it ends, and turns an unhandled error into the
+    French error page carrying that id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,15 +41,22 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started_response:
+                raise
+            response = await errors.server_error(Request(scope), exc)
+            await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

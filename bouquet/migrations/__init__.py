@@ -1,4 +1,10 @@
-"""Schema migrations with Alembic: the core's branch plus one branch per plugin (`bouquet_migrations`)."""
+"""Schema migrations with Alembic: the core's branch plus one branch per plugin (`bouquet_migrations`).
+
+Each plugin's branch starts from its own root (`down_revision = None`, `branch_labels =
+("<plugin>",)`) and never uses `depends_on`: the branches stay independent heads in the
+database, so a plugin can be disabled without hiding the others' revisions. `upgrade` applies
+the core's branch before the plugins'.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +39,12 @@ def alembic_config(engine: Engine, plugins: object | None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, plugins: object | None, target: str = "heads") -> None:
-    """Apply every pending migration of the core and the loaded plugins."""
-    command.upgrade(alembic_config(engine, plugins), target)
+def upgrade(engine: Engine, plugins: object | None) -> None:
+    """Apply every pending migration: the core's branch first (plugins' tables may refer to
+    it), then every plugin's branch."""
+    config = alembic_config(engine, plugins)
+    command.upgrade(config, "bouquet@heads")
+    command.upgrade(config, "heads")
 
 
 def pending_heads(engine: Engine, plugins: object | None) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import time
@@ -19,6 +20,9 @@ from bouquet.metrics import HOOK_FAILURES, HOOK_SECONDS
 log = logging.getLogger("bouquet.plugins")
 
 ENTRY_POINT_GROUP = "bouquet"
+# Core features written as plugins, with the same hooks as everyone else (Datasette's "default
+# plugins"): always registered, whatever BOUQUET_PLUGINS says, and listed on /-/plugins only with ?all=1.
+DEFAULT_PLUGINS = ("bouquet.sso.plugin",)
 
 
 @dataclass
@@ -32,6 +36,7 @@ class PluginInfo:
     load_error: str | None = None
     failures: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
+    builtin: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +48,7 @@ class PluginInfo:
             "load_error": self.load_error,
             "hook_failures": self.failures,
             "last_error": self.last_error,
+            "builtin": self.builtin,
         }
 
 
@@ -59,6 +65,10 @@ class Plugins:
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
+        from bouquet import __version__
+
+        for module_name in DEFAULT_PLUGINS:
+            self.register(importlib.import_module(module_name), module_name, __version__, builtin=True)
         self._load_entry_points(names)
         for name, plugin in extra:
             self.register(plugin, name)
@@ -81,7 +91,7 @@ class Plugins:
                 continue
             self.register(module, name, version)
 
-    def register(self, plugin: object, name: str, version: str | None = None) -> None:
+    def register(self, plugin: object, name: str, version: str | None = None, *, builtin: bool = False) -> None:
         """Register a module or object implementing hooks, as an entry point would."""
         try:
             self.pm.register(plugin, name=name)
@@ -89,13 +99,8 @@ class Plugins:
             log.exception("plugin %s failed to register", name)
             self.info[name] = PluginInfo(name, version, _module_name(plugin), load_error=f"{type(exc).__name__}: {exc}")
             return
-        hooks = sorted(impl.hook_name for impl in self._hookimpls(name))
-        self.info[name] = PluginInfo(name, version, _module_name(plugin), hooks)
-
-    def _hookimpls(self, name: str) -> list[pluggy.HookImpl]:
-        plugin = self.pm.get_plugin(name)
-        return [impl for caller in self.pm.get_hookcallers(plugin) or [] for impl in caller.get_hookimpls()
-                if impl.plugin_name == name]
+        hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+        self.info[name] = PluginInfo(name, version, _module_name(plugin), hooks, builtin=builtin)
 
     @property
     def names(self) -> list[str]:

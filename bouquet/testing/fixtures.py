@@ -139,14 +139,20 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def make_app(make_settings: Callable[..., Settings]) -> Callable[..., Starlette]:
+def make_app(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Starlette]]:
     """`make_app(plugins="dmp", extra_plugins=[("name", module)], **settings)`."""
     from bouquet.app import create_app
 
-    def make(*, extra_plugins: list[tuple[str, object]] = (), **overrides: Any) -> Starlette:  # type: ignore[assignment]
-        return create_app(make_settings(**overrides), extra_plugins=extra_plugins)
+    made: list[Starlette] = []
 
-    return make
+    def make(*, extra_plugins: list[tuple[str, object]] = (), **overrides: Any) -> Starlette:  # type: ignore[assignment]
+        app = create_app(make_settings(**overrides), extra_plugins=extra_plugins)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.state.db.dispose()
 
 
 @pytest.fixture
@@ -159,8 +165,16 @@ class BouquetClient(TestClient):
 
     def login(self, account: Any, *, amr: tuple[str, ...] = ("pwd", "otp", "mfa"),
               acting_for: Any = None) -> BouquetClient:
-        """Act as `account`, fully signed in (both factors), optionally for a principal."""
+        """Act as `account`, fully signed in (both factors), optionally for a principal.
+
+        A secretary given `acting_for` also gets that principal's delegation (the portal checks
+        it on every request)."""
         state = self.app.state  # type: ignore[attr-defined]
+        if acting_for is not None and account.kind == "secretary":
+            from bouquet.sso.delegation import ensure
+
+            with state.db.write() as session:
+                ensure(session, acting_for, account)
         browser = state.sessions.create(account_id=account.id, amr=list(amr),
                                         acting_for_id=acting_for.id if acting_for else None)
         self._set_session(browser.new_token)

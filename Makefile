@@ -1,0 +1,42 @@
+# The developer commands. `make run` serves the portal on demo data; `make test` runs everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := plugins/dmp plugins/eparcours plugins/prevention plugins/catalog
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install bench clean
+
+run: $(VENV)/.installed
+	$(BIN)/bouquet db upgrade
+	$(BIN)/bouquet demo
+	@echo ""
+	@echo "Bouquet: http://localhost:$(PORT)/  (demo accounts and password: see README.md, section « Comptes de démonstration »)"
+	@echo ""
+	BOUQUET_BASE_URL=http://localhost:$(PORT) $(BIN)/bouquet serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	scripts/install-system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+bench: $(VENV)/.installed-test
+	scripts/install-system-deps
+	for script in bench/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
+
+$(VENV)/bin/python:
+	scripts/make-venv $(PYTHON) $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e . $(addprefix -e ,$(PLUGINS))
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) var

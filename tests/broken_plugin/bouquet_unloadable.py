@@ -1,0 +1,3 @@
+"""A plugin that raises while being imported."""
+
+raise ImportError("this plugin cannot be imported")

@@ -1,0 +1,162 @@
+"""The audit trail: sealed, chained, verifiable, and correct under concurrent writers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from bouquet import audit
+from bouquet.audit import AuditRecord
+from bouquet.db import Database
+
+KEY = b"k" * 32
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def _append(db, n, actor="account:1 (Dr Test)"):
+    for i in range(n):
+        with db.write() as session:
+            audit.append(session, KEY, AuditRecord(actor=actor, action="dmp.read", patient_ins=f"ins{i}",
+                                                   acting_for="account:2 (Dr Principal)", source_ip="127.0.0.1",
+                                                   request_id=f"r{i}", details={"document": i}))
+
+
+def _verify(db):
+    with db.session() as session:
+        return audit.verify(session, KEY)
+
+
+def test_intact_chain_verifies(db):
+    _append(db, 5)
+    result = _verify(db)
+    assert result.ok and result.checked == 5
+
+
+def test_empty_chain_verifies(db):
+    assert _verify(db).ok
+
+
+def test_event_keeps_every_field(db):
+    _append(db, 1)
+    with db.session() as session:
+        event = session.get(audit.AuditEvent, 1)
+    assert (event.actor, event.acting_for, event.patient_ins, event.action, event.outcome, event.source_ip,
+            event.request_id, event.details) == ("account:1 (Dr Test)", "account:2 (Dr Principal)", "ins0",
+                                                 "dmp.read", "success", "127.0.0.1", "r0", {"document": 0})
+    assert event.at.tzinfo is not None
+
+
+@pytest.mark.parametrize("column, value", [("actor", "'someone else'"), ("outcome", "'denied'"),
+                                           ("patient_ins", "NULL"), ("at", "'2020-01-01 00:00:00'")])
+def test_edited_event_is_named(db, column, value):
+    _append(db, 5)
+    with db.session() as session:
+        session.execute(text(f"UPDATE audit_event SET {column} = {value} WHERE seq = 3"))
+    result = _verify(db)
+    assert (result.ok, result.broken_seq) == (False, 3)
+    assert "altered" in result.reason
+
+
+def test_deleted_event_is_named(db):
+    _append(db, 5)
+    with db.session() as session:
+        session.execute(text("DELETE FROM audit_event WHERE seq = 2"))
+    result = _verify(db)
+    assert (result.ok, result.broken_seq) == (False, 2)
+    assert "missing" in result.reason
+
+
+def test_deleted_last_events_are_detected(db):
+    _append(db, 5)
+    with db.session() as session:
+        session.execute(text("DELETE FROM audit_event WHERE seq >= 4"))
+    result = _verify(db)
+    assert (result.ok, result.broken_seq) == (False, 4)
+
+
+def test_inserted_event_is_named(db):
+    _append(db, 3)
+    with db.session() as session:
+        row = session.execute(text("SELECT * FROM audit_event WHERE seq = 3")).mappings().one()
+        forged = {**row, "seq": 4, "actor": "intruder", "prev_hash": row["hash"], "details": "{}"}
+        columns = ", ".join(forged)
+        session.execute(text(f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(':' + c for c in forged)})"),
+                        forged)
+    result = _verify(db)
+    assert (result.ok, result.broken_seq) == (False, 4)
+
+
+def test_renumbered_chain_is_detected(db):
+    # Deleting an event and shifting the later ones down breaks the links and seals.
+    _append(db, 4)
+    with db.session() as session:
+        session.execute(text("DELETE FROM audit_event WHERE seq = 2"))
+        for seq in (3, 4):
+            session.execute(text("UPDATE audit_event SET seq = :new WHERE seq = :old"), {"new": seq - 1, "old": seq})
+        session.execute(text("UPDATE audit_chain SET seq = 3"))
+    result = _verify(db)
+    assert (result.ok, result.broken_seq) == (False, 2)
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(db):
+    errors = []
+
+    def writer(n):
+        try:
+            _append(db, 25, actor=f"account:{n}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    result = _verify(db)
+    assert result.ok and result.checked == 150
+
+
+def test_event_is_kept_only_if_the_change_commits(db):
+    with pytest.raises(RuntimeError):
+        with db.write() as session:
+            audit.append(session, KEY, AuditRecord(actor="a", action="x"))
+            raise RuntimeError("the change failed")
+    assert _verify(db).checked == 0
+    _append(db, 1)
+    assert _verify(db).ok
+
+
+def test_cli_verify_passes_then_fails_naming_the_event(app, database_url, monkeypatch):
+    monkeypatch.setenv("BOUQUET_DATABASE_URL", database_url)
+    monkeypatch.setenv("BOUQUET_SECRET_KEY", app.state.settings.secret_key)
+    from bouquet.cli import cli
+
+    auditor = audit.Auditor(app.state.db, app.state.audit_key, actor="account:1")
+    for _ in range(3):
+        auditor.write("dmp.read", patient_ins="x")
+    ok = CliRunner().invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0 and "3 events verified" in ok.output
+    with app.state.db.session() as session:
+        session.execute(text("UPDATE audit_event SET action = 'dmp.nothing' WHERE seq = 2"))
+    broken = CliRunner().invoke(cli, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "event #2" in broken.output
+
+
+def test_cli_verify_with_another_key_fails(app, database_url, monkeypatch):
+    audit.Auditor(app.state.db, app.state.audit_key, actor="account:1").write("dmp.read")
+    monkeypatch.setenv("BOUQUET_DATABASE_URL", database_url)
+    monkeypatch.setenv("BOUQUET_SECRET_KEY", "another-secret-key-that-is-long-enough-0000")
+    from bouquet.cli import cli
+
+    assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 1

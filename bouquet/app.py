@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app.state.csrf_exempt = csrf_exempt
     app.state.audit_key = derive_key(settings.audit_key or settings.secret_key, "audit")
     app.state.sessions = SessionStore(db, Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),
-                                                   absolute=timedelta(hours=settings.session_absolute_hours)))
+                                                   absolute=timedelta(hours=settings.session_absolute_hours)),
+                                        plugins)
     app.state.templates = make_environment(
         {result.plugin: str(result.value) for result in plugins.call("bouquet_templates")})
     app.state.permissions = Permissions(

@@ -28,14 +28,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _BouquetHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Our stderr handler on the root logger; a marker class so that configuring twice replaces it."""
+
+
 def configure(level: str, json_lines: bool = True) -> None:
-    """Send the portal's and uvicorn's logs to stderr in one format."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Send the portal's and uvicorn's logs to stderr in one format, through the root logger."""
+    handler = _BouquetHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _BouquetHandler)] + [handler]
     for name in ("bouquet", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
+        logger.handlers.clear()
         logger.setLevel(level)
-        logger.propagate = False
+        logger.propagate = True
     # Our own middleware logs each request with its id; uvicorn's access log would say it twice.
     logging.getLogger("uvicorn.access").disabled = True

@@ -19,6 +19,8 @@ from bouquet.db import Database, UtcDateTime, utcnow
 
 # Touching last_seen_at on every request would turn every page view into a write.
 TOUCH_EVERY = timedelta(seconds=30)
+# The reason given when a sign-in or step-up replaces a session: the sign-in itself goes on.
+ROTATED = "rotated"
 
 
 class WebSession(SQLModel, table=True):
@@ -28,6 +30,8 @@ class WebSession(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    sid: str = Field(default_factory=lambda: secrets.token_urlsafe(16), max_length=64, index=True,
+                     description="The sign-in's id, kept across step-ups (the OIDC `sid` of relying parties)")
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     acting_for_id: int | None = Field(default=None, foreign_key="account.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -90,17 +94,20 @@ class BrowserSession:
 class SessionStore:
     """Creates, finds, rotates and ends sessions. All methods block: call them off the event loop."""
 
-    def __init__(self, db: Database, timeouts: Timeouts) -> None:
+    def __init__(self, db: Database, timeouts: Timeouts, plugins: Any = None) -> None:
         self.db = db
         self.timeouts = timeouts
+        self.plugins = plugins
 
     def create(self, *, account_id: int | None = None, amr: list[str] | None = None,
                user_agent: str | None = None, source_ip: str | None = None,
-               data: dict[str, Any] | None = None, acting_for_id: int | None = None) -> BrowserSession:
+               data: dict[str, Any] | None = None, acting_for_id: int | None = None,
+               sid: str | None = None) -> BrowserSession:
         token = secrets.token_urlsafe(32)
         now = utcnow()
         row = WebSession(
-            token_hash=hash_token(token), account_id=account_id, amr=amr or [], data=data or {},
+            token_hash=hash_token(token), sid=sid or secrets.token_urlsafe(16), account_id=account_id,
+            amr=amr or [], data=data or {},
             authenticated_at=now if account_id else None, user_agent=(user_agent or "")[:300] or None,
             source_ip=source_ip, acting_for_id=acting_for_id, created_at=now, last_seen_at=now,
         )
@@ -118,14 +125,13 @@ class SessionStore:
             if row is None or row.ended_at is not None:
                 return None
             expired = self._expiry_reason(row, now)
-            if expired:
-                row.ended_at, row.ended_reason = now, expired
-                session.add(row)
-                return None
-            if now - row.last_seen_at > TOUCH_EVERY:
-                row.last_seen_at = now
-                session.add(row)
-        return BrowserSession(row)
+            if not expired:
+                if now - row.last_seen_at > TOUCH_EVERY:
+                    row.last_seen_at = now
+                    session.add(row)
+                return BrowserSession(row)
+        self.end(row.id, expired)
+        return None
 
     def _expiry_reason(self, row: WebSession, now: datetime) -> str | None:
         if now - row.last_seen_at > self.timeouts.idle:
@@ -144,24 +150,46 @@ class SessionStore:
 
     def rotate(self, browser: BrowserSession, *, account_id: int | None, amr: list[str],
                acting_for_id: int | None = None, keep: tuple[str, ...] = ()) -> BrowserSession:
-        """End this session and start a new one (new token) for a sign-in or a step-up."""
-        data = {key: browser.row.data[key] for key in keep if key in browser.row.data}
-        self.end(browser.row.id, "rotated")
-        return self.create(account_id=account_id, amr=amr, user_agent=browser.row.user_agent,
-                           source_ip=browser.row.source_ip, data=data, acting_for_id=acting_for_id)
+        """End this session and start a new one (new token) for a sign-in or a step-up.
 
-    def end(self, session_id: int | None, reason: str) -> None:
+        A step-up (same account) keeps the sign-in's `sid`, so relying parties stay signed in.
+        """
+        data = {key: browser.row.data[key] for key in keep if key in browser.row.data}
+        same_sign_in = browser.row.account_id is not None and browser.row.account_id == account_id
+        self.end(browser.row.id, ROTATED)
+        return self.create(account_id=account_id, amr=amr, user_agent=browser.row.user_agent,
+                           source_ip=browser.row.source_ip, data=data, acting_for_id=acting_for_id,
+                           sid=browser.row.sid if same_sign_in else None)
+
+    def set_acting_for(self, session_id: int | None, account_id: int | None) -> None:
+        """Record whom a secretary's live session acts for (None: nobody). The caller checks the delegation."""
         with self.db.session() as session:
             session.execute(update(WebSession).where(WebSession.id == session_id, WebSession.ended_at.is_(None))
-                            .values(ended_at=utcnow(), ended_reason=reason))
+                            .values(acting_for_id=account_id))
+
+    def end(self, session_id: int | None, reason: str) -> None:
+        """End one session (sign-out, timeout, rotation…)."""
+        self._end(WebSession.id == session_id, reason)
 
     def end_all(self, account_id: int, reason: str, except_id: int | None = None) -> int:
         """End every live session of an account (sign-out everywhere, admin action, factor reset)."""
+        condition = WebSession.account_id == account_id
+        if except_id is not None:
+            condition = condition & (WebSession.id != except_id)
+        return self._end(condition, reason)
+
+    def _end(self, condition: Any, reason: str) -> int:
         with self.db.session() as session:
-            query = update(WebSession).where(WebSession.account_id == account_id, WebSession.ended_at.is_(None))
-            if except_id is not None:
-                query = query.where(WebSession.id != except_id)
-            return session.execute(query.values(ended_at=utcnow(), ended_reason=reason)).rowcount
+            ended = session.execute(
+                update(WebSession).where(condition, WebSession.ended_at.is_(None))
+                .values(ended_at=utcnow(), ended_reason=reason)
+                .returning(WebSession.account_id, WebSession.sid)).all()
+        signed_in = [(account_id, sid) for account_id, sid in ended if account_id is not None]
+        if signed_in and reason != ROTATED and self.plugins is not None:
+            # Relying parties signed in through these sessions are told (back-channel logout).
+            for account_id, sid in signed_in:
+                self.plugins.call("bouquet_session_ended", db=self.db, account_id=account_id, sid=sid, reason=reason)
+        return len(ended)
 
     def live_for(self, account_id: int) -> list[WebSession]:
         now = utcnow()

@@ -186,6 +186,19 @@ def test_hook_bouquet_demo(example_plugin, migrated_with_plugins, monkeypatch, d
         assert len(session.exec(select(ExampleNote)).all()) == 1
 
 
+def test_hook_bouquet_session_ended(example_app, make_account):
+    import bouquet_example
+
+    doctor = make_account()
+    sessions = example_app.state.sessions
+    browser = sessions.create(account_id=doctor.id, amr=["pwd", "otp"])
+    bouquet_example.EVENTS.clear()
+    stepped_up = sessions.rotate(browser, account_id=doctor.id, amr=["pwd", "otp", "hwk"])
+    assert stepped_up.row.sid == browser.row.sid and bouquet_example.EVENTS == []  # a step-up goes on
+    sessions.end(stepped_up.row.id, "signed_out")
+    assert bouquet_example.EVENTS == [f"session_ended:{doctor.id}:signed_out"]
+
+
 def test_hook_bouquet_startup(example_app, client_for):
     import bouquet_example
 

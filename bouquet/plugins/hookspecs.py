@@ -86,6 +86,11 @@ def bouquet_demo(db: Database) -> None:
 
 
 @hookspec
+def bouquet_session_ended(db: Database, account_id: int, sid: str, reason: str) -> None:
+    """A signed-in session ended (sign-out, timeout, administrator…): `sid` names the sign-in."""
+
+
+@hookspec
 def bouquet_startup(app: Starlette) -> Any:
     """Called once when a worker starts serving."""
 

@@ -73,6 +73,7 @@ def upgrade() -> None:
     op.create_table('web_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=True),
     sa.Column('acting_for_id', sa.Integer(), nullable=True),
     sa.Column('created_at', UtcDateTime(), nullable=False),
@@ -92,11 +93,13 @@ def upgrade() -> None:
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_session_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_web_session_ended_at'), ['ended_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_web_session_sid'), ['sid'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_session_sid'))
         batch_op.drop_index(batch_op.f('ix_web_session_ended_at'))
         batch_op.drop_index(batch_op.f('ix_web_session_account_id'))
 

@@ -122,6 +122,11 @@ def bouquet_demo(db):
 
 
 @hookimpl
+def bouquet_session_ended(account_id, sid, reason):
+    EVENTS.append(f"session_ended:{account_id}:{reason}")
+
+
+@hookimpl
 def bouquet_startup(app):
     EVENTS.append("startup")
 

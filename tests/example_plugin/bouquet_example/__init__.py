@@ -35,7 +35,8 @@ async def hello(request: Request) -> Response:
 async def add_note(request: Request) -> Response:
     """A state-changing form endpoint: audited, CSRF-protected by the core."""
     ctx = get_context(request)
-    text = str((await request.form()).get("text", "")).strip()
+    async with request.form() as form:  # closes uploaded files, if any
+        text = str(form.get("text", "")).strip()
     if not text or len(text) > 200:
         return HTMLResponse("<p>Texte invalide</p>", status_code=400)
 

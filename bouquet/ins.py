@@ -173,7 +173,7 @@ def _normalise_matricule(matricule: object) -> str:
     return "".join(matricule.split()).upper()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Ins:
     """A validated INS: 15-character matricule (13 + key) and the OID of its authority.
 
@@ -268,6 +268,10 @@ class Ins:
     def department(self) -> str:
         """The 2-character birth department ("75", "2A", "99" for abroad…)."""
         return self.matricule[5:7]
+
+    def __repr__(self) -> str:
+        # Reprs end up in logs and tracebacks: never the full identifier.
+        return f"Ins({self.kind}, {self.matricule[:1]}…{self.matricule[-2:]})"
 
     def __str__(self) -> str:
         return self.matricule

@@ -172,7 +172,7 @@ def _optional_ref(value: object, field_name: str) -> str | None:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PatientTraits:
     """The INS traits. Construction normalises names and sex and checks every static rule.
 
@@ -187,6 +187,9 @@ class PatientTraits:
     birth_date: date
     sex: Sex
     birthplace: str | None = None
+
+    def __repr__(self) -> str:
+        return "PatientTraits(…)"  # reprs reach logs and tracebacks: no names, no birth date
 
     def __post_init__(self) -> None:
         # Frozen: normalised values are written once, here, so every instance is canonical.
@@ -233,7 +236,7 @@ def _check_consistency(ins: Ins, traits: PatientTraits) -> None:
                     f"ne correspond pas à la date de naissance {born}.")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PatientContext:
     """The patient a professional is acting for: a valid INS, consistent traits, optional refs.
 
@@ -247,6 +250,9 @@ class PatientContext:
     document: str | None = None
     source: str = "manual"
     established_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"PatientContext({self.ins!r}, source={self.source!r})"
 
     def __post_init__(self) -> None:
         if not isinstance(self.ins, Ins):

@@ -362,3 +362,10 @@ def test_traits_are_canonical(ctx: PatientContext) -> None:
     names = (ctx.traits.birth_name, *ctx.traits.given_names)
     assert all(normalise_name(name, "birth_name") == name for name in names)
     assert ctx.to_fhir_patient("x")["identifier"][0]["value"] == str(ctx.ins)
+
+
+def test_reprs_do_not_leak_patient_data() -> None:
+    context = PatientContext.from_dict(launch(), today=TODAY)
+    text = repr(context) + repr(context.traits) + repr(context.ins) + repr([context])
+    assert context.ins.matricule not in text
+    assert context.traits.birth_name not in text

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/dmp plugins/eparcours plugins/prevention plugins/catalog
+PLUGINS := plugins/dmp plugins/eparcours plugins/eparcours/example_region plugins/prevention plugins/catalog
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

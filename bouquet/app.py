@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bouquet import errors, home, logs, migrations, ops
+from bouquet import errors, home, logs, migrations, ops, patient_page
 from bouquet.authz import Permissions
 from bouquet.context import ContextMiddleware
 from bouquet.csrf import CSRFMiddleware
@@ -27,6 +27,7 @@ from bouquet.routing import public
 from bouquet.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.settings import Settings, load_settings
 from bouquet.sso import account_pages, admin, delegation, invitations, signin, webauthn
+from bouquet.sso.oidc import endpoints as oidc
 from bouquet.ui import make_environment, shell_dir
 
 log = logging.getLogger("bouquet.app")
@@ -60,17 +61,19 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         *ops.routes,
         *listing.routes,
         *home.routes,
+        *patient_page.routes,
         *signin.routes,
         *account_pages.routes,
         *webauthn.routes,
         *invitations.routes,
         *delegation.routes,
         *admin.routes,
+        *oidc.routes,
     ]
     routes += _plugin_routes(plugins)
     routes += _static_mounts(plugins)
 
-    csrf_exempt: list[str] = []
+    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

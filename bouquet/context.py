@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bouquet import csrf
+from bouquet import csrf, patient_context
 from bouquet.audit import Auditor
 from bouquet.routing import is_public, resolve
 from bouquet.sessions import BrowserSession, cookie_name
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bouquet.authz import Permissions
     from bouquet.db import Database
     from bouquet.patient import PatientContext
+    from bouquet.patient_context import RecentPatient
     from bouquet.plugins import Plugins
     from bouquet.settings import Settings
 
@@ -38,6 +39,8 @@ class RequestContext:
     acting_for: Account | None = None
     session: BrowserSession | None = None
     patient: PatientContext | None = None
+    patient_context_id: str | None = None
+    recent_patients: list[RecentPatient] = field(default_factory=list)  # for "Changer de patient"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -109,8 +112,10 @@ class ContextMiddleware:
         request = Request(scope, receive)
         state = request.app.state
         cookie = cookie_name(state.settings.https)
-        browser, account, acting_for = await state.db.run(_load, state, request.cookies.get(cookie))
-        ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser)
+        browser, account, acting_for, patients = await state.db.run(_load, state, request.cookies.get(cookie))
+        ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser,
+                             patient=patients.current, patient_context_id=patients.current_id,
+                             recent_patients=list(patients.recent))
         scope.setdefault("state", {}).update(ctx=ctx, browser_session=browser)
 
         found = resolve(state.router_routes, scope)
@@ -132,17 +137,19 @@ class ContextMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-def _load(state: Any, token: str | None) -> tuple[BrowserSession | None, Account | None, Account | None]:
+def _load(state: Any, token: str | None) -> tuple[BrowserSession | None, Account | None, Account | None,
+                                              patient_context.SessionPatients]:
     browser = state.sessions.load(token)
     if browser is None or browser.account_id is None:
-        return browser, None, None
+        return browser, None, None, patient_context.SessionPatients()
     with Session(state.db.engine) as session:
         account = session.get(Account, browser.account_id)
-        acting_for = session.get(Account, browser.row.acting_for_id) if browser.row.acting_for_id else None
     if account is None or not account.active:
         state.sessions.end(browser.row.id, "account_disabled")
-        return None, None, None
-    return browser, account, acting_for
+        return None, None, None, patient_context.SessionPatients()
+    from bouquet.sso.delegation import acting_for_of  # late: delegation's pages import this module
+    acting_for = acting_for_of(state, browser, account)
+    return browser, account, acting_for, patient_context.for_session(state.db, browser, account, acting_for)
 
 
 def _sign_in_first(request: Request) -> Any:

@@ -66,7 +66,9 @@ async def error_response(request: Request, status: int, detail: str | None = Non
 async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if exc.detail and exc.detail != _default_phrase(exc.status_code) else None
-    return await error_response(request, exc.status_code, detail)
+    response = await error_response(request, exc.status_code, detail)
+    response.headers.update(exc.headers or {})  # e.g. WWW-Authenticate of a refused bearer token
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

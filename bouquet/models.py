@@ -5,8 +5,12 @@ from __future__ import annotations
 
 def import_models(plugins: object | None = None) -> None:
     """Import every table class so that SQLModel.metadata knows the whole schema."""
-    from bouquet import audit, sessions  # noqa: F401
+    from bouquet import audit, patient_context, sessions  # noqa: F401
     from bouquet.sso import accounts  # noqa: F401
+    from bouquet.sso import recovery, throttle, totp  # noqa: F401
+    from bouquet.sso import delegation, invitations  # noqa: F401
+    from bouquet.sso import webauthn  # noqa: F401
+    from bouquet.sso.oidc import models as oidc_models  # noqa: F401
 
     if plugins is not None:
         plugins.call("bouquet_models")  # type: ignore[attr-defined]

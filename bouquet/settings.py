@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     )
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 7)
+    signin_lock_minutes: int = Field(default=15, ge=1, le=24 * 60,
+                                     description="How long guessing is locked after 10 consecutive failures")
     panel_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="One JSON object per log line")

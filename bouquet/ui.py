@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from bouquet import __version__
 from bouquet.context import ensure_session, get_context
+from bouquet.patient_display import patient_display
 from bouquet.plugins.contributions import NavEntry
 
 PACKAGE_DIR = Path(__file__).parent
@@ -33,6 +34,7 @@ def make_environment(plugin_templates: dict[str, str]) -> Environment:
                       enable_async=True, trim_blocks=True, lstrip_blocks=True)
     env.globals["static"] = _static_url
     env.globals["bouquet_version"] = __version__
+    env.globals["patient_display"] = patient_display  # the banner, shown on every page
     return env
 
 

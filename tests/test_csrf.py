@@ -9,10 +9,11 @@ from bouquet.audit import AuditEvent
 
 
 @pytest.fixture
-def signed_in(example_plugin, migrated_with_plugins, make_app, make_account):
+def signed_in(example_plugin, migrated_with_plugins, make_app, request):
     from bouquet.testing.fixtures import BouquetClient
 
     migrated_with_plugins()
+    make_account = request.getfixturevalue("make_account")  # its app needs the example's migration first
     app = make_app()
     with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as client:
         client.login(make_account())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import logging
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -267,3 +269,67 @@ def test_every_hook_is_documented(hook):
 @pytest.mark.parametrize("hook", _hook_names())
 def test_every_hook_has_a_test(hook):
     assert f"def test_hook_{hook}(" in Path(__file__).read_text(), f"no test_hook_{hook} in tests/test_plugins.py"
+
+
+# --- acall: one after another by default, concurrently with a timeout ------------------------
+
+class _Timed:
+    """An async alerts implementation that sleeps, and notes when it started and ended."""
+
+    def __init__(self, name, seconds, log):
+        self.name, self.seconds, self.log = name, seconds, log
+
+    @hookspecs.hookimpl
+    async def bouquet_alerts(self):
+        self.log.append(f"start {self.name}")
+        await asyncio.sleep(self.seconds)
+        self.log.append(f"end {self.name}")
+        return [Alert(self.name)]
+
+
+class _Sync:
+    @hookspecs.hookimpl
+    def bouquet_alerts(self):
+        return [Alert("sync")]
+
+
+@pytest.mark.anyio
+async def test_acall_calls_implementations_one_after_another_by_default():
+    log = []
+    plugins = Plugins([], extra=[("a", _Timed("a", 0.05, log)), ("b", _Timed("b", 0.05, log))])
+    alerts = plugins.flat(await plugins.acall("bouquet_alerts"))
+    assert [alert.title for alert in alerts] == ["b", "a"]  # pluggy's order: the last registered first
+    assert log == ["start b", "end b", "start a", "end a"]
+
+
+@pytest.mark.anyio
+async def test_acall_with_a_timeout_runs_concurrently_and_cuts_off_the_slow(caplog):
+    log, failures = [], []
+    plugins = Plugins([], extra=[("quick", _Timed("quick", 0.2, log)), ("hanging", _Timed("hanging", 60, log)),
+                                 ("sync", _Sync()), ("also-quick", _Timed("also-quick", 0.2, log))])
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="bouquet.plugins"):
+        results = await plugins.acall("bouquet_alerts", timeout=0.5, failures=failures)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 5  # about the timeout, never the hanging plugin's 60 s
+    assert log[:3] == ["start also-quick", "start hanging", "start quick"]  # all started before any ended
+    assert [(r.plugin, [a.title for a in r.value]) for r in results] == [
+        ("also-quick", ["also-quick"]), ("sync", ["sync"]), ("quick", ["quick"])]  # in order, the slow one left out
+    assert failures == ["hanging"]
+    assert plugins.info["hanging"].failures == {"bouquet_alerts": 1}
+    assert "TimeoutError: no answer within 0.5 s" in plugins.info["hanging"].last_error
+    assert any("plugin hanging failed in hook bouquet_alerts" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.anyio
+async def test_acall_with_a_timeout_still_skips_an_implementation_that_raises():
+    class Raising:
+        @hookspecs.hookimpl
+        async def bouquet_alerts(self):
+            raise RuntimeError("alerts exploded")
+
+    failures = []
+    plugins = Plugins([], extra=[("raising", Raising()), ("sync", _Sync())])
+    results = await plugins.acall("bouquet_alerts", timeout=1, failures=failures)
+    assert [r.plugin for r in results] == ["sync"] and failures == ["raising"]

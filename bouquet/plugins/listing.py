@@ -11,7 +11,9 @@ from bouquet.ui import render
 
 
 def _plugins(request: Request) -> list[dict]:
-    return [info.as_json() for info in request.app.state.plugins.info.values()]
+    # Built-in plugins are part of the core; `?all=1` shows them too, as Datasette does.
+    everything = request.query_params.get("all") == "1"
+    return [info.as_json() for info in request.app.state.plugins.info.values() if everything or not info.builtin]
 
 
 @public

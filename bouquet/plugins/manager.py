@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import logging
@@ -22,7 +23,7 @@ log = logging.getLogger("bouquet.plugins")
 ENTRY_POINT_GROUP = "bouquet"
 # Core features written as plugins, with the same hooks as everyone else (Datasette's "default
 # plugins"): always registered, whatever BOUQUET_PLUGINS says, and listed on /-/plugins only with ?all=1.
-DEFAULT_PLUGINS = ("bouquet.sso.plugin",)
+DEFAULT_PLUGINS = ("bouquet.sso.plugin", "bouquet.patient_plugin", "bouquet.sso.oidc.plugin")
 
 
 @dataclass
@@ -136,23 +137,39 @@ class Plugins:
                 results.append(HookResult(impl.plugin_name, value))
         return results
 
-    async def acall(self, hook: str, **kwargs: Any) -> list[HookResult]:
-        """Call every implementation, awaiting the ones that return awaitables."""
-        results = []
-        for impl in self._implementations(hook):
-            started = time.perf_counter()
-            try:
-                value = impl.function(**_accepted(impl, kwargs))
-                if inspect.isawaitable(value):
-                    value = await value
-            except Exception as exc:
-                self._failed(impl.plugin_name, hook, exc)
-                continue
-            finally:
-                HOOK_SECONDS.labels(impl.plugin_name, hook).observe(time.perf_counter() - started)
-            if value is not None:
-                results.append(HookResult(impl.plugin_name, value))
-        return results
+    async def acall(self, hook: str, *, timeout: float | None = None, failures: list[str] | None = None,
+                    **kwargs: Any) -> list[HookResult]:
+        """Call every implementation, awaiting the ones that return awaitables.
+
+        Without `timeout`, one after another. With `timeout` (seconds), the awaitables run
+        concurrently, each cut off after `timeout`: a cut-off is that plugin's failure (logged and
+        counted like an exception) and the call returns within about `timeout`. A synchronous
+        implementation still runs inline and cannot be cut off. Either way results keep the
+        implementations' order, and the names of plugins that failed are appended to `failures`.
+        """
+        implementations = self._implementations(hook)
+        if timeout is None:
+            outcomes = [await self._acall_one(impl, hook, kwargs, None, failures) for impl in implementations]
+        else:
+            outcomes = await asyncio.gather(
+                *(self._acall_one(impl, hook, kwargs, timeout, failures) for impl in implementations))
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _acall_one(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any], timeout: float | None,
+                         failures: list[str] | None) -> HookResult | None:
+        started = time.perf_counter()
+        try:
+            value = impl.function(**_accepted(impl, kwargs))
+            if inspect.isawaitable(value):
+                value = await (value if timeout is None else _within(value, timeout))
+        except Exception as exc:
+            self._failed(impl.plugin_name, hook, exc)
+            if failures is not None:
+                failures.append(impl.plugin_name)
+            return None
+        finally:
+            HOOK_SECONDS.labels(impl.plugin_name, hook).observe(time.perf_counter() - started)
+        return None if value is None else HookResult(impl.plugin_name, value)
 
     def flat(self, results: list[HookResult]) -> list[Any]:
         """The items of list-returning hooks, in one list."""
@@ -166,6 +183,14 @@ class Plugins:
         if info is not None:
             info.failures[hook] = info.failures.get(hook, 0) + 1
             info.last_error = f"{hook}: {type(exc).__name__}: {exc}"
+
+
+async def _within(awaitable: Any, timeout: float) -> Any:
+    try:
+        return await asyncio.wait_for(awaitable, timeout)
+    except TimeoutError:
+        # The bare TimeoutError says nothing; the log line and /-/plugins should.
+        raise TimeoutError(f"no answer within {timeout:g} s") from None
 
 
 def _accepted(impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,20 @@
-"""Accounts: professionals, secretaries, vendors and administrators."""
+"""Accounts: professionals, secretaries, vendors and administrators, and the rules for their identifiers.
+
+A professional is known by their IdNat_PS, the national identifier of the RPPS directory: "8"
+followed by the 11-digit RPPS number, whose last digit is a Luhn key. A vendor belongs to an
+organisation known by its SIREN (9 digits, Luhn key). Usernames are lower case; a professional
+imported from the directory signs in with their IdNat_PS as username.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 from bouquet.db import UtcDateTime, utcnow
 
@@ -26,9 +33,17 @@ KIND_LABELS = {
     AccountKind.admin: "Administrateur",
 }
 
+# Profession codes of the RPPS whose members are addressed as "Docteur": médecin, chirurgien-dentiste, pharmacien.
+DOCTOR_PROFESSIONS = frozenset({"10", "21", "40"})
+
 
 class Account(SQLModel, table=True):
-    """A person who signs in. Professionals carry their RPPS identity (`idnat_ps` = "8" + RPPS)."""
+    """A person who signs in. Professionals carry their RPPS identity (`idnat_ps` = "8" + RPPS).
+
+    `practice_sites` lists the professional's activities as the directory gives them, one dict per
+    site: `structure_id`, `name`, `siret`, `siren`, `finess`, `finess_legal`, `address`,
+    `postal_code`, `commune_code`, `commune`, `mode_code`, `mode`, `role_code`, `role`, `sector`.
+    """
 
     __tablename__ = "account"
 
@@ -45,15 +60,18 @@ class Account(SQLModel, table=True):
     specialty_code: str | None = Field(default=None, max_length=20, description="Savoir-faire, e.g. SM54")
     specialty_label: str | None = Field(default=None, max_length=150)
     practice_sites: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    organisation: str | None = Field(default=None, max_length=200, description="Vendor organisation (SIREN)")
+    organisation: str | None = Field(default=None, max_length=200, description="Vendor organisation (its name)")
+    siren: str | None = Field(default=None, max_length=9, description="Vendor organisation's SIREN")
     password_hash: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime,
+                                        description="Last change of identity fields (directory import, admin)")
     disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     disabled_reason: str | None = Field(default=None, max_length=500)
 
     @property
     def display_name(self) -> str:
-        prefix = "Dr " if self.kind == AccountKind.professional and self.profession_code in {"10", "21", "40"} else ""
+        prefix = "Dr " if self.kind == AccountKind.professional and self.profession_code in DOCTOR_PROFESSIONS else ""
         return f"{prefix}{self.given_name} {self.family_name}".strip()
 
     @property
@@ -64,3 +82,126 @@ class Account(SQLModel, table=True):
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(AccountKind(self.kind), str(self.kind))
+
+    @property
+    def rpps(self) -> str | None:
+        """The 11-digit RPPS number inside the IdNat_PS."""
+        return self.idnat_ps[1:] if self.idnat_ps else None
+
+
+# --- identifiers -----------------------------------------------------------------------------
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,149}")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits ends with its Luhn key (RPPS, SIREN and SIRET all use it)."""
+    if not digits.isascii() or not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def luhn_key(body: str) -> str:
+    """The digit that makes `body + key` Luhn-valid (to build test and demonstration identifiers)."""
+    return next(str(key) for key in range(10) if luhn_valid(body + str(key)))
+
+
+def is_rpps(value: str) -> bool:
+    return len(value) == 11 and luhn_valid(value)
+
+
+def is_idnat_ps(value: str) -> bool:
+    """An IdNat_PS of the RPPS kind: "8" + an 11-digit RPPS number with a valid Luhn key."""
+    return len(value) == 12 and value.startswith("8") and is_rpps(value[1:])
+
+
+def is_siren(value: str) -> bool:
+    return len(value) == 9 and luhn_valid(value)
+
+
+def is_siret(value: str) -> bool:
+    return len(value) == 14 and luhn_valid(value)
+
+
+def normalise_username(value: str) -> str:
+    """Usernames compare without regard to case or surrounding spaces: store them lower case."""
+    return value.strip().lower()
+
+
+def username_problem(value: str) -> str | None:
+    """Why this (normalised) username is refused, in French, or None."""
+    if not USERNAME_PATTERN.fullmatch(value):
+        return ("L'identifiant doit compter de 2 à 150 caractères : lettres minuscules sans accent, "
+                "chiffres, point, tiret ou tiret bas, et commencer par une lettre ou un chiffre.")
+    return None
+
+
+def new_account_problems(kind: str, username: str, given_name: str, family_name: str, *,
+                         idnat_ps: str = "", siren: str = "", organisation: str = "") -> dict[str, str]:
+    """The French error of each invalid field of an account about to be created (empty: all good).
+
+    Uniqueness is checked by the caller, who holds the database session.
+    """
+    problems: dict[str, str] = {}
+    if kind not in set(AccountKind):
+        problems["kind"] = "Choisissez le type de compte."
+    if problem := username_problem(username):
+        problems["username"] = problem
+    if not given_name.strip():
+        problems["given_name"] = "Indiquez le prénom."
+    if not family_name.strip():
+        problems["family_name"] = "Indiquez le nom."
+    if kind == AccountKind.professional and not is_idnat_ps(idnat_ps):
+        problems["idnat_ps"] = ("Indiquez l'identifiant national RPPS : 12 chiffres commençant par 8, "
+                                "dont le dernier est la clé de contrôle.")
+    if kind == AccountKind.vendor:
+        if not organisation.strip():
+            problems["organisation"] = "Indiquez le nom de l'organisation."
+        if not is_siren(siren):
+            problems["siren"] = "Le numéro SIREN doit compter 9 chiffres, dont le dernier est la clé de contrôle."
+    return problems
+
+
+class InvalidAccount(ValueError):
+    """Some fields of a new account are invalid; `problems` maps each field to its French error."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+def create_account(session: Session, *, kind: str, username: str, given_name: str, family_name: str,
+                   email: str | None = None, idnat_ps: str = "", organisation: str = "",
+                   siren: str = "") -> Account:
+    """Add a new account, without a password, in the caller's transaction.
+
+    Raises `InvalidAccount` (field → French message) for bad or already used values.
+    """
+    username, idnat_ps, siren = normalise_username(username), idnat_ps.strip(), siren.replace(" ", "")
+    problems = new_account_problems(kind, username, given_name, family_name, idnat_ps=idnat_ps, siren=siren,
+                                    organisation=organisation)
+    if "username" not in problems and session.exec(select(Account.id).where(Account.username == username)).first():
+        problems["username"] = "Cet identifiant est déjà utilisé par un autre compte."
+    if kind == AccountKind.professional and "idnat_ps" not in problems and session.exec(
+            select(Account.id).where(Account.idnat_ps == idnat_ps)).first():
+        problems["idnat_ps"] = "Un compte existe déjà pour cet identifiant RPPS."
+    if problems:
+        raise InvalidAccount(problems)
+    account = Account(
+        kind=AccountKind(kind), username=username, given_name=given_name.strip(), family_name=family_name.strip(),
+        email=(email or "").strip() or None,
+        idnat_ps=idnat_ps if kind == AccountKind.professional else None,
+        organisation=(organisation.strip() or None) if kind == AccountKind.vendor else None,
+        siren=siren if kind == AccountKind.vendor else None,
+    )
+    session.add(account)
+    session.flush()
+    return account

@@ -12,6 +12,7 @@ and on PostgreSQL. `@pytest.mark.backends("sqlite")` narrows that for a test tha
 from __future__ import annotations
 
 import itertools
+from importlib.metadata import entry_points
 import shutil
 import socket
 import threading
@@ -30,6 +31,9 @@ from bouquet.sessions import cookie_name, hash_token
 from bouquet.settings import Settings
 
 TEST_SECRET = "bouquet-test-secret-key-0123456789abcdef"
+# The plugins really installed, read when pytest loads this module: plugins that tests install
+# on the fly (tests/example_plugin…) must never end up in the shared template databases.
+INSTALLED_PLUGINS = sorted({ep.name for ep in entry_points(group="bouquet")})
 BACKENDS = ("sqlite", "postgresql")
 _counter = itertools.count()
 
@@ -37,6 +41,12 @@ _counter = itertools.count()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(*names): run this test only on these database backends")
     config.addinivalue_line("markers", "browser: drives real headless Chromium")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running in the main thread while the browser is
+    # open, which stops async tests from starting theirs: run the browser tests last.
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()) or item.get_closest_marker("browser") is not None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -80,7 +90,7 @@ class _Templates:
         from bouquet.migrations import upgrade
         from bouquet.plugins import Plugins
 
-        plugins = Plugins(None)
+        plugins = Plugins(INSTALLED_PLUGINS)
         if backend == "sqlite":
             path = self.tmp / "template.db"
             db = Database(f"sqlite:///{path}")
@@ -304,16 +314,22 @@ def live_server(make_live_server: Callable[..., LiveServer]) -> LiveServer:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, shared by the run."""
+def playwright() -> Iterator[Any]:
+    """Playwright's sync API, once per run (it cannot be started twice in one thread)."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by the run."""
     from bouquet.testing.browser import launch_chromium
 
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+    chromium = launch_chromium(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright
 
 from bouquet.testing import browser as browser_helpers
 from bouquet.testing.browser import (
@@ -63,17 +63,10 @@ def site() -> Iterator[str]:
     thread.join()
 
 
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def chromium(playwright: Playwright) -> Iterator[Browser]:
-    browser = launch_chromium(playwright)
-    yield browser
-    browser.close()
+@pytest.fixture
+def chromium(browser: Browser) -> Browser:
+    """The run's shared Chromium (bouquet.testing's `browser` fixture, started with launch_chromium)."""
+    return browser
 
 
 def test_axe_runs_under_strict_csp_and_finds_missing_alt(chromium, site):

@@ -1,0 +1,251 @@
+"""The authorization endpoint (`/authorize`, code flow only) and the consent decision (`/authorize/consent`).
+
+One decision procedure (`_decide`) serves both, in one transaction:
+
+1. authlib validates the client, the exact redirect URI, `response_type=code`, the scopes, PKCE
+   (S256) and the nonce. An unknown client or a redirect URI it did not register gets a French
+   page (the browser is never sent to an untrusted address); every other error goes back to the
+   client with `state` and `iss`.
+2. Nobody signed in: to `/login?next=<this request>`, or `login_required` with `prompt=none`.
+3. `prompt=login`, a `max_age` exceeded or `acr_values` not met: to `/account/confirm?next=…`,
+   where the person gives their factors again; the session is renewed keeping its `sid` and
+   `authenticated_at` moves forward. The request comes back carrying `bq_reauth=<unix time>.<HMAC>`
+   (sealed, valid 10 minutes), and an authentication at or after that time is the fresh one asked for.
+4. A third-party client without a remembered consent covering the scopes (or `prompt=consent`):
+   the consent page. First-party clients never ask.
+5. The code is issued: 302 to the client, or — when the request comes back from a sign-in form —
+   a page that moves on by itself, so that the sign-in form's `form-action 'self'` policy does not
+   block the redirect to the client's origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from starlette.datastructures import MultiDict
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bouquet.context import RequestContext, get_context
+from bouquet.routing import public
+from bouquet.sso.oidc import acr, consent
+from bouquet.sso.oidc.adapter import AuthlibResponse, RequestData, read_request
+from bouquet.sso.oidc.claims import subject
+from bouquet.sso.oidc.grants import EndUser
+from bouquet.sso.oidc.models import OidcClient
+from bouquet.sso.oidc.server import AUTHORIZE, Provider, provider_of
+from bouquet.ui import render
+
+REAUTH = "bq_reauth"
+# As long as a sign-in may take (bouquet.sso.flow.PENDING_LIFETIME).
+MARKER_LIFETIME = 600
+UNKNOWN_CLIENT = ("L'application qui vous a dirigé vers Bouquet n'est pas enregistrée. Par sécurité, "
+                  "aucune information ne lui a été transmise et vous n'y êtes pas renvoyé.")
+BAD_REDIRECT = ("L'adresse de retour demandée par l'application n'est pas l'une de celles qu'elle a déclarées. "
+                "Par sécurité, Bouquet ne vous y renvoie pas. Signalez ce problème à l'éditeur de l'application.")
+BAD_REQUEST = "La demande de connexion envoyée par l'application n'est pas valide. Retournez à l'application et recommencez."
+
+
+@dataclass
+class Outcome:
+    """What the endpoint answers: exactly one of the fields is set."""
+
+    redirect: str | None = None          # to the client (code or error)
+    interstitial: bool = False           # send it through a page rather than a 302
+    sign_in: str | None = None           # to /login?next=…
+    reauthenticate: str | None = None    # to /account/confirm?next=…
+    error_page: str | None = None        # French message, the client being untrusted
+    consent: dict[str, Any] = field(default_factory=dict)
+
+
+def end_user_of(ctx: RequestContext) -> EndUser | None:
+    """The signed-in person of this browser, as the authorization sees them."""
+    if ctx.account is None or ctx.session is None:
+        return None
+    row = ctx.session.row
+    return EndUser(ctx.account, ctx.acting_for, row.sid, row.authenticated_at or row.created_at, list(row.amr))
+
+
+def _local_authorize_url(provider: Provider, data: RequestData) -> str:
+    """This request again, marked with when the portal sent the person to (re)authenticate."""
+    params = [(key, value) for key, value in data.values.multi_items() if key != REAUTH]
+    now = str(int(time.time()))
+    params.append((REAUTH, f"{now}.{_seal(provider, now, data.values.get('client_id', ''))}"))
+    return f"{AUTHORIZE}?{urlencode(params)}"
+
+
+def _seal(provider: Provider, moment: str, client_id: str) -> str:
+    from bouquet.app import derive_key  # late: bouquet.app imports every route module
+
+    key = derive_key(provider.settings.secret_key, "oidc-reauth-marker")
+    return hmac.new(key, f"{moment}:{client_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _marker(provider: Provider, value: str | None, client_id: str) -> int | None:
+    """When the portal asked for the authentication this request comes back from; None unless we
+    sealed the value ourselves, recently (a marker cannot be forged, nor replayed from an old URL)."""
+    moment, _, seal = (value or "").partition(".")
+    if not moment.isdigit() or not hmac.compare_digest(seal, _seal(provider, moment, client_id)):
+        return None
+    return int(moment) if time.time() - int(moment) <= MARKER_LIFETIME else None
+
+
+def _client_error(provider: Provider, request: Any, error: OAuth2Error) -> Outcome:
+    if not error.redirect_uri:
+        description = (error.description or "").lower()
+        if error.error == "invalid_client":
+            return Outcome(error_page=UNKNOWN_CLIENT)
+        if "redirect" in description:
+            return Outcome(error_page=BAD_REDIRECT)
+        return Outcome(error_page=BAD_REQUEST)
+    response: AuthlibResponse = provider.server.handle_error_response(request, error)
+    provider.rfc9207.add_issuer_parameter(provider.server, response)
+    return Outcome(redirect=response.location)
+
+
+def _hint_subject(provider: Provider, hint: str) -> str:
+    """The `sub` of an ID token we issued (expired ones too); raises InvalidRequestError otherwise."""
+    try:
+        token = jwt.decode(hint, provider.keyring.public_keyset(), algorithms=["RS256", "ES256"])
+    except (JoseError, ValueError) as exc:
+        raise InvalidRequestError("Invalid 'id_token_hint'.") from exc
+    if token.claims.get("iss") != provider.issuer or not isinstance(token.claims.get("sub"), str):
+        raise InvalidRequestError("Invalid 'id_token_hint'.")
+    return token.claims["sub"]
+
+
+def _decide(provider: Provider, data: RequestData, user: EndUser | None, decision: str | None = None) -> Outcome:
+    outcome = _answer(provider, data, user, decision)
+    # Back from a sign-in form, any redirect to the client (code or error) goes through a page.
+    outcome.interstitial = outcome.redirect is not None and REAUTH in data.values
+    return outcome
+
+
+def _answer(provider: Provider, data: RequestData, user: EndUser | None, decision: str | None) -> Outcome:
+    server = provider.server
+    request = server.create_oauth2_request(data)
+    try:
+        grant = server.get_consent_grant(request, end_user=user)
+    except OAuth2Error as error:
+        return _client_error(provider, request, error)
+    client: OidcClient = grant.client
+    values = request.payload.data
+    prompts = (values.get("prompt") or "").split()
+    marker = _marker(provider, values.get(REAUTH), client.client_id)
+
+    def refuse(error: OAuth2Error) -> Outcome:
+        error.redirect_uri, error.state = grant.redirect_uri, request.payload.state
+        return _client_error(provider, request, error)
+
+    if values.get("request"):
+        return refuse(OAuth2Error("Request objects are not supported.", error="request_not_supported"))
+    if values.get("request_uri"):
+        return refuse(OAuth2Error("Request objects are not supported.", error="request_uri_not_supported"))
+    if values.get("response_mode", "query") != "query":
+        return refuse(InvalidRequestError("Only response_mode=query is supported."))
+    max_age = values.get("max_age")
+    if max_age is not None and _int(max_age) is None:
+        return refuse(InvalidRequestError("Invalid 'max_age'."))
+    if user is None:
+        # authlib already answered login_required to prompt=none.
+        return Outcome(sign_in=_local_authorize_url(provider, data))
+    if hint := values.get("id_token_hint"):
+        try:
+            if _hint_subject(provider, hint) != subject(user.account):
+                return refuse(LoginRequiredError("The signed-in user is not the one of 'id_token_hint'."))
+        except InvalidRequestError as error:
+            return refuse(error)
+
+    wanted_acr = values.get("acr_values")
+    auth_time = user.auth_time.timestamp()
+    fresh = marker is not None and auth_time >= marker
+    stale = ("login" in prompts or (max_age is not None and time.time() - auth_time > int(max_age))
+             or acr.choose(wanted_acr, user.amr) is None)
+    if stale and not fresh:
+        if "none" in prompts:
+            return refuse(LoginRequiredError("The user must authenticate again."))
+        return Outcome(reauthenticate=_local_authorize_url(provider, data))
+    user.acr = acr.choose(wanted_acr, user.amr)
+    if user.acr is None:
+        return refuse(OAuth2Error("The requested authentication level was not met.",
+                                  error="unmet_authentication_requirements"))
+
+    scope = request.scope or ""
+    if decision == "deny":
+        return refuse(OAuth2Error("The user refused.", error="access_denied"))
+    if decision == "allow" and not client.first_party:
+        consent.remember(user.account, client, scope)
+    elif not client.first_party and ("consent" in prompts or not consent.covers(user.account, client, scope)):
+        if "none" in prompts:
+            return refuse(ConsentRequiredError())
+        return Outcome(consent={"client": client, "scope": scope, "redirect_uri": grant.redirect_uri,
+                                "query": urlencode(list(data.values.multi_items()))})
+
+    # The grant was validated above: issue the code without authlib validating it all over again.
+    response = server.handle_response(*grant.create_authorization_response(grant.redirect_uri, user))
+    provider.rfc9207.add_issuer_parameter(server, response)
+    return Outcome(redirect=response.location)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        number = int(value) if value is not None else None
+    except ValueError:
+        return None
+    return number if number is None or number >= 0 else None
+
+
+async def _respond(request: Request, outcome: Outcome) -> Response:
+    if outcome.error_page:
+        return await render(request, "oidc/error.html", {"message": outcome.error_page}, status_code=400)
+    if outcome.sign_in:
+        return RedirectResponse(f"/login?next={quote(outcome.sign_in, safe='')}", status_code=303)
+    if outcome.reauthenticate:
+        return RedirectResponse(f"/account/confirm?next={quote(outcome.reauthenticate, safe='')}", status_code=303)
+    if outcome.consent:
+        return await consent.page(request, **outcome.consent)
+    assert outcome.redirect is not None
+    if outcome.interstitial:
+        return await render(request, "oidc/continue.html", {"target": outcome.redirect})
+    return RedirectResponse(outcome.redirect, status_code=302)
+
+
+@public
+async def authorize(request: Request) -> Response:
+    """GET /authorize: the OpenID Connect authentication request."""
+    ctx = get_context(request)
+    provider = provider_of(request.app)
+    try:
+        data = await read_request(request, provider.url(AUTHORIZE))
+    except ValueError:
+        return await render(request, "oidc/error.html", {"message": BAD_REQUEST}, status_code=400)
+    outcome = await provider.run(_decide, provider, data, end_user_of(ctx))
+    return await _respond(request, outcome)
+
+
+async def decide_consent(request: Request) -> Response:
+    """POST /authorize/consent: the person allowed or refused (CSRF-checked like every form)."""
+    ctx = get_context(request)
+    provider = provider_of(request.app)
+    form = await request.form(max_files=0, max_fields=10)
+    decision = "allow" if form.get("decision") == "allow" else "deny"
+    query = str(form.get("query", ""))[:16_000]
+    data = RequestData("GET", provider.url(AUTHORIZE), request.headers, MultiDict(parse_qsl(query, keep_blank_values=True)))
+    outcome = await provider.run(_decide, provider, data, end_user_of(ctx), decision)
+    return await _respond(request, outcome)
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (for the Content-Security-Policy of pages that leave for it)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,169 @@
+"""The client registry: who may ask Bouquet to sign people in, and how they prove who they are.
+
+Clients are registered by an administrator (`/admin/clients`), at the command line
+(`bouquet clients add`), or by code — the catalogue plugin calls, when it approves a solution:
+
+    from bouquet.sso.oidc import register_client
+
+    with db.write() as session:
+        registered = register_client(session, name="Agenda Santé", redirect_uris=["https://agenda.example/cb"],
+                                     backchannel_logout_uri="https://agenda.example/logout/backchannel",
+                                     owner="catalogue:42", created_by=ctx.account.label)
+    registered.client.client_id, registered.secret   # the secret exists only here: hand it over once
+
+`register_client` raises `InvalidClient` (field → French message) for bad values.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, select
+
+from bouquet.db import utcnow
+from bouquet.sso.oidc import tokens
+from bouquet.sso.oidc.models import OidcClient
+from bouquet.sso.oidc.scopes import SUPPORTED as SUPPORTED_SCOPES
+from bouquet.sso.oidc.scopes import scope_list
+
+AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+ALGORITHMS = ("RS256", "ES256")
+DEFAULT_SCOPE = "openid profile email scope_all"
+CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,99}")
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+class InvalidClient(ValueError):
+    """Some values of a client registration are invalid; `problems` maps each field to its French error."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems.items()))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    """A new client, and its secret in clear (None for public and private_key_jwt clients): shown once."""
+
+    client: OidcClient
+    secret: str | None
+
+
+def uri_problem(uri: str, *, native: bool = False) -> str | None:
+    """Why a redirect or logout URI is refused (https, or http on this machine for development)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return f"« {uri} » n'est pas une adresse valide."
+    if parts.fragment or "#" in uri:
+        return f"« {uri} » ne doit pas contenir de fragment (#…)."
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return None
+    if native and "." in parts.scheme and parts.scheme not in {"http", "https"}:
+        return None  # a native application's private-use scheme (RFC 8252 §7.1), e.g. fr.editeur.app:/cb
+    return f"« {uri} » doit être une adresse https (ou http://localhost pour le développement)."
+
+
+def _problems(values: dict[str, Any]) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    method, grants = values["token_endpoint_auth_method"], values["grant_types"]
+    if not values["name"].strip():
+        problems["name"] = "Indiquez le nom de l'application, tel qu'il sera montré aux professionnels."
+    if method not in AUTH_METHODS:
+        problems["token_endpoint_auth_method"] = "Choisissez comment l'application s'authentifie."
+    if not grants or any(grant not in GRANT_TYPES for grant in grants):
+        problems["grant_types"] = "Choisissez au moins un usage : connexion des utilisateurs ou appels de service."
+    elif "refresh_token" in grants and "authorization_code" not in grants:
+        problems["grant_types"] = "Le renouvellement des jetons n'a de sens qu'avec la connexion des utilisateurs."
+    elif method == "none" and "client_credentials" in grants:
+        problems["grant_types"] = "Une application publique (sans secret) ne peut pas appeler les services en son nom."
+    if "authorization_code" in grants and not values["redirect_uris"]:
+        problems["redirect_uris"] = "Indiquez au moins une adresse de retour."
+    for field, native in (("redirect_uris", True), ("post_logout_redirect_uris", True)):
+        for uri in values[field]:
+            if problem := uri_problem(uri, native=native):
+                problems[field] = problem
+                break
+    if values["backchannel_logout_uri"] and (problem := uri_problem(values["backchannel_logout_uri"])):
+        problems["backchannel_logout_uri"] = problem
+    unknown = [scope for scope in scope_list(values["scope"]) if scope not in SUPPORTED_SCOPES]
+    if unknown:
+        problems["scope"] = f"Portée inconnue : {', '.join(unknown)}."
+    if values["id_token_signed_response_alg"] not in ALGORITHMS:
+        problems["id_token_signed_response_alg"] = "Choisissez RS256 ou ES256."
+    if method == "private_key_jwt":
+        keys = (values["jwks"] or {}).get("keys") if isinstance(values["jwks"], dict) else None
+        if not keys or not isinstance(keys, list) or not all(isinstance(key, dict) for key in keys):
+            problems["jwks"] = "Collez le jeu de clés publiques (JWKS) de l'application."
+        elif any("d" in key or "k" in key for key in keys):
+            problems["jwks"] = "Ce jeu de clés contient une clé privée : ne transmettez que les clés publiques."
+    if values["client_id"] and not CLIENT_ID.fullmatch(values["client_id"]):
+        problems["client_id"] = "L'identifiant compte 3 à 100 caractères : lettres, chiffres, point, tiret, tiret bas."
+    return problems
+
+
+def register_client(session: Session, *, name: str, redirect_uris: list[str] | tuple[str, ...] = (),
+                    token_endpoint_auth_method: str = "client_secret_basic", grant_types: list[str] | None = None,
+                    scope: str = DEFAULT_SCOPE, post_logout_redirect_uris: list[str] | tuple[str, ...] = (),
+                    backchannel_logout_uri: str | None = None, jwks: dict[str, Any] | None = None,
+                    first_party: bool = False, may_introspect: bool = False,
+                    id_token_signed_response_alg: str = "RS256", client_uri: str | None = None,
+                    owner: str | None = None, created_by: str = "", client_id: str | None = None) -> RegisteredClient:
+    """Register a client in the caller's transaction and return it with its secret (once).
+
+    `grant_types` defaults to the code flow with refresh tokens. A `client_secret_basic` client
+    gets a new 256-bit secret, stored hashed. Raises `InvalidClient` for bad or duplicate values.
+    """
+    values: dict[str, Any] = {
+        "name": name, "redirect_uris": [uri.strip() for uri in redirect_uris if uri.strip()],
+        "token_endpoint_auth_method": token_endpoint_auth_method,
+        "grant_types": list(grant_types) if grant_types is not None else ["authorization_code", "refresh_token"],
+        "scope": " ".join(scope_list(scope)), "post_logout_redirect_uris": [u.strip() for u in post_logout_redirect_uris if u.strip()],
+        "backchannel_logout_uri": (backchannel_logout_uri or "").strip() or None, "jwks": jwks,
+        "id_token_signed_response_alg": id_token_signed_response_alg, "client_id": (client_id or "").strip(),
+    }
+    problems = _problems(values)
+    if values["client_id"] and "client_id" not in problems and session.exec(
+            select(OidcClient.id).where(OidcClient.client_id == values["client_id"])).first():
+        problems["client_id"] = "Cet identifiant est déjà celui d'une autre application."
+    if problems:
+        raise InvalidClient(problems)
+    secret = tokens.new_secret() if token_endpoint_auth_method == "client_secret_basic" else None
+    client = OidcClient(
+        client_id=values["client_id"] or f"bq-{secrets.token_urlsafe(12)}", name=name.strip(),
+        client_uri=(client_uri or "").strip() or None, secret_hash=tokens.hash_secret(secret) if secret else None,
+        token_endpoint_auth_method=token_endpoint_auth_method, jwks=jwks if token_endpoint_auth_method == "private_key_jwt" else None,
+        redirect_uris=values["redirect_uris"], post_logout_redirect_uris=values["post_logout_redirect_uris"],
+        backchannel_logout_uri=values["backchannel_logout_uri"], grant_types=values["grant_types"],
+        scope=values["scope"], first_party=first_party, may_introspect=may_introspect,
+        id_token_signed_response_alg=id_token_signed_response_alg, owner=owner, created_by=created_by[:200],
+    )
+    session.add(client)
+    session.flush()
+    return RegisteredClient(client, secret)
+
+
+def find_client(session: Session, client_id: str) -> OidcClient | None:
+    return session.exec(select(OidcClient).where(OidcClient.client_id == client_id)).first()
+
+
+def new_secret(session: Session, client: OidcClient) -> str:
+    """Replace a `client_secret_basic` client's secret; the old one stops working at once."""
+    secret = tokens.new_secret()
+    client.secret_hash, client.updated_at = tokens.hash_secret(secret), utcnow()
+    session.add(client)
+    return secret
+
+
+def set_active(session: Session, client: OidcClient, active: bool) -> int:
+    """Enable or disable a client; disabling revokes its tokens. Returns how many were revoked."""
+    client.disabled_at, client.updated_at = (None if active else utcnow()), utcnow()
+    session.add(client)
+    return 0 if active else tokens.revoke_client(session, client.client_id, "client_disabled")

@@ -1,0 +1,165 @@
+"""The provider's HTTP endpoints, and the route list `bouquet.app` mounts.
+
+Discovery (`/.well-known/openid-configuration`) names every endpoint; clients should find them
+there rather than hard-code them. The token, revocation, introspection and userinfo endpoints
+authenticate their callers themselves (client credentials or bearer token): they are `@public`
+and listed in `CSRF_EXEMPT`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bouquet.routing import public
+from bouquet.sso.oidc import acr, admin, authorize, claims, consent, logout, scopes
+from bouquet.sso.oidc.adapter import read_request, to_response
+from bouquet.sso.oidc.bearer import BearerTokenError, bearer_token_of, validate_access_token
+from bouquet.sso.oidc.grants import ASSERTION_ALGORITHMS, load_end_user
+from bouquet.sso.oidc.server import (
+    AUTHORIZE,
+    DISCOVERY,
+    END_SESSION,
+    INTROSPECT,
+    JWKS,
+    REVOKE,
+    TOKEN,
+    USERINFO,
+    Provider,
+    provider_of,
+)
+
+CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO)
+
+
+def metadata(provider: Provider) -> dict[str, Any]:
+    """The OpenID Provider Metadata (OpenID Connect Discovery 1.0, RFC 8414)."""
+    url = provider.url
+    return {
+        "issuer": provider.issuer,
+        "authorization_endpoint": url(AUTHORIZE),
+        "token_endpoint": url(TOKEN),
+        "userinfo_endpoint": url(USERINFO),
+        "jwks_uri": url(JWKS),
+        "end_session_endpoint": url(END_SESSION),
+        "revocation_endpoint": url(REVOKE),
+        "introspection_endpoint": url(INTROSPECT),
+        "scopes_supported": list(scopes.SUPPORTED),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(claims.SUPPORTED),
+        "acr_values_supported": list(acr.SUPPORTED),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "ui_locales_supported": ["fr-FR"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
+    }
+
+
+@public
+async def discovery(request: Request) -> Response:
+    return JSONResponse(metadata(provider_of(request.app)), headers={"Cache-Control": "public, max-age=300"})
+
+
+@public
+async def jwks(request: Request) -> Response:
+    provider = provider_of(request.app)
+    keys = await provider.db.run(provider.keyring.jwks)
+    # Short: a new key is published an hour before it signs, so caches of minutes are safe.
+    return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+
+def _bad_request(message: str) -> Response:
+    return JSONResponse({"error": "invalid_request", "error_description": message}, status_code=400,
+                        headers={"Cache-Control": "no-store"})
+
+
+async def _authlib_endpoint(request: Request, path: str, name: str | None) -> Response:
+    provider = provider_of(request.app)
+    try:
+        data = await read_request(request, provider.url(path))
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    if name is None:
+        result = await provider.run(provider.token_response, data)
+    else:
+        result = await provider.run(provider.endpoint_response, name, data)
+    return to_response(result)
+
+
+@public
+async def token(request: Request) -> Response:
+    """POST /token: authorization_code, refresh_token and client_credentials grants."""
+    return await _authlib_endpoint(request, TOKEN, None)
+
+
+@public
+async def revoke(request: Request) -> Response:
+    """POST /revoke (RFC 7009)."""
+    return await _authlib_endpoint(request, REVOKE, "revocation")
+
+
+@public
+async def introspect(request: Request) -> Response:
+    """POST /introspect (RFC 7662)."""
+    return await _authlib_endpoint(request, INTROSPECT, "introspection")
+
+
+@public
+async def userinfo(request: Request) -> Response:
+    """GET or POST /userinfo: the claims the access token's scopes release about its user."""
+    value = bearer_token_of(request)
+    if value is None:
+        return BearerTokenError(401, None).response()
+    db = request.app.state.db
+
+    def load() -> dict[str, Any] | BearerTokenError:
+        with db.session() as session:  # one transaction: the token, then whom it is about
+            grant = validate_access_token(session, value)
+            if grant is None or grant.account_id is None:
+                return BearerTokenError(401, "invalid_token")
+            if not grant.has_scope(scopes.OPENID):
+                return BearerTokenError(403, "insufficient_scope", scopes.OPENID)
+            user = load_end_user(session, grant.account_id, grant.acting_for_id, sid=grant.sid or "",
+                                 auth_time=grant.expires_at, amr=list(grant.amr), acr=grant.acr, live_sign_in=False)
+            if user is None:
+                return BearerTokenError(401, "invalid_token")
+            return claims.user_claims(user.account, user.acting_for, " ".join(sorted(grant.scopes)))
+
+    found = await db.run(load)
+    if isinstance(found, BearerTokenError):
+        return found.response()
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
+routes: list[BaseRoute] = [
+    Route(DISCOVERY, discovery, methods=["GET"]),
+    Route(JWKS, jwks, methods=["GET"]),
+    Route(AUTHORIZE, authorize.authorize, methods=["GET"]),
+    Route(f"{AUTHORIZE}/consent", authorize.decide_consent, methods=["POST"]),
+    Route(TOKEN, token, methods=["POST"]),
+    Route(USERINFO, userinfo, methods=["GET", "POST"]),
+    Route(REVOKE, revoke, methods=["POST"]),
+    Route(INTROSPECT, introspect, methods=["POST"]),
+    Route(END_SESSION, logout.end_session, methods=["GET"]),
+    Route(f"{END_SESSION}/confirm", logout.confirm_end_session, methods=["POST"]),
+    Route("/account/applications", consent.applications, methods=["GET"]),
+    Route("/account/applications/{client_id}/revoke", consent.revoke, methods=["POST"]),
+    *admin.routes,
+]

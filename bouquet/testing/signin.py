@@ -1,0 +1,97 @@
+"""Sign-in helpers for tests: a movable clock, accounts with factors, and reading the pages' secrets.
+
+    clock = install_clock(app)
+    account, codes = make_user(app, make_account, totp_secret=secret, with_codes=True)
+    sign_in(client, account.username, secret, clock)   # password + TOTP, through the real pages
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import datetime, timedelta
+from html import unescape
+from typing import Any
+
+from bouquet.db import utcnow
+from bouquet.sso import passwords, recovery, totp
+
+PASSWORD = "cheval agrafe batterie correcte"
+
+
+@functools.cache
+def password_hash() -> str:
+    """The argon2id hash of `PASSWORD` (computed once: hashing is slow on purpose)."""
+    return passwords.hash_password(PASSWORD)
+
+
+class Clock:
+    """The time sign-in checks see (`app.state.clock`), moved by hand instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def install_clock(app: Any) -> Clock:
+    app.state.clock = clock = Clock()
+    return clock
+
+
+def make_user(app: Any, make_account: Any, *, totp_secret: str | None = None, with_codes: bool = False,
+              **fields: Any) -> tuple[Any, list[str]]:
+    """An account with the test password, optionally a TOTP app and recovery codes (returned)."""
+    account = make_account(password_hash=password_hash(), **fields)
+    codes: list[str] = []
+    with app.state.db.session() as session:
+        if totp_secret:
+            totp.add(session, account.id, totp_secret)
+        if with_codes:
+            codes = recovery.issue_codes(session, account.id)
+    return account, codes
+
+
+def text_by_testid(html: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</', html, re.S)
+    assert match, f"no element with data-testid={testid!r}"
+    return unescape(match.group(1)).strip()
+
+
+def recovery_codes_in(html: str) -> list[str]:
+    block = re.search(r'data-testid="recovery-codes"[^>]*>(.*?)</ul>', html, re.S)
+    assert block, "no recovery codes on the page"
+    return re.findall(r"<code>([^<]+)</code>", block.group(1))
+
+
+def csrf_in(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def password_step(client: Any, username: str, password: str = PASSWORD, **extra: str) -> Any:
+    """GET the sign-in page (as a browser does, to get its session), then POST the password."""
+    client.get("/login")
+    return client.submit("/login", {"username": username, "password": password, **extra})
+
+
+def sign_in(client: Any, username: str, secret: str, clock: Clock) -> Any:
+    """A full sign-in with password and a TOTP code of the next time step (never one used before)."""
+    clock.advance(totp.STEP_SECONDS)
+    response = password_step(client, username)
+    assert response.headers["location"] == "/login/second-factor", response.text
+    return client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
+
+
+def audit_actions(app: Any) -> list[str]:
+    from sqlmodel import select
+
+    from bouquet.audit import AuditEvent
+
+    with app.state.db.session() as session:
+        return [event.action for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]

@@ -25,7 +25,7 @@ def test_home_page(page, live_server, make_account):
     page.goto("/")
     assert page.get_by_test_id("account-name").inner_text() == "Dr Alice MARTIN"
     # DSFR's JavaScript ran (it marks the document once started): no CSP violation blocked it.
-    page.wait_for_function("document.documentElement.hasAttribute('data-fr-js')")
+    page.locator("html[data-fr-js]").wait_for(state="attached")  # (a string wait_for_function needs eval: CSP)
     assert page.evaluate("typeof htmx") == "object"
     assert not [e for e in errors if "Content Security Policy" in e]
     assert_accessible(page)

@@ -1,8 +1,28 @@
-"""bouquet-prevention: personalised prevention alerts for one patient and for a patient list, and a CDS Hooks service."""
+"""bouquet-prevention: personalised prevention alerts for one patient and for a patient list, and a CDS Hooks service.
+
+The core's hooks this plugin implements are all here; each concept lives in its own module:
+rules as data (`rules.py`, `rulesets.py`, `data/`), the engine (`engine.py`), the acts history
+(`models.py`, `history.py`, `recording.py`), the patient's statuses (`patient_status.py`,
+`panel.py`), the CDS Hooks service (`cds*.py`) and the hooks it offers other plugins
+(`hookspecs.py`, `hooks.py`). See the plugin's README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import Route
 
 from bouquet import Action, hookimpl
 
+if TYPE_CHECKING:
+    import click
+    from starlette.applications import Starlette
+
 __version__ = "0.1.0"
+
+HERE = Path(__file__).parent
 
 
 @hookimpl
@@ -11,3 +31,53 @@ def bouquet_actions() -> list[Action]:
         Action("prevention.read", "Consulter les actions de prévention du patient", secretary=True),
         Action("prevention.record", "Enregistrer un acte de prévention"),
     ]
+
+
+@hookimpl
+def bouquet_routes() -> list[Any]:
+    from bouquet_prevention import cds, panel, patient_status, recording
+
+    return [
+        Route("/panel", panel.panel, methods=["GET"]),
+        Route("/acts", recording.record_act, methods=["POST"]),
+        Route("/acts/new", recording.new_act, methods=["GET"]),
+        Route("/patient.json", patient_status.patient_status, methods=["GET"]),
+        *cds.routes,
+    ]
+
+
+@hookimpl
+def bouquet_templates() -> str:
+    return str(HERE / "templates")
+
+
+@hookimpl
+def bouquet_models() -> list[type]:
+    from bouquet_prevention import models
+
+    return [models.PreventionAct, models.CdsClient, models.CdsJwtId, models.CdsFeedback]
+
+
+@hookimpl
+def bouquet_migrations() -> str:
+    return str(HERE / "migrations")
+
+
+@hookimpl
+def bouquet_startup(app: Starlette) -> None:
+    from bouquet_prevention import cds, hooks
+
+    # The prevention_* hooks other plugins implement are checked now, as this worker starts.
+    hooks.register_hookspecs(app.state.plugins.pm)
+    hooks.rules_for(app.state.plugins)  # a refused rule contribution is logged at start, not at first use
+    # Callers authenticate with their own JWT: no browser session, so no CSRF token either.
+    exempt = getattr(app.state, "csrf_exempt", None)
+    if isinstance(exempt, list) and cds.BASE_PATH not in exempt:
+        exempt.append(cds.BASE_PATH)
+
+
+@hookimpl
+def bouquet_cli(group: click.Group) -> None:
+    from bouquet_prevention import cds_clients
+
+    cds_clients.add_commands(group)

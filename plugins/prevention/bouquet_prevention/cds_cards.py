@@ -1,0 +1,78 @@
+"""Engine outcomes as CDS Hooks 2.0 cards: one card per act due or overdue, most urgent first."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from bouquet_prevention.engine import Outcome, Status
+
+__all__ = ["CARD_NAMESPACE", "TOPIC_SYSTEM", "card", "cards_for", "summary_of"]
+
+#: Card uuids are derived from the hook instance and the rule, so a repeated call gives the same ids.
+CARD_NAMESPACE = uuid.UUID("7a3c1f52-5a0e-4c59-9d0e-2f8f0b6a9e11")
+TOPIC_SYSTEM = "urn:bouquet:prevention:category"
+SUMMARY_LIMIT = 140
+_TOPICS = {"vaccination": "Vaccination", "depistage": "Dépistage", "bilan": "Bilan de prévention"}
+
+
+def _day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def summary_of(outcome: Outcome) -> str:
+    """The card's one-line summary (French, under 140 characters)."""
+    wording = outcome.rule.wording.summary
+    if outcome.status is Status.OVERDUE and outcome.since:
+        state = f"en retard depuis le {_day(outcome.since)}"
+    elif outcome.since:
+        state = f"à faire depuis le {_day(outcome.since)}"
+    else:
+        state = "à faire"
+    if outcome.doses:
+        state += f" (dose {outcome.doses[0] + 1} sur {outcome.doses[1]})"
+    text = f"{wording} : {state}"
+    return text if len(text) < SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 2].rstrip() + "…"
+
+
+def _detail(outcome: Outcome) -> str:
+    rule = outcome.rule
+    lines = [rule.wording.detail] if rule.wording.detail else []
+    if outcome.last:
+        lines.append(f"Dernier acte connu : {_day(outcome.last)}.")
+    else:
+        lines.append("Aucun acte connu de Bouquet ni transmis par le logiciel.")
+    references = "; ".join(f"[{source.label}]({source.url})" for source in rule.sources)
+    lines.append(f"Référence : {references} (règle {rule.id}, version {rule.version}).")
+    return "\n\n".join(lines)
+
+
+def card(outcome: Outcome, *, hook_instance: str, base_url: str) -> dict[str, Any]:
+    """The card for one due or overdue outcome."""
+    rule = outcome.rule
+    return {
+        "uuid": str(uuid.uuid5(CARD_NAMESPACE, f"{hook_instance}|{rule.id}|{rule.version}")),
+        "summary": summary_of(outcome),
+        "detail": _detail(outcome),
+        "indicator": "warning" if outcome.status is Status.OVERDUE else "info",
+        "source": {
+            "label": rule.source.label,
+            "url": rule.source.url,
+            "topic": {"system": TOPIC_SYSTEM, "code": rule.category, "display": _TOPICS[rule.category]},
+        },
+        "links": [{
+            "label": "Enregistrer l'acte dans Bouquet",
+            "url": f"{base_url}/p/prevention/acts/new?rule={quote(rule.id)}",
+            "type": "absolute",
+        }],
+    }
+
+
+def cards_for(outcomes: Iterable[Outcome], *, hook_instance: str, base_url: str) -> list[dict[str, Any]]:
+    """Cards for the outcomes that call for an act now: overdue first, then due, each by date."""
+    actionable = [outcome for outcome in outcomes if outcome.actionable]
+    actionable.sort(key=lambda o: (o.status is not Status.OVERDUE, o.since or date.min, o.rule.id))
+    return [card(outcome, hook_instance=hook_instance, base_url=base_url) for outcome in actionable]

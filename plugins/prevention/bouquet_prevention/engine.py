@@ -1,0 +1,322 @@
+"""The rule engine: for one patient, their history of acts and an evaluation date, where each rule stands.
+
+Pure Python and deterministic: the same rule set, patient, acts and date always give the same
+outcomes; acts dated after the evaluation date are ignored. Each rule yields one `Outcome`:
+
+- ``due`` (since a date), ``overdue`` (since the date it became overdue),
+- ``upcoming`` (on a date: the patient enters the population or the next dose or season comes,
+  within `horizon_months` for someone not yet in the population),
+- ``done`` (until the date the next act is due; ``until=None`` means for good),
+- ``not_applicable`` (sex, conditions or age put the patient outside the rule, now and within
+  the horizon).
+
+Rules are compiled once per rule set (`Engine(ruleset)`); evaluating a patient then costs a few
+microseconds per rule, so that a list of 10,000 patients is evaluated in about a second.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from bouquet_prevention.dates import add_months, add_years, month_day
+from bouquet_prevention.rules import FixedAges, Once, Recurring, Rule, Seasonal, Windows
+from bouquet_prevention.rulesets import RuleSet
+
+__all__ = ["Act", "Engine", "Outcome", "PatientFacts", "Status", "index_acts"]
+
+
+class Status(StrEnum):
+    DUE = "due"
+    OVERDUE = "overdue"
+    UPCOMING = "upcoming"
+    DONE = "done"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """What the rules need to know about a patient: birth date, sex ("F", "M" or None) and conditions."""
+
+    birth_date: date
+    sex: str | None = None
+    conditions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """One act of the patient's history: its code (see the catalogue) and the day it was performed."""
+
+    code: str
+    performed_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where one rule stands. Only the date that fits the status is set: `since` for due and
+    overdue, `when` for upcoming, `until` for done. `last` is the last act that counted;
+    `doses` is (given, needed) for a series of several doses."""
+
+    rule: Rule
+    status: Status
+    since: date | None = None
+    when: date | None = None
+    until: date | None = None
+    last: date | None = None
+    doses: tuple[int, int] | None = None
+
+    @property
+    def actionable(self) -> bool:
+        """Due or overdue: something should be done now."""
+        return self.status in (Status.DUE, Status.OVERDUE)
+
+
+ActIndex = dict[str, list[date]]
+#: A seasonal schedule's season start, campaign start and campaign end as (month, day).
+Season = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+def index_acts(acts: Iterable[Act]) -> ActIndex:
+    """Acts grouped by code, each list sorted by date (what `Engine.evaluate` reads)."""
+    index: ActIndex = {}
+    for act in acts:
+        index.setdefault(act.code, []).append(act.performed_on)
+    for dates in index.values():
+        dates.sort()
+    return index
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule
+    codes: tuple[str, ...]
+    overrides: dict[str, int]
+    sex: str | None
+    any_of: frozenset[str]
+    none_of: frozenset[str]
+    min_months: int
+    max_months: int | None
+    not_applicable: Outcome  # shared: most rules do not apply to most patients
+    season: Season | None  # parsed once
+
+
+class Engine:
+    """Evaluates one rule set. Build it once (it compiles the rules) and call `evaluate` per patient."""
+
+    def __init__(self, ruleset: RuleSet | Sequence[Rule], *, horizon_months: int = 12) -> None:
+        self.horizon_months = horizon_months
+        self._rules = [_compile(rule) for rule in ruleset]
+
+    def evaluate(self, patient: PatientFacts, acts: Iterable[Act] | ActIndex, on: date) -> list[Outcome]:
+        """One Outcome per rule, in the rule set's order, as of `on`."""
+        index = acts if isinstance(acts, dict) else index_acts(acts)
+        horizon = add_months(on, self.horizon_months)
+        birthdays: dict[int, date] = {}  # rules share age bounds: compute each anniversary once
+        return [self._one(compiled, patient, index, on, horizon, birthdays) for compiled in self._rules]
+
+    def _one(self, c: _Compiled, patient: PatientFacts, index: ActIndex, on: date, horizon: date,
+             birthdays: dict[int, date]) -> Outcome:
+        rule = c.rule
+        if c.sex is not None and patient.sex != c.sex:
+            return c.not_applicable
+        if (c.any_of and not (c.any_of & patient.conditions)) or (c.none_of & patient.conditions):
+            return c.not_applicable
+        birth = patient.birth_date
+        if on < birth:
+            return c.not_applicable
+        end = _reached(birthdays, birth, c.max_months) if c.max_months is not None else None
+        if end is not None and on >= end:
+            return c.not_applicable
+        start = _reached(birthdays, birth, c.min_months)
+        schedule = rule.schedule
+        if isinstance(schedule, Recurring):
+            return _recurring(c, schedule, _dated_codes(c, index, on), start, end, on, horizon)
+        dates = _dates(c, index, on)
+        if isinstance(schedule, Once):
+            return _once(rule, schedule, birth, dates, start, on, horizon)
+        if isinstance(schedule, FixedAges):
+            return _fixed_ages(rule, schedule, birth, dates, on, horizon)
+        if isinstance(schedule, Windows):
+            return _windows(rule, schedule, birth, dates, on, horizon)
+        return _seasonal(rule, c.season, dates, start, on, horizon)  # type: ignore[arg-type]
+
+
+def _compile(rule: Rule) -> _Compiled:
+    age = rule.population.age
+    schedule = rule.schedule
+    season = None
+    if isinstance(schedule, Seasonal):
+        season = (month_day(schedule.season_start), month_day(schedule.campaign_start),
+                  month_day(schedule.campaign_end))
+    return _Compiled(
+        rule=rule,
+        codes=tuple(requirement.act for requirement in rule.satisfied_by),
+        overrides={r.act: r.interval_months for r in rule.satisfied_by if r.interval_months is not None},
+        sex=rule.population.sex,
+        any_of=frozenset(rule.population.conditions.any_of),
+        none_of=frozenset(rule.population.conditions.none_of),
+        min_months=age.min.total_months if age.min else 0,
+        max_months=age.max.total_months if age.max else None,
+        not_applicable=Outcome(rule, Status.NOT_APPLICABLE),
+        season=season,
+    )
+
+
+def _reached(birthdays: dict[int, date], birth: date, months: int) -> date:
+    """The day someone born on `birth` is `months` old, memoised for one patient's evaluation."""
+    day = birthdays.get(months)
+    if day is None:
+        day = birthdays[months] = add_months(birth, months)
+    return day
+
+
+def _dates(c: _Compiled, index: ActIndex, on: date) -> list[date]:
+    """The dates of the rule's acts up to `on`, sorted."""
+    if len(c.codes) == 1:
+        dates = index.get(c.codes[0])
+        return dates[:bisect_right(dates, on)] if dates else []
+    merged = [d for code in c.codes for d in index.get(code, ()) if d <= on]
+    merged.sort()
+    return merged
+
+
+def _dated_codes(c: _Compiled, index: ActIndex, on: date) -> list[tuple[date, str]]:
+    merged = [(d, code) for code in c.codes for d in index.get(code, ()) if d <= on]
+    merged.sort()
+    return merged
+
+
+def _not_yet(rule: Rule, when: date, horizon: date) -> Outcome:
+    """Before the patient enters the rule: upcoming if it happens within the horizon."""
+    return Outcome(rule, Status.UPCOMING, when=when) if when <= horizon else Outcome(rule, Status.NOT_APPLICABLE)
+
+
+def _due(rule: Rule, since: date, overdue_at: date | None, on: date, **extra: object) -> Outcome:
+    if overdue_at is not None and on >= overdue_at:
+        return Outcome(rule, Status.OVERDUE, since=overdue_at, **extra)  # type: ignore[arg-type]
+    return Outcome(rule, Status.DUE, since=since, **extra)  # type: ignore[arg-type]
+
+
+def _once(rule: Rule, s: Once, birth: date, dates: list[date], start: date, on: date, horizon: date) -> Outcome:
+    if s.counts_from is not None:
+        counts_from = s.counts_from.reached(birth)
+        dates = [d for d in dates if d >= counts_from]
+    doses, intervals = s.doses, s.dose_intervals_months
+    if s.late_start is not None:
+        late_from = s.late_start.from_age.reached(birth)
+        if (dates[0] if dates else max(on, start)) >= late_from:
+            doses, intervals = s.late_start.doses, s.late_start.dose_intervals_months
+    count = (min(len(dates), doses), doses) if doses > 1 else None
+    last = dates[-1] if dates else None
+    if len(dates) >= doses:
+        return Outcome(rule, Status.DONE, last=last, doses=count)
+    if on < start:
+        return _not_yet(rule, start, horizon)
+    if last is not None:
+        next_dose = add_months(last, intervals[len(dates) - 1])
+        if on < next_dose:
+            return Outcome(rule, Status.UPCOMING, when=next_dose, last=last, doses=count)
+        return Outcome(rule, Status.DUE, since=next_dose, last=last, doses=count)
+    if s.overdue_from is not None:
+        overdue_at: date | None = s.overdue_from.reached(birth)
+    else:
+        overdue_at = add_months(start, s.grace_months) if s.grace_months is not None else None
+    return _due(rule, start, overdue_at, on, doses=count)
+
+
+def _appointment(s: FixedAges, index: int) -> int | None:
+    """The age (years) of the index-th appointment, or None after the last one."""
+    if index < len(s.ages):
+        return s.ages[index]
+    if s.then_every_years is None:
+        return None
+    return s.ages[-1] + (index - len(s.ages) + 1) * s.then_every_years
+
+
+def _fixed_ages(rule: Rule, s: FixedAges, birth: date, dates: list[date], on: date, horizon: date) -> Outcome:
+    last = dates[-1] if dates else None
+
+    def covered(appointment: date) -> bool:
+        # An act from `covers_before_years` before the appointment onwards stands for it.
+        return last is not None and last >= add_years(appointment, -s.covers_before_years)
+
+    current: date | None = None
+    index = 0
+    while (age := _appointment(s, index)) is not None and (when := add_years(birth, age)) <= on:
+        current, index = when, index + 1
+    if current is not None and not covered(current):
+        overdue_at = add_months(current, s.grace_months) if s.grace_months is not None else None
+        return _due(rule, current, overdue_at, on, last=last)
+    while (age := _appointment(s, index)) is not None and covered(add_years(birth, age)):
+        index += 1
+    following = add_years(birth, age) if age is not None else None
+    if current is None:
+        return _not_yet(rule, following, horizon) if following else Outcome(rule, Status.NOT_APPLICABLE)
+    return Outcome(rule, Status.DONE, until=following, last=last)
+
+
+def _recurring(c: _Compiled, s: Recurring, acts: list[tuple[date, str]], start: date, end: date | None,
+               on: date, horizon: date) -> Outcome:
+    rule = c.rule
+    if acts:
+        last, code = acts[-1]
+        interval = c.overrides.get(code) or s.intervals_months[min(len(acts), len(s.intervals_months)) - 1]
+        next_due = max(start, add_months(last, interval))
+    else:
+        last, next_due = None, start
+    if on < start:
+        return _not_yet(rule, next_due, horizon)
+    if end is not None and next_due >= end:
+        return Outcome(rule, Status.DONE, until=end, last=last)
+    if on < next_due:
+        return Outcome(rule, Status.DONE, until=next_due, last=last)
+    overdue_at = add_months(next_due, s.grace_months) if s.grace_months is not None else None
+    return _due(rule, next_due, overdue_at, on, last=last)
+
+
+def _windows(rule: Rule, s: Windows, birth: date, dates: list[date], on: date, horizon: date) -> Outcome:
+    bounds = [(w.from_age.reached(birth), w.to_age.reached(birth)) for w in s.windows]
+    for position, (opens, closes) in enumerate(bounds):
+        if on < opens:
+            return _not_yet(rule, opens, horizon)
+        if on < closes:
+            done_in_window = [d for d in dates if d >= opens]
+            if done_in_window:
+                following = bounds[position + 1][0] if position + 1 < len(bounds) else None
+                return Outcome(rule, Status.DONE, until=following, last=done_in_window[-1])
+            return Outcome(rule, Status.DUE, since=opens, last=dates[-1] if dates else None)
+    return Outcome(rule, Status.NOT_APPLICABLE)
+
+
+def _season(s: Season, day: date) -> tuple[date, date, date]:
+    """The season containing `day`: its first day, and its campaign's first and last days."""
+    first, campaign_start, campaign_end = s
+    year = day.year if (day.month, day.day) >= first else day.year - 1
+    begins = date(year, *first)
+
+    def in_season(month_day: tuple[int, int]) -> date:
+        candidate = date(year, *month_day)
+        return candidate if candidate >= begins else date(year + 1, *month_day)
+
+    return begins, in_season(campaign_start), in_season(campaign_end)
+
+
+def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, horizon: date) -> Outcome:
+    season_begins, opens, closes = _season(s, on)
+    next_opens = add_years(opens, 1)
+    last = dates[-1] if dates else None
+    if last is not None and last >= season_begins:
+        return Outcome(rule, Status.DONE, until=next_opens, last=last)
+    if on < start:
+        # Not in the population yet: the first campaign day on which they will be.
+        _, starts_opens, starts_closes = _season(s, start)
+        first = max(starts_opens, start) if start <= starts_closes else add_years(starts_opens, 1)
+        return _not_yet(rule, first, horizon)
+    if on < opens:
+        return Outcome(rule, Status.UPCOMING, when=opens, last=last)
+    if on <= closes:
+        return Outcome(rule, Status.DUE, since=max(opens, start), last=last)
+    return Outcome(rule, Status.UPCOMING, when=next_opens, last=last)

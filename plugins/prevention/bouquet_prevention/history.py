@@ -1,0 +1,66 @@
+"""A patient's history of prevention acts: what the portal recorded, plus what other plugins hold.
+
+Functions taking a `Session` are blocking: call them through `await ctx.db.run(...)` from async code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from bouquet_prevention.engine import Act
+from bouquet_prevention.hooks import external_acts
+from bouquet_prevention.models import PreventionAct
+
+if TYPE_CHECKING:
+    from bouquet.context import RequestContext
+    from bouquet.patient import PatientContext
+
+__all__ = ["acts_by_patient", "find_same", "history_of", "patient_ins", "recorded_acts"]
+
+
+def patient_ins(patient: PatientContext) -> str:
+    """The patient as Bouquet's tables and audit trail name them: '<oid>|<matricule>'."""
+    return f"{patient.ins.oid}|{patient.ins.matricule}"
+
+
+def recorded_acts(session: Session, ins: str) -> list[Act]:
+    """The acts the portal holds for one patient, oldest first."""
+    rows = session.exec(select(PreventionAct.act_code, PreventionAct.performed_on)
+                        .where(PreventionAct.patient_ins == ins).order_by(col(PreventionAct.performed_on))).all()
+    return [Act(code, performed_on) for code, performed_on in rows]
+
+
+def acts_by_patient(session: Session, ins_list: Iterable[str], batch: int = 1000) -> dict[str, list[Act]]:
+    """The acts of many patients at once ({ins: acts}), a few queries for thousands of patients."""
+    wanted = list(dict.fromkeys(ins_list))
+    found: dict[str, list[Act]] = {ins: [] for ins in wanted}
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start:start + batch]
+        rows = session.exec(select(PreventionAct.patient_ins, PreventionAct.act_code, PreventionAct.performed_on)
+                            .where(col(PreventionAct.patient_ins).in_(chunk))).all()
+        for ins, code, performed_on in rows:
+            found[ins].append(Act(code, performed_on))
+    return found
+
+
+def find_same(session: Session, ins: str, act_code: str, performed_on: date) -> PreventionAct | None:
+    """The row recording this very act (same patient, code and day), if there is one."""
+    return session.exec(select(PreventionAct).where(
+        PreventionAct.patient_ins == ins, PreventionAct.act_code == act_code,
+        PreventionAct.performed_on == performed_on)).first()
+
+
+async def history_of(ctx: RequestContext, patient: PatientContext) -> list[Act]:
+    """Everything known for `patient`: the portal's rows and the acts other plugins return through
+    `prevention_external_acts` (the DMP vaccination record when the DMP plugin is there)."""
+    ins = patient_ins(patient)
+
+    def read() -> list[Act]:
+        with ctx.db.session() as session:
+            return recorded_acts(session, ins)
+
+    return [*await ctx.db.run(read), *await external_acts(ctx, patient)]

@@ -1,0 +1,124 @@
+"""Putting this plugin's hook specifications into the portal's plugin manager, and calling them.
+
+The core builds one pluggy manager per app (`app.state.plugins.pm`, also `ctx.plugins.pm`) and
+no core hook hands it to plugins at registration time. Pluggy accepts implementations of hooks it
+has no specification for yet and checks them when the specification is added, so the order does
+not matter: `register_hookspecs` runs in `bouquet_startup` (a worker checks every plugin's
+implementations as it starts) and again, as a no-op, before each call (a CLI command or an app
+without lifespan gets them too). Specs are added one at a time so that one plugin implementing a
+hook with unknown arguments is logged and ignored without hiding the other hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+import pluggy
+
+from bouquet_prevention import hookspecs
+from bouquet_prevention.catalogue import default_catalogue
+from bouquet_prevention.engine import Act, Engine
+from bouquet_prevention.rulesets import RuleSet, default_rules, merge
+
+if TYPE_CHECKING:
+    from bouquet.context import RequestContext
+    from bouquet.patient import PatientContext
+    from bouquet.plugins import Plugins
+
+__all__ = ["HOOK_NAMES", "engine_for", "external_acts", "external_conditions", "register_hookspecs", "rules_for"]
+
+log = logging.getLogger("bouquet.prevention")
+
+HOOK_NAMES = ("prevention_rules", "prevention_external_acts", "prevention_conditions")
+#: How long other plugins get to answer `prevention_external_acts` / `prevention_conditions`.
+EXTERNAL_TIMEOUT_SECONDS = 2.0
+
+# Derived from code and the loaded plugins only (never from requests): safe to keep per process.
+_RULESETS: WeakKeyDictionary[Any, RuleSet] = WeakKeyDictionary()
+_ENGINES: WeakKeyDictionary[Any, Engine] = WeakKeyDictionary()
+
+
+def register_hookspecs(pm: pluggy.PluginManager) -> None:
+    """Add the `prevention_*` specifications to `pm` (idempotent)."""
+    for name in HOOK_NAMES:
+        caller = getattr(pm.hook, name, None)
+        if caller is not None and caller.spec is not None:
+            continue
+        # One hook per namespace: a bad implementation stops only its own hook's verification.
+        namespace = type(f"PreventionSpec_{name}", (), {name: getattr(hookspecs, name)})
+        try:
+            pm.add_hookspecs(namespace)
+        except pluggy.PluginValidationError as exc:
+            log.error("plugin %s implements %s with arguments the hook does not have; it is ignored: %s",
+                      getattr(exc, "plugin_name", "?") or "?", name, exc)
+
+
+def rules_for(plugins: Plugins) -> RuleSet:
+    """The rule set in force for these plugins: the shipped rules and every `prevention_rules` contribution."""
+    ruleset = _RULESETS.get(plugins)
+    if ruleset is None:
+        register_hookspecs(plugins.pm)
+        contributions = [(result.plugin, result.value) for result in plugins.call("prevention_rules")]
+        ruleset = merge(default_rules(), contributions, default_catalogue())
+        _RULESETS[plugins] = ruleset
+    return ruleset
+
+
+def engine_for(plugins: Plugins) -> Engine:
+    """An engine compiled for `rules_for(plugins)`, built once per app."""
+    engine = _ENGINES.get(plugins)
+    if engine is None:
+        engine = _ENGINES[plugins] = Engine(rules_for(plugins))
+    return engine
+
+
+async def external_acts(ctx: RequestContext, patient: PatientContext) -> list[Act]:
+    """The acts other plugins hold for `patient` (`prevention_external_acts`); unknown codes and
+    malformed items are dropped and logged, a plugin that fails or is slow is skipped."""
+    register_hookspecs(ctx.plugins.pm)
+    results = await ctx.plugins.acall("prevention_external_acts", ctx=ctx, patient=patient,
+                                      timeout=EXTERNAL_TIMEOUT_SECONDS)
+    known = default_catalogue().acts
+    acts: list[Act] = []
+    for result in results:
+        for item in result.value if isinstance(result.value, list | tuple) else [result.value]:
+            act = _as_act(item)
+            if act is None or act.code not in known:
+                log.warning("plugin %s returned a prevention act Bouquet cannot use; ignored", result.plugin)
+                continue
+            acts.append(act)
+    return acts
+
+
+async def external_conditions(ctx: RequestContext, patient: PatientContext) -> frozenset[str]:
+    """The catalogue conditions other plugins know `patient` has (`prevention_conditions`)."""
+    register_hookspecs(ctx.plugins.pm)
+    results = await ctx.plugins.acall("prevention_conditions", ctx=ctx, patient=patient,
+                                      timeout=EXTERNAL_TIMEOUT_SECONDS)
+    known = default_catalogue().conditions
+    found = {code for result in results for code in (result.value or []) if isinstance(code, str)}
+    unknown = found - known.keys()
+    if unknown:
+        log.warning("unknown prevention condition codes ignored: %s", ", ".join(sorted(unknown)))
+    return frozenset(found & known.keys())
+
+
+def _as_act(item: Any) -> Act | None:
+    if isinstance(item, Act):
+        return item
+    if isinstance(item, Mapping):
+        code, performed = item.get("code"), item.get("performed_on")
+        if isinstance(performed, str):
+            try:
+                performed = date.fromisoformat(performed)
+            except ValueError:
+                return None
+        if isinstance(performed, datetime):
+            performed = performed.date()
+        if isinstance(code, str) and isinstance(performed, date):
+            return Act(code, performed)
+    return None

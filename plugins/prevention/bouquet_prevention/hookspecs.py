@@ -1,0 +1,40 @@
+"""The hooks bouquet-prevention declares for other plugins (a region's campaign, the DMP plugin).
+
+They live in the portal's own plugin manager (project name "bouquet"), so another plugin
+implements them with the same `from bouquet import hookimpl` as any core hook, without importing
+this package. `bouquet_prevention.hooks` adds these specifications to the manager; the plugin's
+README documents each with an example. Like the core's hooks, they may be sync or async
+(`prevention_rules` must be sync), take any subset of their arguments, and only ever gain new ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from bouquet.context import RequestContext
+    from bouquet.patient import PatientContext
+
+    from bouquet_prevention.engine import Act
+
+hookspec = pluggy.HookspecMarker("bouquet")
+
+
+@hookspec
+def prevention_rules() -> Any:
+    """Extra prevention rules, replacements by id, or withdrawals (`{"withdraw": id, "reason": …}`):
+    a list of rule mappings, or the path of a YAML rule file or folder. Sync; read once per app."""
+
+
+@hookspec
+def prevention_external_acts(ctx: RequestContext, patient: PatientContext) -> list[Act]:
+    """Acts of `patient` held elsewhere (e.g. the DMP vaccination record), as `Act(code, performed_on)`
+    or `{"code": …, "performed_on": "YYYY-MM-DD"}` mappings; may be async, is cut off after a timeout."""
+
+
+@hookspec
+def prevention_conditions(ctx: RequestContext, patient: PatientContext) -> list[str]:
+    """Condition codes of the catalogue that `patient` has (e.g. "diabete" from a problem list);
+    may be async, is cut off after a timeout."""

@@ -1,0 +1,306 @@
+"""A prevention rule as data: who it concerns, when the act is due, what satisfies it, where it comes from.
+
+Rules are written in YAML (see `data/rules/` and the plugin's README) and validated here with
+pydantic; `rulesets.py` reads the files and merges what other plugins contribute. Ages are
+given in years and/or months (`65`, `{years: 1, months: 6}`, `{months: 6}`); an upper age
+bound is exclusive: `max: 75` means "up to 74 ans révolus", the day before the 75th birthday.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bouquet_prevention.dates import add_months, month_day
+
+__all__ = [
+    "SCHEDULE_KINDS", "Age", "ActRequirement", "FixedAges", "Once", "Population", "Recurring", "Rule",
+    "RuleWithdrawal", "Schedule", "Seasonal", "Source", "Window", "Windows", "Wording",
+]
+
+_ID = r"^[a-z0-9][a-z0-9-]{1,79}$"
+_VERSION = re.compile(r"^\d{4}\.\d+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Age(_Strict):
+    """An age as years and months; `65` is read as `{years: 65}`."""
+
+    years: int = Field(default=0, ge=0, le=130)
+    months: int = Field(default=0, ge=0, le=1560)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, value: Any) -> Any:
+        return {"years": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @property
+    def total_months(self) -> int:
+        return self.years * 12 + self.months
+
+    def reached(self, birth: date) -> date:
+        """The day someone born on `birth` reaches this age."""
+        return add_months(birth, self.total_months)
+
+    def __str__(self) -> str:
+        if self.months and self.years:
+            return f"{self.years} ans et {self.months} mois"
+        return f"{self.months} mois" if self.months else f"{self.years} ans"
+
+
+class AgeRange(_Strict):
+    """`min` inclusive, `max` exclusive (the day of that birthday the person leaves the range)."""
+
+    min: Age | None = None
+    max: Age | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min is not None and self.max is not None and self.max.total_months <= self.min.total_months:
+            raise ValueError("max must be greater than min")
+        return self
+
+
+class Conditions(_Strict):
+    """Conditions the patient must have (at least one of `any_of`) or must not have (`none_of`)."""
+
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+
+
+class Population(_Strict):
+    """Who the rule concerns: an age range, a sex (F, M or both), conditions."""
+
+    age: AgeRange = AgeRange()
+    sex: Literal["F", "M"] | None = None
+    conditions: Conditions = Conditions()
+
+
+class LateStart(_Strict):
+    """A different series for someone who starts it late (e.g. HPV: 3 doses from 15)."""
+
+    from_age: Age
+    doses: int = Field(ge=1, le=6)
+    dose_intervals_months: tuple[int, ...] = ()
+
+    @model_validator(mode="after")
+    def _intervals(self) -> LateStart:
+        _check_intervals(self.doses, self.dose_intervals_months, "late_start.dose_intervals_months")
+        return self
+
+
+class Once(_Strict):
+    """One act (possibly a series of doses) from the start of the population's age range.
+
+    Due from then; overdue from `overdue_from` (an age) or `grace_months` after becoming due, if
+    either is given, else due for as long as the patient is in the population. A series started
+    at or after `late_start.from_age` needs `late_start.doses` instead.
+    """
+
+    kind: Literal["once"]
+    doses: int = Field(default=1, ge=1, le=6)
+    dose_intervals_months: tuple[int, ...] = ()
+    overdue_from: Age | None = None
+    grace_months: int | None = Field(default=None, ge=0, le=240)
+    late_start: LateStart | None = None
+    counts_from: Age | None = None
+
+    @model_validator(mode="after")
+    def _intervals(self) -> Once:
+        _check_intervals(self.doses, self.dose_intervals_months, "dose_intervals_months")
+        if self.overdue_from is not None and self.grace_months is not None:
+            raise ValueError("give overdue_from or grace_months, not both")
+        return self
+
+
+class FixedAges(_Strict):
+    """Appointments at fixed ages (25, 45, 65…), then every `then_every_years` after the last.
+
+    An act in the `covers_before_years` before an appointment (or after it) covers it; the
+    appointment is due from the birthday, overdue `grace_months` later.
+    """
+
+    kind: Literal["fixed_ages"]
+    ages: tuple[int, ...] = Field(min_length=1)
+    then_every_years: int | None = Field(default=None, ge=1, le=50)
+    covers_before_years: int = Field(default=0, ge=0, le=20)
+    grace_months: int | None = Field(default=None, ge=0, le=240)
+
+    @field_validator("ages")
+    @classmethod
+    def _ascending(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(b <= a for a, b in zip(value, value[1:], strict=False)) or value[0] < 0:
+            raise ValueError("ages must be positive and strictly increasing")
+        return value
+
+
+class Recurring(_Strict):
+    """An act repeated while in the population: the n-th interval follows the n-th act, the last repeats.
+
+    `intervals_months: [12, 36]` is "a second act a year after the first, then every 3 years".
+    Due from the start of the age range (or when the interval has run out), overdue after `grace_months`.
+    """
+
+    kind: Literal["recurring"]
+    intervals_months: tuple[int, ...] = Field(min_length=1)
+    grace_months: int | None = Field(default=None, ge=0, le=240)
+
+    @field_validator("intervals_months")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(months < 1 for months in value):
+            raise ValueError("intervals must be at least one month")
+        return value
+
+
+class Window(_Strict):
+    """An age window: `from_age` inclusive, `to_age` exclusive."""
+
+    from_age: Age
+    to_age: Age
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.to_age.total_months <= self.from_age.total_months:
+            raise ValueError("to_age must be greater than from_age")
+        return self
+
+
+class Windows(_Strict):
+    """One act in each of several age windows (e.g. Mon bilan prévention); due while in a window without one."""
+
+    kind: Literal["windows"]
+    windows: tuple[Window, ...] = Field(min_length=1)
+
+    @field_validator("windows")
+    @classmethod
+    def _disjoint(cls, value: tuple[Window, ...]) -> tuple[Window, ...]:
+        for earlier, later in zip(value, value[1:], strict=False):
+            if later.from_age.total_months < earlier.to_age.total_months:
+                raise ValueError("windows must be in order and must not overlap")
+        return value
+
+
+class Seasonal(_Strict):
+    """Once per season (influenza). Seasons start on `season_start`; the act is due during the
+    campaign (`campaign_start` to `campaign_end` inclusive, which may cross the new year) and
+    upcoming outside it. Dates are "MM-DD"."""
+
+    kind: Literal["seasonal"]
+    season_start: str
+    campaign_start: str
+    campaign_end: str
+
+    @field_validator("season_start", "campaign_start", "campaign_end")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        month_day(value)
+        return value
+
+    @model_validator(mode="after")
+    def _campaign_in_season(self) -> Seasonal:
+        # Days from the season's first day, in a common year: the campaign must run forward within one season.
+        first = date(2001, *month_day(self.season_start))
+
+        def offset(text: str) -> int:
+            return (date(2001, *month_day(text)) - first).days % 365
+
+        if offset(self.campaign_end) < offset(self.campaign_start):
+            raise ValueError("campaign_end must come after campaign_start within one season")
+        return self
+
+
+Schedule = Annotated[Once | FixedAges | Recurring | Windows | Seasonal, Field(discriminator="kind")]
+SCHEDULE_KINDS = frozenset({"once", "fixed_ages", "recurring", "windows", "seasonal"})
+
+
+class ActRequirement(_Strict):
+    """An act that satisfies a rule; `interval_months` overrides a recurring rule's interval after it."""
+
+    act: str
+    interval_months: int | None = Field(default=None, ge=1, le=240)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_code(cls, value: Any) -> Any:
+        return {"act": value} if isinstance(value, str) else value
+
+
+class Source(_Strict):
+    """The official document a rule comes from."""
+
+    title: str = Field(min_length=1)
+    publisher: str = Field(min_length=1)
+    year: int = Field(ge=1990, le=2100)
+    url: str = Field(pattern=r"^https?://\S+$")
+
+    @property
+    def label(self) -> str:
+        """"Title, publisher, year" as a card shows it."""
+        return f"{self.title}, {self.publisher}, {self.year}"
+
+
+class Wording(_Strict):
+    """What the professional reads: a one-line summary and an optional detail (French)."""
+
+    summary: str = Field(min_length=1, max_length=100)
+    detail: str = ""
+
+
+class Rule(_Strict):
+    """A versioned prevention rule (see the module docstring and the plugin's README)."""
+
+    id: str = Field(pattern=_ID)
+    version: str
+    title: str = Field(min_length=1, max_length=200)
+    category: Literal["vaccination", "depistage", "bilan"]
+    population: Population = Population()
+    schedule: Schedule
+    satisfied_by: tuple[ActRequirement, ...] = Field(min_length=1)
+    wording: Wording
+    sources: tuple[Source, ...] = Field(min_length=1)
+    verified: str = Field(min_length=1, description="What was checked against the sources, and what was not")
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError("version must look like YYYY.N (e.g. 2025.1)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        codes = [requirement.act for requirement in self.satisfied_by]
+        if len(set(codes)) != len(codes):
+            raise ValueError("an act is listed twice in satisfied_by")
+        if not isinstance(self.schedule, Recurring) and any(r.interval_months for r in self.satisfied_by):
+            raise ValueError("interval_months in satisfied_by only applies to recurring schedules")
+        if isinstance(self.schedule, FixedAges | Windows) and self.population.age.max is not None:
+            raise ValueError(f"a {self.schedule.kind} schedule bounds ages itself: leave population.age.max out")
+        return self
+
+    @property
+    def source(self) -> Source:
+        """The primary reference (the first source)."""
+        return self.sources[0]
+
+
+class RuleWithdrawal(_Strict):
+    """What a plugin returns to remove a rule by id (`{"withdraw": "grippe-65-ans", "reason": "…"}`)."""
+
+    withdraw: str = Field(pattern=_ID)
+    reason: str = Field(min_length=1)
+
+
+def _check_intervals(doses: int, intervals: tuple[int, ...], name: str) -> None:
+    if len(intervals) != doses - 1:
+        raise ValueError(f"{name} needs {doses - 1} interval(s) for {doses} dose(s)")
+    if any(months < 0 for months in intervals):
+        raise ValueError(f"{name} must not be negative")
+

@@ -1,0 +1,44 @@
+"""Helpers for tests of this plugin and of plugins that extend it (a region's campaign rules).
+
+    from bouquet_prevention.testing import ON, MARTIN, open_patient, cds_jwt
+
+The fixtures that use them live in the plugin's `tests/conftest.py`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+from typing import Any
+
+from bouquet.demo_patients import DEMO_PATIENTS
+
+__all__ = ["CDS_ENDPOINT", "CDS_ISS", "MARTIN", "MARTIN_INS", "ON", "cds_jwt", "open_patient"]
+
+#: The evaluation date the tests pin: during the 2026-2027 influenza campaign. MARTIN (demo
+#: patient, a woman born on 2 October 1960) is 66 on that day.
+ON = date(2026, 11, 28)
+MARTIN = DEMO_PATIENTS[0]
+MARTIN_INS = f"{MARTIN.ins.oid}|{MARTIN.ins.matricule}"
+CDS_ISS = "https://lgc.example.fr/cds-client"
+#: The service URL when the portal's base URL is the test settings' http://testserver.
+CDS_ENDPOINT = "http://testserver/p/prevention/cds-services/bouquet-prevention"
+
+
+def open_patient(client: Any, patient: Any = MARTIN) -> None:
+    """Open a demo patient in the browser session, as the patient page's form does."""
+    response = client.submit("/patient", {"demo": patient.ins.matricule})
+    assert response.status_code == 303, response.text
+
+
+def cds_jwt(key: Any, aud: Any = CDS_ENDPOINT, *, exp_in: int = 120, iat_in: int = 0, jti: str | None = None,
+            alg: str = "ES384", iss: str = CDS_ISS, **claims: Any) -> str:
+    """A CDS client's JWT signed with `key` (a joserfc key with a kid), expiring `exp_in` seconds from now."""
+    from joserfc import jwt
+
+    now = int(time.time())
+    payload = {"iss": iss, "aud": aud, "exp": now + exp_in, "iat": now + iat_in,
+               "jti": str(uuid.uuid4()) if jti is None else jti,
+               **claims}
+    return jwt.encode({"alg": alg, "typ": "JWT", "kid": key.kid}, payload, key, algorithms=[alg])

@@ -15,6 +15,7 @@ import itertools
 from importlib.metadata import entry_points
 import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -246,12 +247,33 @@ def make_account(app: Starlette) -> Callable[..., Any]:
 
 def _test_idnat(n: int) -> str:
     """A well-formed IdNat_PS: "8" + 11-digit RPPS whose last digit is its Luhn key."""
+    from bouquet.sso.accounts import luhn_key
+
     body = f"1{n:09d}"
-    total = 0
-    for i, digit in enumerate(reversed(body)):
-        value = int(digit) * (2 if i % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return "8" + body + str((10 - total % 10) % 10)
+    return "8" + body + luhn_key(body)
+
+
+@pytest.fixture
+def install_plugin(tmp_path: Path) -> Iterator[Callable[..., None]]:
+    """`install_plugin(dist, version, entry, module, source)` makes a plugin discoverable in the
+    `bouquet` entry-point group, as `pip install` would: a `.dist-info` with `entry_points.txt` on
+    sys.path, and the plugin's code (in folder `source`) importable."""
+    added: list[str] = []
+
+    def install(dist: str, version: str, entry: str, module: str, source: Path) -> None:
+        site = tmp_path / f"site-{dist}"
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        (info / "entry_points.txt").write_text(f"[bouquet]\n{entry} = {module}\n")
+        for path in (str(site), str(source)):
+            sys.path.insert(0, path)
+            added.append(path)
+
+    yield install
+    # Imported modules stay in sys.modules: importing a table class twice would redefine its table.
+    for path in added:
+        sys.path.remove(path)
 
 
 # --- live server and browser -----------------------------------------------------------------

@@ -146,23 +146,3 @@ def doctor_and_nurse_on(doctor: Any, nurse: Any) -> Iterator[Callable[[Any], tup
 @pytest.fixture
 def tests_dir() -> Path:
     return HERE
-
-
-@pytest.fixture
-def install_plugin(tmp_path: Path) -> Iterator[Callable[..., None]]:
-    """Make a package discoverable in the `bouquet` entry-point group, as `pip install` would."""
-    added: list[str] = []
-
-    def install(dist: str, version: str, entry: str, module: str, source: Path) -> None:
-        site = tmp_path / f"site-{dist}"
-        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        (info / "entry_points.txt").write_text(f"[bouquet]\n{entry} = {module}\n")
-        for path in (str(site), str(source)):
-            sys.path.insert(0, path)
-            added.append(path)
-
-    yield install
-    for path in added:
-        sys.path.remove(path)

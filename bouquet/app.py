@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bouquet import errors, home, logs, migrations, ops, patient_page
+from bouquet import errors, home, launch, logs, migrations, ops, patient_page, smart
 from bouquet.authz import Permissions
 from bouquet.context import ContextMiddleware
 from bouquet.csrf import CSRFMiddleware
@@ -69,11 +69,13 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         *delegation.routes,
         *admin.routes,
         *oidc.routes,
+        *launch.routes,
+        *smart.routes,
     ]
     routes += _plugin_routes(plugins)
     routes += _static_mounts(plugins)
 
-    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT]
+    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT, *launch.CSRF_EXEMPT, *smart.CSRF_EXEMPT]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def import_models(plugins: object | None = None) -> None:
     """Import every table class so that SQLModel.metadata knows the whole schema."""
-    from bouquet import audit, patient_context, sessions  # noqa: F401
+    from bouquet import audit, launch, patient_context, sessions, smart  # noqa: F401
     from bouquet.sso import accounts  # noqa: F401
     from bouquet.sso import recovery, throttle, totp  # noqa: F401
     from bouquet.sso import delegation, invitations  # noqa: F401

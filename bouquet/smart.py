@@ -1,0 +1,8 @@
+"""(being built)"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
+CSRF_EXEMPT: list[str] = []

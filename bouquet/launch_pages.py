@@ -122,7 +122,7 @@ async def _acts_for(ctx: RequestContext, professional: str) -> bool:
         return False
     from bouquet.sso import delegation  # late: delegation's pages import the context module
 
-    await ctx.db.run(delegation._select, ctx.app_state, ctx.session, account, principal, automatic=False,
+    await ctx.db.run(delegation.select_principal, ctx.app_state, ctx.session, account, principal, automatic=False,
                      source_ip=ctx.source_ip, request_id=ctx.request_id)
     # The contexts open so far were for the previous principal: they no longer apply.
     ctx.acting_for, ctx.patient, ctx.patient_context_id, ctx.recent_patients = principal, None, None, []

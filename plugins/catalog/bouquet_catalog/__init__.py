@@ -73,6 +73,11 @@ def bouquet_templates() -> str:
 
 
 @hookimpl
+def bouquet_static() -> str:
+    return str(HERE / "static")  # catalog.css: the size of logos and screenshots (the CSP forbids inline styles)
+
+
+@hookimpl
 def bouquet_models() -> list[type]:
     from bouquet_catalog.models import MODELS
 

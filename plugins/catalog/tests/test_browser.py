@@ -12,7 +12,7 @@ from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import BouquetClient, free_port
 from bouquet.testing.oidc_rp import RelyingPartyApp
 
-from bouquet_catalog import solutions
+from bouquet_catalog import images, solutions
 from bouquet_catalog.solutions import Actor
 from bouquet_catalog.workflow import OPERATOR, VENDOR
 
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.browser
 PATIENT = DEMO_PATIENTS[0]
 
 
-def _referenced_app(app, rp: RelyingPartyApp) -> tuple[int, str, str]:
-    """A launchable solution filed, reviewed and referenced; its client id and (once) secret."""
+def _referenced_app(app, rp: RelyingPartyApp, png) -> tuple[int, str, str]:
+    """A launchable solution filed (with a large logo and a tall screenshot), reviewed and referenced; its client
+    id and (once) secret."""
     vendor_side, operator_side = Actor(None, "Éditeur de test", VENDOR), Actor(None, "Opérateur de test", OPERATOR)
     content = {"name": "Télésurveillance Démo", "category": "TLS", "version": "1.0",
                "description": "Une application de démonstration.\n\nElle reçoit le patient en contexte.",
@@ -29,7 +30,8 @@ def _referenced_app(app, rp: RelyingPartyApp) -> tuple[int, str, str]:
                "website": None, "launch_url": f"{rp.url}/demo/launch", "redirect_uris": [rp.redirect_uri("demo")], "jwks": None}
     with app.state.db.write() as session:
         vendor = solutions.vendor_for(session, "999000011", "Démo Logiciels")
-        solution = solutions.create(session, vendor, content, [], vendor_side)
+        pictures = [images.check("logo", png(512, 512), "Logo"), images.check("screenshot", png(1200, 2000), "Capture")]
+        solution = solutions.create(session, vendor, content, pictures, vendor_side)
         solutions.transition(session, solution, "submit", vendor_side)
         solutions.transition(session, solution, "start_review", operator_side)
         solutions.transition(session, solution, "approve", operator_side, verified={"psc"})
@@ -37,12 +39,18 @@ def _referenced_app(app, rp: RelyingPartyApp) -> tuple[int, str, str]:
         return solution.id, solution.oidc_client_id, secret  # type: ignore[return-value]
 
 
-def test_professional_opens_a_referenced_app_with_the_patient(browser, make_live_server, make_account):
+def _box(page, selector: str) -> dict[str, float]:
+    element = page.locator(selector)
+    element.evaluate("img => img.decode()")  # loaded, so that its size is its displayed size
+    return element.bounding_box()
+
+
+def test_professional_opens_a_referenced_app_with_the_patient(browser, make_live_server, make_account, h):
     server = make_live_server()
     app = server.app
     rp = RelyingPartyApp(server.url).start(free_port())
     try:
-        solution_id, client_id, secret = _referenced_app(app, rp)
+        solution_id, client_id, secret = _referenced_app(app, rp, h.png)
         rp.add("demo", client_id, secret)
         doctor = make_account(given_name="Alice", family_name="MARTIN")
         session = app.state.sessions.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"])
@@ -59,10 +67,20 @@ def test_professional_opens_a_referenced_app_with_the_patient(browser, make_live
         try:
             page.goto("/p/catalog/?q=telesurveillance demo")
             assert page.get_by_test_id("result").count() == 1
+            logo = _box(page, "[data-testid=result] img.catalog-logo")  # the stylesheet keeps a 512 px logo a small mark
+            assert 0 < logo["width"] <= 80 and 0 < logo["height"] <= 80
             assert_accessible(page)
             page.get_by_role("link", name="Télésurveillance Démo").click()
             page.wait_for_url(f"**/p/catalog/solutions/{solution_id}")
             assert "vérifiée par l'opérateur" in page.get_by_test_id("claims").inner_text().lower()
+            logo, shot = _box(page, "img.catalog-detail-logo"), _box(page, "img.catalog-screenshot")
+            assert 0 < logo["height"] <= 96
+            viewport = page.viewport_size
+            assert 0 < shot["height"] <= 512 and shot["x"] + shot["width"] <= viewport["width"]  # 2000 px tall, bounded
+            assert abs(shot["width"] / shot["height"] - 1200 / 2000) < 0.02  # not distorted
+            page.set_viewport_size({"width": 360, "height": 740})  # a phone: the screenshot shrinks with the column
+            assert _box(page, "img.catalog-screenshot")["width"] <= 360
+            page.set_viewport_size(viewport)
             assert_accessible(page)
             page.get_by_role("button", name="Ouvrir").click()
             allow = page.get_by_role("button", name="Autoriser")

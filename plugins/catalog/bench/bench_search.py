@@ -1,14 +1,16 @@
 """Search over 10,000 referenced solutions, on SQLite and (if BENCH_POSTGRES_URL is set, or a throw-away
 server can start) PostgreSQL. Prints the median and p95 of each query kind.
 
-    .venv/bin/python plugins/catalog/bench/search_10k.py
+    .venv/bin/python plugins/catalog/bench/bench_search.py [--size N] [--sqlite-only]
+
+`--size` (default 10,000) makes a quick check possible; the numbers in docs/benchmarks.md are for 10,000.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,13 +37,13 @@ QUERIES = {
 }
 
 
-def fill(db: Database) -> None:
+def fill(db: Database, size: int) -> None:
     rng = random.Random(9)
     with db.write() as session:
         vendor = Vendor(siren="999000003", name="Éditions Santé Numérique")
         session.add(vendor)
         session.flush()
-        for n in range(N):
+        for n in range(size):
             content = {"name": f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} {n}",
                        "category": rng.choice(list(CATEGORIES)), "version": "1.0",
                        "description": " ".join(rng.choices(WORDS, k=60)),
@@ -74,11 +76,11 @@ def measure(db: Database) -> dict[str, tuple[float, float, int]]:
     return out
 
 
-def run(name: str, url: str) -> None:
+def run(name: str, url: str, size: int) -> None:
     db = Database(url)
     upgrade(db.engine, Plugins(["catalog"]))
-    fill(db)
-    print(f"\n{name} — {N} solutions référencées, {RUNS} exécutions par requête (ms)")
+    fill(db, size)
+    print(f"\n{name} — {size} solutions référencées, {RUNS} exécutions par requête (ms)")
     print("| requête | médiane | p95 | résultats |\n| --- | ---: | ---: | ---: |")
     for label, (median, p95, total) in measure(db).items():
         print(f"| {label} | {median:.1f} | {p95:.1f} | {total} |")
@@ -86,14 +88,18 @@ def run(name: str, url: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=N, help=f"solutions to create (default {N})")
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}")
-    if "--sqlite-only" in sys.argv:
+        run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.size)
+    if args.sqlite_only:
         return
     from bouquet.testing.postgres import ThrowawayPostgres
 
     with ThrowawayPostgres() as server:
-        run("PostgreSQL", server.create_database("bench"))
+        run("PostgreSQL", server.create_database("bench"), args.size)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ async def bouquet_launchables(ctx: RequestContext) -> list[Launchable]:
         return []
     from bouquet_catalog.launchables import launchables
 
-    return await ctx.db.run(launchables, ctx.db, ctx.account.profession_code)
+    # A secretary has no profession of their own: they see what their principal would.
+    professional = ctx.acting_for or ctx.account
+    return await ctx.db.run(launchables, ctx.db, professional.profession_code)
 
 
 @hookimpl

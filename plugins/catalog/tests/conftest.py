@@ -52,10 +52,10 @@ def doctor(make_account: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def clients(client: BouquetClient) -> Callable[[Any], BouquetClient]:
-    """`clients(account)`: another test client of the same (started) app, signed in as the account."""
-    def make(account: Any) -> BouquetClient:
+    """`clients(account, acting_for=None)`: another test client of the same (started) app, signed in as the account."""
+    def make(account: Any, acting_for: Any = None) -> BouquetClient:
         other = BouquetClient(client.app, base_url="http://testserver.local", follow_redirects=False)
-        return other.login(account)
+        return other.login(account, acting_for=acting_for)
 
     return make
 

@@ -90,10 +90,16 @@ def test_patient_page_offers_referenced_launchable_solutions_for_the_profession(
                                      "Epsilon Suivi": f"/p/catalog/solutions/{catalogue['Epsilon Suivi']}"}
     assert reader.get(f"/p/catalog/solutions/{catalogue['Alpha Cardio']}").status_code == 200  # the link leads somewhere
 
-    pharmacist = clients(make_account(given_name="Paul", family_name="DURAND", profession_code="21",
-                                      profession_label="Pharmacien"))
+    pharmacist_account = make_account(given_name="Paul", family_name="DURAND", profession_code="21",
+                                      profession_label="Pharmacien")
+    pharmacist = clients(pharmacist_account)
     assert pharmacist.submit("/patient", {"demo": DEMO_PATIENTS[0].ins.matricule}).status_code == 303
     assert set(_applications(pharmacist)) == {"Bêta Officine"}
+
+    # A secretary has no profession: they are offered what the professional they act for would be.
+    secretary = clients(make_account(kind="secretary"), acting_for=pharmacist_account)
+    assert secretary.submit("/patient", {"demo": DEMO_PATIENTS[0].ins.matricule}).status_code == 303
+    assert set(_applications(secretary)) == {"Bêta Officine"}
 
     # Suspension removes it at once; reinstatement brings it back.
     _move(app.state.db, catalogue["Epsilon Suivi"], "suspend", "Certificat HDS expiré.")

@@ -294,7 +294,10 @@ def serve(app: Starlette, port: int) -> Callable[[], None]:
     """Run `app` with uvicorn in a thread on 127.0.0.1:`port`; returns the function that stops it."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    # Requests still running 2 s after the test (a browser's open htmx or keep-alive connection)
+    # are cancelled, so a test's teardown never waits on them; the app's shutdown still runs.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+                                           timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -81,11 +81,29 @@ def password_step(client: Any, username: str, password: str = PASSWORD, **extra:
 
 
 def sign_in(client: Any, username: str, secret: str, clock: Clock) -> Any:
-    """A full sign-in with password and a TOTP code of the next time step (never one used before)."""
+    """A full sign-in with password and a TOTP code of the next time step (never one used before),
+    then on to the page it leads to, as a browser goes: through `/authorize` and the portal's
+    `/auth/callback` (`follow`). Returns the second factor's response (the redirect)."""
     clock.advance(totp.STEP_SECONDS)
     response = password_step(client, username)
     assert response.headers["location"] == "/login/second-factor", response.text
-    return client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
+    response = client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
+    if response.status_code == 303:
+        follow(client, response)
+    return response
+
+
+def follow(client: Any, response: Any, *, limit: int = 10) -> Any:
+    """Follow redirects as a browser viewing pages does (HTML), through the portal's sign-in
+    (`/authorize`, then `/auth/callback` on the issuer's origin), and return the last response."""
+    base = client.app.state.settings.base_url
+    while response.status_code in (301, 302, 303, 307) and limit:
+        location = response.headers["location"]
+        if location.startswith(base + "/"):
+            location = location[len(base):]  # the issuer's origin is this app, whatever the client's host
+        response = client.get(location, headers={"accept": "text/html"})
+        limit -= 1
+    return response
 
 
 def audit_actions(app: Any) -> list[str]:

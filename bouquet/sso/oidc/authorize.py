@@ -127,7 +127,9 @@ def _hint_subject(provider: Provider, hint: str) -> str:
 def _decide(provider: Provider, data: RequestData, user: EndUser | None, decision: str | None = None) -> Outcome:
     outcome = _answer(provider, data, user, decision)
     # Back from a sign-in form, any redirect to the client (code or error) goes through a page.
-    outcome.interstitial = outcome.redirect is not None and REAUTH in data.values
+    # (Not to the portal's own callback: same origin, nothing for form-action to block.)
+    outcome.interstitial = (outcome.redirect is not None and REAUTH in data.values
+                            and origin_of(outcome.redirect) != origin_of(provider.issuer))
     return outcome
 
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bouquet import csrf, patient_context
 from bouquet.audit import Auditor
-from bouquet.routing import is_public, resolve
+from bouquet.routing import is_provider_page, is_public, resolve
 from bouquet.sessions import BrowserSession, cookie_name
 from bouquet.sso.accounts import Account
 
@@ -132,7 +132,8 @@ class ContextMiddleware:
             await send(message)
 
         found = resolve(state.router_routes, scope)
-        if found and not is_public(found[1]) and portal is None:
+        # The provider's own pages need its sign-in; every other page the portal's (from its ID token).
+        if found and not is_public(found[1]) and (account is None if is_provider_page(found[1]) else portal is None):
             response = await _sign_in_first(ctx)
             await response(scope, receive, send_with_cookie)
             return

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from bouquet.context import RequestContext, get_context, replace_session
 from bouquet.db import utcnow
+from bouquet.routing import provider_page
 from bouquet.sessions import BrowserSession
 from bouquet.sso import factors, flow, passwords, portal, recovery, throttle, totp
 from bouquet.sso.accounts import Account
@@ -43,10 +44,12 @@ def confirm_redirect(ctx: RequestContext, next_url: str) -> RedirectResponse:
     return portal.step_up(ctx, flow.safe_next(next_url), max_age=portal.RECENT_SECONDS)
 
 
+@provider_page
 async def confirm_page(request: Request) -> Response:
     return await _form(request, flow.safe_next(request.query_params.get("next") or "/account"))
 
 
+@provider_page
 async def confirm(request: Request) -> Response:
     ctx = get_context(request)
     form = await read_form(request, "password", "code", "next")

@@ -54,7 +54,7 @@ def test_only_administrators_reach_the_pages(client, make_account, doctor, kind:
 def test_signed_out_visitors_are_sent_to_sign_in(client) -> None:
     response = client.get("/admin/accounts", headers={"accept": "text/html"})
 
-    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert response.status_code == 303 and response.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
 
 
 def test_the_list_searches_names_usernames_and_rpps(client, admin, doctor, make_account) -> None:

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet.context import RequestContext, get_context
-from bouquet.routing import public
+from bouquet.routing import provider_page, public
 from bouquet.sso.oidc import acr, consent
 from bouquet.sso.oidc.adapter import AuthlibResponse, RequestData, read_request
 from bouquet.sso.oidc.claims import subject
@@ -235,6 +235,7 @@ async def authorize(request: Request) -> Response:
     return await _respond(request, outcome)
 
 
+@provider_page
 async def decide_consent(request: Request) -> Response:
     """POST /authorize/consent: the person allowed or refused (CSRF-checked like every form)."""
     ctx = get_context(request)

@@ -247,3 +247,28 @@ def test_a_page_needing_a_security_key_asks_for_the_phishing_resistant_level(mak
         assert client.get(_local(code_response.headers["location"]), headers=HTML).headers["location"] == "/p/keyonly/vault"
         assert client.get("/p/keyonly/vault", headers=HTML).text == "coffre ouvert"
         assert _row(app, client).data[portal.SESSION_KEY]["acr"] == acr.PHISHING_RESISTANT
+
+
+def test_the_portals_client_cannot_be_disabled(client, make_account):
+    client.login(make_account(kind="admin"))
+    listed = client.get("/admin/clients")
+    assert listed.status_code == 200 and "Bouquet (le portail)" in listed.text
+    refused = client.submit("/admin/clients/bouquet-portal/disable")
+    assert refused.status_code == 400 and "ne peut pas être désactivée" in refused.text
+    assert client.get("/account", headers=HTML).status_code == 200
+
+
+def test_a_secretary_comes_back_acting_for_their_principal(app, client, make_account):
+    from bouquet.sso.delegation import ensure
+
+    doctor, secretary = make_account(), make_account(kind="secretary")
+    with app.state.db.write() as session:
+        ensure(session, doctor, secretary)
+    browser = app.state.sessions.create(account_id=secretary.id, amr=["pwd", "otp", "mfa"], acting_for_id=doctor.id)
+    client._set_session(browser.new_token)
+    to_provider = client.get("/account", headers=HTML)
+    code_response = client.get(to_provider.headers["location"], headers=HTML)
+    assert client.get(_local(code_response.headers["location"]), headers=HTML).headers["location"] == "/account"
+    kept = _row(app, client).data[portal.SESSION_KEY]
+    assert kept["sub"] == f"bouquet:account:{secretary.id}" and kept["acting_for_id"] == doctor.id
+    assert client.get("/account", headers=HTML).status_code == 200

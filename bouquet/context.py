@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -148,7 +149,7 @@ def _load(state: Any, token: str | None) -> tuple[BrowserSession | None, PortalS
     if browser is None or browser.account_id is None:
         return browser, None, None, None, patient_context.SessionPatients()
     portal = portal_client.of(browser)
-    # The portal's sign-in names the account; the provider's own pages (public) know it from the sign-in.
+    # The portal's sign-in names the account; without one (the provider's pages), the provider's sign-in does.
     with Session(state.db.engine) as session:
         account = session.get(Account, portal.account_id if portal else browser.account_id)
     if account is None or not account.active:

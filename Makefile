@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 
 bench: $(VENV)/.installed-test
 	scripts/install-system-deps
-	for script in bench/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
+	for script in bench/bench_*.py plugins/*/bench/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
 
 $(VENV)/bin/python:
 	scripts/make-venv $(PYTHON) $(VENV)
@@ -34,8 +34,8 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml $(addsuffix /pyproject.tom
 	$(BIN)/python -m pip install --quiet -e . $(addprefix -e ,$(PLUGINS))
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: $(VENV)/.installed $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(foreach plugin,$(PLUGINS),-e "$(plugin)[test]")
 	touch $@
 
 clean:

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     signin_lock_minutes: int = Field(default=15, ge=1, le=24 * 60,
                                      description="How long guessing is locked after 10 consecutive failures")
     panel_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
+    launch_handle_seconds: int = Field(default=300, ge=10, le=3600,
+                                       description="How long a launch link from the practice software stays usable")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="One JSON object per log line")
     check_migrations: bool = Field(default=True, description="Refuse to start on a database that is not migrated")

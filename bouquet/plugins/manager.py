@@ -129,7 +129,7 @@ class Plugins:
                         value.close()
                     raise TypeError(f"{hook} must not be async here")
             except Exception as exc:
-                self._failed(impl.plugin_name, hook, exc)
+                self.report_failure(impl.plugin_name, hook, exc)
                 continue
             finally:
                 HOOK_SECONDS.labels(impl.plugin_name, hook).observe(time.perf_counter() - started)
@@ -163,7 +163,7 @@ class Plugins:
             if inspect.isawaitable(value):
                 value = await (value if timeout is None else _within(value, timeout))
         except Exception as exc:
-            self._failed(impl.plugin_name, hook, exc)
+            self.report_failure(impl.plugin_name, hook, exc)
             if failures is not None:
                 failures.append(impl.plugin_name)
             return None
@@ -175,7 +175,11 @@ class Plugins:
         """The items of list-returning hooks, in one list."""
         return [item for result in results for item in (result.value if isinstance(result.value, list | tuple) else [result.value])]
 
-    def _failed(self, plugin: str, hook: str, exc: BaseException) -> None:
+    def report_failure(self, plugin: str, hook: str, exc: BaseException) -> None:
+        """Record that `plugin` failed in `hook`: logged with the plugin's name, counted in
+        `/metrics`, shown on `/-/plugins`. The manager calls it for every hook that raises; a
+        plugin that runs its own hooks (e-parcours' pathways) calls it for the plugins it found at
+        fault, so that they are reported the same way."""
         log.error("plugin %s failed in hook %s: %s", plugin, hook, exc, exc_info=exc,
                   extra={"plugin": plugin, "hook": hook})
         HOOK_FAILURES.labels(plugin, hook).inc()

@@ -133,12 +133,14 @@ def acting_for_of(state: Any, browser: BrowserSession, account: Account) -> Acco
     if len(principals) != 1 or browser.get(AUTO_CHOSEN):
         return None
     principal = next(iter(principals.values()))
-    _select(state, browser, account, principal, automatic=True)
+    select_principal(state, browser, account, principal, automatic=True)
     return principal
 
 
-def _select(state: Any, browser: BrowserSession, account: Account, principal: Account, *, automatic: bool,
-            source_ip: str | None = None, request_id: str | None = None) -> None:
+def select_principal(state: Any, browser: BrowserSession, account: Account, principal: Account, *, automatic: bool,
+                     source_ip: str | None = None, request_id: str | None = None) -> None:
+    """Make the secretary's browser session act for `principal` (who delegated to them: the caller
+    checks), audited; `automatic` says whether the portal chose it (a single principal) or the person."""
     state.sessions.set_acting_for(browser.row.id, principal.id)
     browser.row.acting_for_id = principal.id
     browser.set(AUTO_CHOSEN, True)
@@ -257,7 +259,7 @@ async def acting_for_page(request: Request) -> Response:
         return await render(request, "sso/acting_for.html", {
             "principals": principals, "error": "Choisissez l'un des professionnels qui vous ont délégué.",
         }, status_code=400)
-    await ctx.db.run(_select, ctx.app_state, ctx.session, secretary, chosen, automatic=False,
+    await ctx.db.run(select_principal, ctx.app_state, ctx.session, secretary, chosen, automatic=False,
                      source_ip=ctx.source_ip, request_id=ctx.request_id)
     ctx.acting_for = chosen
     ctx.flash(f"Vous agissez désormais pour {chosen.display_name}.", "success")

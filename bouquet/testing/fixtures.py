@@ -380,3 +380,16 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- the example practice software -----------------------------------------------------------
+
+@pytest.fixture
+def practice_software(live_server: LiveServer) -> Iterator[Any]:
+    """The example practice software (`examples/practice_software`) served on its own port and
+    registered in `live_server` (see `bouquet.testing.practice_software`)."""
+    from bouquet.testing.practice_software import start_practice_software
+
+    software = start_practice_software(live_server.url, live_server.app)
+    yield software
+    software.stop()

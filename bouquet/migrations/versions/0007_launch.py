@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('client_id', sa.String(length=100), nullable=False),
     sa.Column('professional', sa.String(length=20), nullable=False),
     sa.Column('patient', sa.JSON(), nullable=False),
-    sa.Column('encounter', sa.String(length=200), nullable=True),
+    sa.Column('encounter', sa.String(length=256), nullable=True),
     sa.Column('return_url', sa.String(length=2000), nullable=True),
     sa.Column('created_at', UtcDateTime(), nullable=False),
     sa.Column('expires_at', UtcDateTime(), nullable=False),

@@ -1,14 +1,118 @@
-"""bouquet-dmp: the patient's shared medical record (DMP), read and fed from the portal through IHE MHD."""
+"""bouquet-dmp: the patient's shared medical record (DMP), read and fed from the portal through IHE MHD.
 
-from bouquet import Action, hookimpl
+The portal talks to the DMP only through `mhd_client` (ITI-65/67/68 on FHIR R4), against
+`BOUQUET_DMP_URL` or, when unset, the embedded service (`service`, mounted at `/p/dmp/fhir`),
+which enforces the access rules itself (`access`). The hook implementations stay thin: each
+concept lives in its own module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bouquet import Action, NavEntry, Panel, hookimpl
+
+if TYPE_CHECKING:
+    import click
+
+    from bouquet.context import RequestContext
+    from bouquet.db import Database
+    from bouquet.patient import PatientContext
 
 __version__ = "0.1.0"
+
+HERE = Path(__file__).parent
+#: Professions that may open a DMP in an emergency: médecins, sages-femmes, infirmiers.
+EMERGENCY_PROFESSIONS = frozenset({"10", "50", "60"})
 
 
 @hookimpl
 def bouquet_actions() -> list[Action]:
     return [
-        Action("dmp.read", "Consulter le DMP du patient"),
+        # A secretary reads only what the DMP's matrix gives secretaries: administrative documents.
+        Action("dmp.read", "Consulter le DMP du patient", secretary=True),
         Action("dmp.upload", "Alimenter le DMP du patient"),
-        Action("dmp.emergency_access", "Accéder au DMP en urgence (bris de glace)"),
+        Action("dmp.emergency_access", "Accéder au DMP en urgence (bris de glace)", professions=EMERGENCY_PROFESSIONS),
     ]
+
+
+@hookimpl
+def bouquet_routes() -> list[Any]:
+    from starlette.routing import Mount, Route
+
+    from bouquet import public
+    from bouquet_dmp import emergency, history, pages, panel, upload
+    from bouquet_dmp.service import EmbeddedService
+
+    return [
+        Route("/panel", panel.panel, methods=["GET"]),
+        Route("/documents", pages.documents, methods=["GET"]),
+        Route("/documents/{document_id:str}", pages.viewer, methods=["GET"]),
+        Route("/documents/{document_id:str}/content", pages.content, methods=["GET"]),
+        Route("/upload", upload.form, methods=["GET"]),
+        Route("/upload", upload.submit, methods=["POST"]),
+        Route("/emergency", emergency.form, methods=["GET"]),
+        Route("/emergency", emergency.submit, methods=["POST"]),
+        Route("/history", history.history, methods=["GET"]),
+        # Callers authenticate with their signed identity (`identity`), not the browser's session.
+        Mount("/fhir", app=public(EmbeddedService())),
+    ]
+
+
+@hookimpl
+def bouquet_templates() -> str:
+    return str(HERE / "templates")
+
+
+@hookimpl
+def bouquet_static() -> str:
+    return str(HERE / "static")
+
+
+@hookimpl
+def bouquet_models() -> list[type]:
+    from bouquet_dmp.models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def bouquet_migrations() -> str:
+    return str(HERE / "migrations")
+
+
+@hookimpl
+def bouquet_nav(ctx: RequestContext) -> list[NavEntry]:
+    if ctx.patient is not None and ctx.can("dmp.read"):
+        return [NavEntry("DMP du patient", "/p/dmp/documents", order=150)]
+    return []
+
+
+@hookimpl
+def bouquet_patient_panels(ctx: RequestContext) -> list[Panel]:
+    if ctx.patient is not None and ctx.can("dmp.read"):
+        return [Panel("Dossier médical partagé (DMP)", "/p/dmp/panel", order=100)]
+    return []
+
+
+@hookimpl
+async def prevention_external_acts(ctx: RequestContext, patient: PatientContext) -> list[dict[str, Any]]:
+    """The prevention plugin's hook (declared by it; implemented here by name, without importing it)."""
+    from bouquet_dmp.vaccinations import external_acts
+
+    return await external_acts(ctx, patient)
+
+
+@hookimpl
+def bouquet_demo(db: Database) -> None:
+    from bouquet_dmp.demo import load
+
+    load(db)
+
+
+@hookimpl
+def bouquet_cli(group: click.Group) -> None:
+    from bouquet_dmp.cli import add_commands
+
+    add_commands(group)

@@ -153,7 +153,7 @@ def load(plugins: Any) -> Catalogue:
 def _report(plugins: Any, catalogue: Catalogue, problem: PathwayProblem) -> None:
     catalogue.problems.append(problem)
     # The core's failure record: logged with the plugin's name, counted in /metrics and on /-/plugins.
-    plugins._failed(problem.plugin, HOOK, PathwayDefinitionError(str(problem)))
+    plugins.report_failure(problem.plugin, HOOK, PathwayDefinitionError(str(problem)))
 
 
 def _distribution_of(module: object, distributions: Mapping[str, list[str]]) -> str | None:

@@ -5,7 +5,7 @@
 
 Patients are drawn with a fixed seed: ages 0 to 100, both sexes, one in ten with a condition,
 0 to 8 acts each. Each run indexes every patient's acts and evaluates every rule, as the
-population view will; the best of the runs is reported (the machine may be shared). With
+population view does; the best of the runs is reported (the machine may be shared). With
 `--backends`, the acts are also stored in `prevention_act` (a migrated database: a temporary
 SQLite file, a throw-away PostgreSQL) and each run first reads them back for all the patients.
 """

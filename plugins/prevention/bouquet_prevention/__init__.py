@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route
 
-from bouquet import Action, hookimpl
+from bouquet import Action, Alert, NavEntry, Panel, hookimpl
 
 if TYPE_CHECKING:
     import click
     from starlette.applications import Starlette
+
+    from bouquet.context import RequestContext
+    from bouquet.db import Database
 
 __version__ = "0.1.0"
 
@@ -30,15 +33,19 @@ def bouquet_actions() -> list[Action]:
     return [
         Action("prevention.read", "Consulter les actions de prévention du patient", secretary=True),
         Action("prevention.record", "Enregistrer un acte de prévention"),
+        Action("prevention.population", "Consulter la prévention de ses patients (liste et export)", secretary=True),
     ]
 
 
 @hookimpl
 def bouquet_routes() -> list[Any]:
-    from bouquet_prevention import cds, panel, patient_status, recording
+    from bouquet_prevention import cds, panel, patient_status, population_pages, recording
 
     return [
         Route("/panel", panel.panel, methods=["GET"]),
+        Route("/mes-patients", population_pages.view, methods=["GET"]),
+        Route("/mes-patients.csv", population_pages.export_csv, methods=["GET"]),
+        Route("/mes-patients/open", population_pages.open_patient, methods=["POST"]),
         Route("/acts", recording.record_act, methods=["POST"]),
         Route("/acts/new", recording.new_act, methods=["GET"]),
         Route("/patient.json", patient_status.patient_status, methods=["GET"]),
@@ -64,6 +71,36 @@ def bouquet_migrations() -> str:
 
 
 @hookimpl
+def bouquet_nav(ctx: RequestContext) -> list[NavEntry]:
+    if ctx.account is not None and ctx.can("prevention.population"):
+        return [NavEntry("Prévention — mes patients", "/p/prevention/mes-patients", order=250)]
+    return []
+
+
+@hookimpl
+def bouquet_patient_panels(ctx: RequestContext) -> list[Panel]:
+    if ctx.patient is not None and ctx.can("prevention.read"):
+        return [Panel("Prévention", "/p/prevention/panel", order=250)]
+    return []
+
+
+@hookimpl
+async def bouquet_alerts(ctx: RequestContext) -> list[Alert]:
+    from bouquet_prevention import panel
+
+    return await panel.alerts(ctx)
+
+
+@hookimpl(trylast=True)
+def bouquet_demo(db: Database) -> None:
+    # After the core's demo accounts (trylast): dr.martin is the médecin traitant of the demo patients.
+    from bouquet_prevention import demo
+
+    for line in demo.load(db):
+        print(line)
+
+
+@hookimpl
 def bouquet_startup(app: Starlette) -> None:
     from bouquet_prevention import cds, hooks
 
@@ -78,6 +115,7 @@ def bouquet_startup(app: Starlette) -> None:
 
 @hookimpl
 def bouquet_cli(group: click.Group) -> None:
-    from bouquet_prevention import cds_clients
+    from bouquet_prevention import cds_clients, patients_cli
 
-    cds_clients.add_commands(group)
+    prevention = cds_clients.add_commands(group)
+    patients_cli.add_commands(prevention)

@@ -47,8 +47,8 @@ def _discovery_document() -> dict[str, Any]:
                         "pour le patient ouvert, selon son âge, son sexe et les actes connus "
                         "(calendrier des vaccinations, programmes de dépistage, Mon bilan prévention)."),
         "prefetch": dict(PREFETCH),
-        "usageRequirements": ("JWT signé par le client CDS (iss enregistré auprès de Bouquet) ; le Patient "
-                              "préchargé doit porter son INS."),
+        "usageRequirements": ("JWT signé par le client CDS (iss enregistré auprès de Bouquet) ou jeton d'accès "
+                              "Bouquet portant le scope « launch » ; le Patient préchargé doit porter son INS."),
     }]}
 
 

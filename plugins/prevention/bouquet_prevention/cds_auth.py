@@ -1,5 +1,5 @@
 """Who is calling the CDS Hooks service: a trusted CDS client's signed JWT (CDS Hooks 2.0, "Trusting
-CDS Clients"), or later a Bouquet access token.
+CDS Clients"), or a Bouquet access token.
 
 A CDS client sends `Authorization: Bearer <JWT>`, signed with its private key (asymmetric
 algorithms only), header `kid`, claims `iss`, `aud` (the URL of the endpoint it calls), `exp`,
@@ -8,6 +8,11 @@ algorithms only), header `kid`, claims `iss`, `aud` (the URL of the endpoint it 
 token cannot point at keys of its own choosing), the audience, the times (at most
 `MAX_LIFETIME_SECONDS` ahead, `LEEWAY_SECONDS` of clock skew), and refuses a `jti` already seen
 (table `prevention_cds_jti`, shared by every worker).
+
+A Bouquet access token (opaque, issued by the portal's OIDC provider) is accepted instead when it
+is live and carries the `launch` scope, the practice software's (its backend gets one with client
+credentials; software a professional signed into gets one with the code flow); the caller is then
+the OAuth client, and the professional when the token was issued for one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ __all__ = ["ALGORITHMS", "CdsAuthError", "CdsCaller", "authenticate", "authentic
 
 #: Asymmetric JWS algorithms only (CDS Hooks forbids `none` and shared-secret HMAC).
 ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA")
+#: The scope a Bouquet access token needs here: the practice software's (SMART's `launch`).
+ACCESS_TOKEN_SCOPE = "launch"
+ACCESS_TOKEN_AUDIENCE = "bouquet:plugin:prevention"  # the only audience, besides none, a token may name
+MAX_ACCESS_TOKEN_LENGTH = 200  # as the core's bearer helper: longer is no token of ours
 MAX_LIFETIME_SECONDS = 300
 LEEWAY_SECONDS = 60
 
@@ -46,12 +55,12 @@ LEEWAY_SECONDS = 60
 class CdsAuthError(Exception):
     """The caller is not authenticated: 401 with an OAuth-style error code and a French reason."""
 
-    def __init__(self, error: str, reason: str) -> None:
+    def __init__(self, error: str, reason: str, status_code: int = 401) -> None:
         super().__init__(reason)
-        self.error, self.reason = error, reason
+        self.error, self.reason, self.status_code = error, reason, status_code
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.error, "reason": self.reason}, status_code=401,
+        return JSONResponse({"error": self.error, "reason": self.reason}, status_code=self.status_code,
                             headers={"WWW-Authenticate": f'Bearer realm="bouquet-prevention", error="{self.error}"'})
 
 
@@ -63,10 +72,14 @@ class CdsCaller:
     name: str
     kind: str = "cds-client"
     tenant: str | None = None
+    account_id: int | None = None  # a Bouquet access token issued for a signed-in professional
 
     @property
     def audit_actor(self) -> str:
-        return f"cds-client:{self.iss}" if self.kind == "cds-client" else f"oauth-client:{self.iss}"
+        if self.kind == "cds-client":
+            return f"cds-client:{self.iss}"
+        suffix = f" for account:{self.account_id}" if self.account_id is not None else ""
+        return f"oauth-client:{self.iss}{suffix}"
 
 
 async def authenticate(request: Request, ctx: RequestContext, audiences: Collection[str]) -> CdsCaller:
@@ -81,7 +94,8 @@ async def authenticate(request: Request, ctx: RequestContext, audiences: Collect
         caller = await authenticate_bouquet_access_token(request, ctx, token)
         if caller is not None:
             return caller
-        raise CdsAuthError("invalid_token", "Jeton illisible : un JWT signé (JWS compact) est attendu.")
+        raise CdsAuthError("invalid_token", "Jeton refusé : ni un JWT signé de client CDS (JWS compact), "
+                                            "ni un jeton d'accès Bouquet valide.")
     header, claims = unverified
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss:
@@ -104,14 +118,30 @@ async def authenticate(request: Request, ctx: RequestContext, audiences: Collect
 
 
 async def authenticate_bouquet_access_token(request: Request, ctx: RequestContext, token: str) -> CdsCaller | None:
-    """EXTENSION POINT: accept a Bouquet OAuth 2.0 access token (opaque, issued by the portal's OIDC
-    provider) from software acting for a signed-in professional.
+    """The caller when `token` is a live Bouquet access token with the `launch` scope; None when it is
+    no Bouquet token (unknown, expired, revoked); CdsAuthError (403) when it lacks the scope."""
+    from bouquet.sso.oidc.bearer import validate_access_token
 
-    Returns None today, so only CDS client JWTs are accepted. When the provider offers plugins a
-    public way to validate access tokens (scope "prevention" or similar), check the token here and
-    return `CdsCaller(iss=<client_id>, name=<client name>, kind="bouquet-token")`.
-    """
-    return None
+    if len(token) >= MAX_ACCESS_TOKEN_LENGTH:
+        return None
+
+    def lookup() -> tuple[Any, str | None]:
+        from bouquet.sso.oidc.models import OidcClient
+
+        with ctx.db.session() as session:
+            grant = validate_access_token(session, token)
+            if grant is None:
+                return None, None
+            name = session.exec(select(OidcClient.name).where(OidcClient.client_id == grant.client_id)).first()
+            return grant, name
+
+    grant, name = await ctx.db.run(lookup)
+    if grant is None or getattr(grant, "audience", None) not in (None, ACCESS_TOKEN_AUDIENCE):
+        return None  # a token exchanged for another API (RFC 8693 audience) is not one for this service
+    if not grant.has_scope(ACCESS_TOKEN_SCOPE):
+        raise CdsAuthError("insufficient_scope", f"Ce jeton d'accès ne porte pas le scope « {ACCESS_TOKEN_SCOPE} » "
+                                                 "qu'exige le service CDS.", status_code=403)
+    return CdsCaller(grant.client_id, name or grant.client_id, kind="bouquet-token", account_id=grant.account_id)
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:

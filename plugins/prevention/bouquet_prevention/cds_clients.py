@@ -88,12 +88,12 @@ def list_clients(db: Database) -> list[CdsClient]:
         return list(session.exec(select(CdsClient).order_by(col(CdsClient.iss))).all())
 
 
-def add_commands(group: click.Group) -> None:
-    """`bouquet prevention cds-clients add|list|disable`."""
+def add_commands(group: click.Group) -> click.Group:
+    """`bouquet prevention cds-clients add|list|disable`; returns the `prevention` group."""
 
     @group.group("prevention")
     def prevention() -> None:
-        """Prevention: CDS Hooks clients."""
+        """Prevention: CDS Hooks clients, declared patient lists."""
 
     @prevention.group("cds-clients")
     def cds_clients() -> None:
@@ -130,6 +130,8 @@ def add_commands(group: click.Group) -> None:
             if not disable_client(db, iss):
                 raise click.ClickException(f"no active CDS client {iss}")
         click.echo(f"CDS client {iss} disabled.")
+
+    return prevention
 
 
 class _database:  # noqa: N801 - used as a context manager, like the core's own CLI helper

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bouquet_prevention.engine import Act
@@ -38,10 +39,12 @@ def acts_by_patient(session: Session, ins_list: Iterable[str], batch: int = 1000
     """The acts of many patients at once ({ins: acts}), a few queries for thousands of patients."""
     wanted = list(dict.fromkeys(ins_list))
     found: dict[str, list[Act]] = {ins: [] for ins in wanted}
+    table = PreventionAct.__table__  # type: ignore[attr-defined]
+    connection = session.connection()  # plain rows: the ORM's per-row work is most of the time here
     for start in range(0, len(wanted), batch):
         chunk = wanted[start:start + batch]
-        rows = session.exec(select(PreventionAct.patient_ins, PreventionAct.act_code, PreventionAct.performed_on)
-                            .where(col(PreventionAct.patient_ins).in_(chunk))).all()
+        rows = connection.execute(sa_select(table.c.patient_ins, table.c.act_code, table.c.performed_on)
+                                  .where(table.c.patient_ins.in_(chunk))).all()
         for ins, code, performed_on in rows:
             found[ins].append(Act(code, performed_on))
     return found

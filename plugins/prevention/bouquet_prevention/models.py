@@ -1,6 +1,9 @@
 """The plugin's tables: the history of prevention acts, the trusted CDS Hooks clients, the JWT ids
 already seen (replay protection) and the feedback CDS clients send. Created by the plugin's own
-Alembic branch ("prevention", see `migrations/`), never on the fly."""
+Alembic branch ("prevention", see `migrations/`), never on the fly.
+
+The declared patient list (`prevention_patient`) says whose médecin traitant a professional is: the
+population view « Prévention — mes patients » starts from it."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from bouquet.db import UtcDateTime, utcnow
 
-__all__ = ["CdsClient", "CdsFeedback", "CdsJwtId", "PreventionAct"]
+__all__ = ["CdsClient", "CdsFeedback", "CdsJwtId", "DeclaredPatient", "PreventionAct"]
 
 
 class PreventionAct(SQLModel, table=True):
@@ -70,3 +73,19 @@ class CdsFeedback(SQLModel, table=True):
     accepted_suggestions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     override_reason: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class DeclaredPatient(SQLModel, table=True):
+    """A patient a professional declared as theirs (médecin traitant), with the INS traits the
+    population view needs: fed by `bouquet prevention patients import` and the demo data."""
+
+    __tablename__ = "prevention_patient"
+    __table_args__ = (UniqueConstraint("professional_id", "patient_ins", name="uq_prevention_patient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    professional_id: int = Field(foreign_key="account.id", index=True)
+    patient_ins: str = Field(max_length=80, description="'<oid>|<matricule>', as the audit trail names the patient")
+    patient: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False),
+                                    description="The INS traits, as `PatientContext.to_dict()` gives them")
+    relation: str = Field(default="medecin-traitant", max_length=32, description="'medecin-traitant'")
+    declared_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,9 +1,10 @@
-"""The prevention panel's fragment (GET /p/prevention/panel): what is overdue or due for the patient
-in context, what comes next, what is up to date, each with its reference and a link to record the act.
+"""The patient page's prevention panel (GET /p/prevention/panel) and alerts.
 
-Not yet announced through `bouquet_patient_panels` / `bouquet_alerts`: the core's patient-page tests
-load every installed plugin and count panels and alerts, so the hooks come with the patient-page
-step, together with those tests.
+The panel shows what is overdue or due for the patient in context, what comes next, what is up to
+date, each with its reference; what is to be done carries a one-click form recording the act as
+done today (htmx POST to /p/prevention/acts, CSRF token in the form and in the htmx header), after
+which the page reloads, so the alert is gone. `alerts` gives one alert per act to do: overdue
+first ("warning"), then due ("info"), each by date.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from bouquet import get_context, render
+from bouquet import Alert, get_context, render
 from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.patient_status import READ, evaluate_patient
 from bouquet_prevention.recording import RECORD
 
-__all__ = ["panel"]
+__all__ = ["alerts", "panel"]
+
+ALERT_ORDER = 400
 
 
 def _day(value: date) -> str:
@@ -40,7 +43,28 @@ def _state(outcome: Outcome) -> str:
 def _item(outcome: Outcome) -> dict[str, Any]:
     rule = outcome.rule
     return {"rule": rule.id, "title": rule.wording.summary, "detail": rule.wording.detail, "state": _state(outcome),
-            "overdue": outcome.status is Status.OVERDUE, "source": rule.source.label, "url": rule.source.url}
+            "overdue": outcome.status is Status.OVERDUE, "source": rule.source.label, "url": rule.source.url,
+            "act": rule.satisfied_by[0].act}
+
+
+def _to_do(outcomes: list[Outcome]) -> list[Outcome]:
+    """Due or overdue, overdue first, each by date (ties in the rule set's order)."""
+    return sorted((o for o in outcomes if o.actionable),
+                  key=lambda o: (o.status is not Status.OVERDUE, o.since or date.min))
+
+
+async def alerts(ctx: Any) -> list[Alert]:
+    """One alert per act to do for `ctx.patient` (audited as a read of the patient's data)."""
+    if ctx.patient is None or ctx.account is None or not ctx.can(READ):
+        return []
+    _, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/alerts")
+    found = []
+    for position, outcome in enumerate(_to_do(outcomes)):
+        overdue = outcome.status is Status.OVERDUE
+        found.append(Alert(f"Prévention : {outcome.rule.wording.summary}", severity="warning" if overdue else "info",
+                           description=f"{_state(outcome)}. Référence : {outcome.rule.source.label}.",
+                           href=f"/p/prevention/acts/new?rule={outcome.rule.id}", order=ALERT_ORDER + position))
+    return found
 
 
 async def panel(request: Request) -> Response:
@@ -50,13 +74,13 @@ async def panel(request: Request) -> Response:
         return HTMLResponse("<p>Accès réservé aux professionnels habilités.</p>", status_code=403)
     if ctx.patient is None:
         return HTMLResponse("<p>Aucun dossier patient n'est ouvert.</p>", status_code=409)
-    _, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/panel")
-    actionable = sorted((o for o in outcomes if o.actionable),
-                        key=lambda o: (o.status is not Status.OVERDUE, o.since or date.min))
+    on, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/panel")
+    actionable = _to_do(outcomes)
     return await render(request, "prevention/panel.html", {"prevention": {
         "actionable": [_item(o) for o in actionable],
         "upcoming": [_item(o) for o in sorted((o for o in outcomes if o.status is Status.UPCOMING),
                                               key=lambda o: o.when or date.max)],
         "done": [_item(o) for o in outcomes if o.status is Status.DONE],
-        "may_record": ctx.can(RECORD),
+        "may_record": ctx.can(RECORD), "today": on.strftime("%d/%m/%Y"), "today_iso": on.isoformat(),
+        "patient_context_id": ctx.patient_context_id,
     }})

@@ -1,5 +1,9 @@
 """Recording a prevention act for the patient in context: the form (GET /p/prevention/acts/new) and
-POST /p/prevention/acts (CSRF-protected by the core, `prevention.record` required, audited)."""
+POST /p/prevention/acts (CSRF-protected by the core, `prevention.record` required, audited).
+
+The patient page's panel posts with `then=patient`: the outcome becomes a flash message and the
+answer asks htmx to reload the page (`HX-Refresh`), or redirects to it without htmx, so the panel
+and the alerts show the act at once."""
 
 from __future__ import annotations
 
@@ -47,7 +51,8 @@ async def record_act(request: Request) -> Response:
     """Record one act; 400 with a French message for an unknown act, a bad or impossible date, no patient."""
     ctx = get_context(request)
     async with request.form() as form:
-        values = {name: str(form.get(name, "")).strip() for name in ("act_code", "performed_on", "patient_context_id")}
+        values = {name: str(form.get(name, "")).strip()
+                  for name in ("act_code", "performed_on", "patient_context_id", "then")}
     patient = ctx.patient
     if not ctx.can(RECORD):
         if patient is not None:
@@ -79,11 +84,22 @@ async def record_act(request: Request) -> Response:
     label = default_catalogue().label(act_code)
     message = (f"{label} du {performed_on.strftime('%d/%m/%Y')} enregistré." if created
                else f"{label} du {performed_on.strftime('%d/%m/%Y')} était déjà enregistré.")
+    status_code = 201 if created else 200
+    if values["then"] == "patient":
+        ctx.flash(message, "success")
+        return _back_to_patient(request, status_code)
     if "hx-request" in request.headers:
         return HTMLResponse(f'<p class="fr-alert fr-alert--success fr-alert--sm" role="status">{escape(message)}</p>',
-                            status_code=201 if created else 200)
+                            status_code=status_code)
     ctx.flash(message, "success")
     return RedirectResponse(f"/p/prevention/acts/new?act={act_code}", status_code=303)
+
+
+def _back_to_patient(request: Request, status_code: int) -> Response:
+    """Back to the patient page, whose panel and alerts then show what changed (the flash says what)."""
+    if "hx-request" in request.headers:
+        return HTMLResponse("", status_code=status_code, headers={"HX-Refresh": "true"})
+    return RedirectResponse("/patient", status_code=303)
 
 
 def _validated(ctx: Any, values: dict[str, str]) -> tuple[str, date]:
@@ -112,6 +128,9 @@ def _validated(ctx: Any, values: dict[str, str]) -> tuple[str, date]:
 
 
 async def _reply(request: Request, values: dict[str, str], refusal: _Refusal) -> Response:
+    if values.get("then") == "patient" and "hx-request" in request.headers:
+        get_context(request).flash(refusal.message, "error")
+        return _back_to_patient(request, refusal.status)
     if "hx-request" in request.headers:
         return HTMLResponse(f'<p class="fr-error-text" role="alert">{escape(refusal.message)}</p>',
                             status_code=refusal.status)

@@ -14,7 +14,7 @@ from typing import Any
 
 from bouquet.demo_patients import DEMO_PATIENTS
 
-__all__ = ["CDS_ENDPOINT", "CDS_ISS", "MARTIN", "MARTIN_INS", "ON", "cds_jwt", "open_patient"]
+__all__ = ["CDS_ENDPOINT", "CDS_ISS", "MARTIN", "MARTIN_INS", "ON", "cds_jwt", "open_patient", "synthetic_patients"]
 
 #: The evaluation date the tests pin: during the 2026-2027 influenza campaign. MARTIN (demo
 #: patient, a woman born on 2 October 1960) is 66 on that day.
@@ -42,3 +42,28 @@ def cds_jwt(key: Any, aud: Any = CDS_ENDPOINT, *, exp_in: int = 120, iat_in: int
                "jti": str(uuid.uuid4()) if jti is None else jti,
                **claims}
     return jwt.encode({"alg": alg, "typ": "JWT", "kid": key.kid}, payload, key, algorithms=[alg])
+
+
+def _letters(n: int) -> str:
+    word = ""
+    while True:
+        n, rest = divmod(n, 26)
+        word = chr(ord("A") + rest) + word
+        if n == 0:
+            return word
+
+
+def synthetic_patients(count: int, *, first_year: int = 1930, years: int = 90) -> list[Any]:
+    """`count` fictitious patients (PatientContext) with distinct, valid test INS: both sexes, birth
+    years from `first_year` over `years` years; deterministic (the same list every time)."""
+    from bouquet.ins import OID_NIR_TEST, Ins, with_key
+    from bouquet.patient import PatientContext, PatientTraits
+
+    patients = []
+    for n in range(count):
+        born = date(first_year + n % years, 1 + (n // years) % 12, 1 + (n // (years * 12)) % 28)
+        sex = "F" if n % 2 else "M"
+        first13 = f"{'2' if sex == 'F' else '1'}{born.year % 100:02d}{born.month:02d}69{n % 1000:03d}{n // 1000 + 1:03d}"
+        traits = PatientTraits(f"ESSAI {_letters(n)}", ("CAMILLE",), born, sex, "69123")  # type: ignore[arg-type]
+        patients.append(PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source="test"))
+    return patients

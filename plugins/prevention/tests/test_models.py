@@ -13,13 +13,18 @@ from bouquet_prevention import bouquet_migrations, bouquet_models
 MIGRATIONS = Path(bouquet_migrations())
 
 
-def test_the_branch_has_its_own_root() -> None:
-    [first] = [path for path in MIGRATIONS.glob("*.py")]
-    spec = importlib.util.spec_from_file_location("prevention_0001", first)
+def _revision(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert (module.revision, module.down_revision, module.branch_labels, module.depends_on) == (
+    return module
+
+
+def test_the_branch_has_its_own_root_and_one_line_of_revisions() -> None:
+    first, second = (_revision(path) for path in sorted(MIGRATIONS.glob("*.py")))
+    assert (first.revision, first.down_revision, first.branch_labels, first.depends_on) == (
         "prevention_0001", None, ("prevention",), None)
+    assert (second.revision, second.down_revision, second.branch_labels) == ("prevention_0002", "prevention_0001", None)
 
 
 def test_the_migrated_tables_match_the_models(app: Any) -> None:

@@ -47,3 +47,62 @@ def test_without_a_patient_the_panel_says_so(client: Any, doctor: Any) -> None:
     client.login(doctor)
     response = client.get("/p/prevention/panel", headers=HX)
     assert response.status_code == 409 and "Aucun dossier patient" in response.text
+
+
+def test_the_patient_page_shows_the_panel_and_the_flu_alert_until_the_vaccine_is_recorded(
+        make_app: Any, doctor: Any, today: date) -> None:
+    """The demo patient of 66, no influenza vaccine recorded: the alert, then one click clears it."""
+    from bouquet.testing.fixtures import BouquetClient
+
+    app = make_app(plugins="prevention")  # this plugin's panel and alerts only, whatever else is installed
+    with BouquetClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        client.login(doctor)
+        open_patient(client)
+        page = client.get("/patient")
+        assert 'hx-get="/p/prevention/panel"' in page.text and ">Prévention</h3>" in page.text
+
+        alerts = unescape(client.get("/patient/alerts", headers=HX).text)
+        titles = re.findall(r'<h3 class="fr-alert__title">(.*?)</h3>', alerts)
+        severities = re.findall(r'fr-alert--(\w+) fr-mb-2w', alerts)
+        flu = "Prévention : Vaccination contre la grippe saisonnière"
+        assert any(title.startswith(flu) for title in titles), titles
+        assert severities == sorted(severities, key=lambda s: s != "warning")  # overdue (warning) first
+        assert severities[0] == "warning" and "info" in severities
+        assert "À faire depuis le 15/10/2026" in alerts
+
+        panel = client.get("/p/prevention/panel", headers=HX).text
+        form = re.search(r'<li class="fr-mb-2w" data-rule="grippe-65-ans">.*?</li>', panel, re.S).group(0)
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+        assert fields["act_code"] == "grippe" and fields["performed_on"] == "2026-11-28" and fields["then"] == "patient"
+        assert fields["csrf_token"] and fields["patient_context_id"]
+        assert 'hx-post="/p/prevention/acts"' in form
+
+        recorded = client.submit("/p/prevention/acts", {k: v for k, v in fields.items() if k != "csrf_token"},
+                                 headers=HX)
+        assert recorded.status_code == 201 and recorded.headers["hx-refresh"] == "true"
+        again = unescape(client.get("/patient").text)
+        assert "Vaccination contre la grippe saisonnière du 28/11/2026 enregistré." in again  # the flash
+        after = unescape(client.get("/patient/alerts", headers=HX).text)
+        assert flu not in after and "Prévention : " in after  # the other alerts stay
+        assert 'data-rule="grippe-65-ans"' in client.get("/p/prevention/panel", headers=HX).text.split("À jour")[1]
+
+        stale = client.submit("/p/prevention/acts", {**fields, "patient_context_id": "ailleurs", "csrf_token": ""},
+                              headers=HX)
+        assert stale.status_code == 409 and stale.headers["hx-refresh"] == "true"
+        assert "Le dossier patient a changé" in unescape(client.get("/patient").text)
+    with app.state.db.session() as session:
+        reads = session.exec(select(AuditEvent).where(AuditEvent.resource == "prevention/alerts")).all()
+    assert len(reads) == 2 and {event.patient_ins for event in reads} == {MARTIN_INS}
+
+
+def test_the_panel_and_alerts_are_for_those_allowed(make_app: Any, make_account: Any, today: date) -> None:
+    from bouquet.testing.fixtures import BouquetClient
+
+    app = make_app(plugins="prevention")
+    with BouquetClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        nurse = make_account(profession_code="60", profession_label="Infirmier")
+        client.login(nurse)
+        open_patient(client)
+        assert "Prévention : " in unescape(client.get("/patient/alerts", headers=HX).text)
+        client.login(make_account(kind="vendor"))
+        assert client.get("/patient/alerts", headers=HX).status_code == 403

@@ -1,0 +1,95 @@
+"""The operator's side: the queue of submissions and the review of one.
+
+    GET  /p/catalog/review                        waiting first (submitted, under review), then the rest
+    GET  /p/catalog/review/{id}                   the pending revision next to the published one, the history
+    POST /p/catalog/review/{id}/transition        name, reason, verified (the claims checked, on approval)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bouquet import get_context, render
+
+from sqlmodel import select
+
+from bouquet_catalog import solutions, web, workflow
+from bouquet_catalog.models import Vendor
+from bouquet_catalog.solutions import NotFound
+from bouquet_catalog.submissions import InvalidSubmission
+from bouquet_catalog.workflow import TransitionRefused
+
+
+async def queue(request: Request) -> Response:
+    ctx = get_context(request)
+    web.operator_actor(ctx)
+
+    def load() -> dict[str, Any]:
+        with ctx.db.session() as session:
+            rows = solutions.review_queue(session)
+            names = {s.id: solutions.content_of(session, s).get("name", "") for s in rows}
+            vendors = {v.id: v.name for v in session.exec(select(Vendor)).all()}
+            return {"solutions": rows, "names": names, "vendors": vendors}
+
+    return await render(request, "catalog/review.html", web.page(**await ctx.db.run(load)))
+
+
+async def review_page(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.operator_actor(ctx)
+    solution_id = web.integer(request.path_params["solution_id"])
+
+    def load() -> dict[str, Any]:
+        with ctx.db.session() as session:
+            solution = solutions.get(session, solution_id)
+            pending = solutions.revision(session, solution.pending_revision_id)
+            published = solutions.revision(session, solution.published_revision_id)
+            vendor = session.get(solutions.Vendor, solution.vendor_id)
+            shown = pending or published
+            return {"solution": solution, "pending": pending, "published": published, "vendor": vendor,
+                    "history": solutions.history(session, solution_id),
+                    "images": solutions.images_of(session, shown.id if shown else None)}
+
+    try:
+        values = await ctx.db.run(load)
+    except NotFound:
+        raise HTTPException(404, "Cette solution n'existe pas.") from None
+    solution = values["solution"]
+    track = solutions.track_of(solution, "approve")
+    current = solution.change_status if track == workflow.CHANGE else solution.status
+    actions = workflow.available(current, actor.side, track)
+    if track == workflow.CHANGE:
+        actions += workflow.available(solution.status, actor.side, workflow.SOLUTION)
+    return await render(request, "catalog/review_solution.html", web.page(actions=actions, track=track, **values))
+
+
+async def change_state(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.operator_actor(ctx)
+    solution_id = web.integer(request.path_params["solution_id"])
+    form = await request.form(max_files=0, max_fields=30)
+    name, reason = str(form.get("name") or ""), str(form.get("reason") or "")[:2000]
+    verified = {str(code) for code in form.getlist("verified")}
+
+    def run() -> str:
+        with ctx.db.write() as session:
+            solution = solutions.get(session, solution_id)
+            move = solutions.transition(session, solution, name, actor, reason, verified)
+            ctx.audit.write_in(session, f"catalog.solution.{move.name}", resource=f"catalog:solution:{solution_id}",
+                               details={"reason": reason or None})
+            return move.target
+
+    try:
+        target = await ctx.db.run(run)
+    except NotFound:
+        raise HTTPException(404, "Cette solution n'existe pas.") from None
+    except TransitionRefused as refused:
+        raise HTTPException(refused.status, refused.message) from None
+    except InvalidSubmission as invalid:
+        raise HTTPException(400, " ".join(invalid.errors.values())) from None
+    ctx.flash(f"Décision enregistrée : « {workflow.LABELS[target]} ».", "success")
+    return RedirectResponse(f"/p/catalog/review/{solution_id}", status_code=303)

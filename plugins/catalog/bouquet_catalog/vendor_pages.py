@@ -1,0 +1,226 @@
+"""The vendor space: the organisation's solutions, filing and fixing them, their review history, credentials.
+
+    GET  /p/catalog/vendor                          the organisation, its solutions and API clients
+    GET  /p/catalog/vendor/new                      the form for a new solution
+    POST /p/catalog/vendor/solutions                file it (draft; `action=submit` submits at once)
+    GET  /p/catalog/vendor/solutions/{id}           its status, history and reviewer comments, the edit form
+    POST /p/catalog/vendor/solutions/{id}           change it (`action=submit` submits at once)
+    POST /p/catalog/vendor/solutions/{id}/transition   name=submit|withdraw, reason
+    POST /p/catalog/vendor/solutions/{id}/secret    a new OIDC client secret, shown once
+    POST /p/catalog/vendor/api-clients              a client-credentials client for the vendor API, secret shown once
+
+Answers: 303 on success; 400 with the form and one message per field; 403 for an account that is
+not a vendor; 404 for another vendor's solution; 409 when the workflow does not allow it now.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bouquet import get_context, render
+
+from bouquet_catalog import solutions, submissions, web, workflow
+from bouquet_catalog.solutions import Actor, NotFound
+from bouquet_catalog.submissions import InvalidSubmission
+from bouquet_catalog.workflow import TransitionRefused
+
+
+def _vendor(session: Any, ctx: Any) -> Any:
+    account = ctx.account
+    return solutions.vendor_for(session, account.siren, account.organisation or "")
+
+
+async def home(request: Request) -> Response:
+    ctx = get_context(request)
+    web.vendor_actor(ctx)
+
+    def load() -> dict[str, Any]:
+        with ctx.db.write() as session:
+            vendor = _vendor(session, ctx)
+            rows = solutions.of_vendor(session, vendor.id)
+            names = {s.id: solutions.content_of(session, s).get("name", "") for s in rows}
+            return {"vendor": vendor, "solutions": rows, "names": names, "api_clients": solutions.api_clients(session, vendor)}
+
+    return await render(request, "catalog/vendor.html", web.page(**await ctx.db.run(load)))
+
+
+async def new_form(request: Request) -> Response:
+    ctx = get_context(request)
+    web.vendor_actor(ctx)
+    return await render(request, "catalog/vendor_solution.html", web.page(solution=None, values={}, errors={}))
+
+
+async def create(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.vendor_actor(ctx)
+    values, action, images, image_errors = await web.form_with_images(request)
+    try:
+        content = _validated(values, image_errors)
+    except InvalidSubmission as invalid:
+        return await _form_again(request, None, values, invalid.errors)
+
+    def run() -> int:
+        with ctx.db.write() as session:
+            vendor = _vendor(session, ctx)
+            solution = solutions.create(session, vendor, content, images, Actor(actor.account_id, actor.label, actor.side, vendor.id))
+            if action == "submit":
+                solutions.transition(session, solution, "submit", actor)
+            ctx.audit.write_in(session, "catalog.solution.create", resource=f"catalog:solution:{solution.id}")
+            return solution.id  # type: ignore[return-value]
+
+    solution_id = await ctx.db.run(run)
+    ctx.flash("Solution soumise au référencement." if action == "submit" else "Brouillon enregistré.", "success")
+    return RedirectResponse(f"/p/catalog/vendor/solutions/{solution_id}", status_code=303)
+
+
+def _validated(values: dict[str, Any], image_errors: dict[str, str]) -> dict[str, Any]:
+    try:
+        content = submissions.validate(values)
+    except InvalidSubmission as invalid:
+        raise InvalidSubmission({**invalid.errors, **image_errors}) from None
+    if image_errors:
+        raise InvalidSubmission(image_errors)
+    return content
+
+
+async def _form_again(request: Request, solution_id: int | None, values: dict[str, Any], errors: dict[str, str]) -> Response:
+    ctx = get_context(request)
+    solution = history = None
+    if solution_id is not None:
+        solution, history, _ = await ctx.db.run(_load_owned, ctx, solution_id)
+    shown = {**values, "redirect_uris": "\n".join(values.get("redirect_uris") or []),
+             "jwks": values.get("jwks") if isinstance(values.get("jwks"), str) else ""}
+    return await render(request, "catalog/vendor_solution.html", web.page(
+        solution=solution, history=history or [], values=shown, errors=errors, actions=[]), status_code=400)
+
+
+def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, Any]]:
+    with ctx.db.write() as session:
+        vendor = _vendor(session, ctx)
+        solution = solutions.owned(session, solution_id, vendor.id)
+        extra = {"content": solutions.content_of(session, solution),
+                 "published": solutions.revision(session, solution.published_revision_id),
+                 "images": solutions.images_of(session, solution.pending_revision_id or solution.published_revision_id)}
+        return solution, solutions.history(session, solution.id), extra  # type: ignore[arg-type]
+
+
+async def solution_page(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.vendor_actor(ctx)
+    solution_id = web.integer(request.path_params["solution_id"])
+    try:
+        solution, history, extra = await ctx.db.run(_load_owned, ctx, solution_id)
+    except NotFound:
+        raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
+    track = solutions.track_of(solution, "submit")
+    current = solution.change_status if track == workflow.CHANGE else solution.status
+    actions = [t for t in workflow.available(current, actor.side, track)]
+    actions += [t for t in workflow.available(solution.status, actor.side, workflow.SOLUTION) if t.name == "withdraw"]
+    return await render(request, "catalog/vendor_solution.html", web.page(
+        solution=solution, history=history, values=submissions.to_form(extra["content"]), errors={}, actions=actions,
+        published=extra["published"], images=extra["images"], editable=_editable(solution)))
+
+
+def _editable(solution: Any) -> bool:
+    if solution.published_revision_id is None:
+        return solution.status in workflow.EDITABLE
+    return solution.status in ("referenced", "suspended") and solution.change_status not in ("submitted", "under_review")
+
+
+async def update(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.vendor_actor(ctx)
+    solution_id = web.integer(request.path_params["solution_id"])
+    values, action, images, image_errors = await web.form_with_images(request)
+    try:
+        content = _validated(values, image_errors)
+    except InvalidSubmission as invalid:
+        try:
+            return await _form_again(request, solution_id, values, invalid.errors)
+        except NotFound:
+            raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
+
+    def run() -> None:
+        with ctx.db.write() as session:
+            vendor = _vendor(session, ctx)
+            solution = solutions.owned(session, solution_id, vendor.id)
+            solutions.update(session, solution, content, images, actor)
+            if action == "submit":
+                solutions.transition(session, solution, "submit", actor)
+            ctx.audit.write_in(session, "catalog.solution.update", resource=f"catalog:solution:{solution_id}")
+
+    await _apply(ctx, run)
+    ctx.flash("Modifications soumises au référencement." if action == "submit" else "Modifications enregistrées.",
+              "success")
+    return RedirectResponse(f"/p/catalog/vendor/solutions/{solution_id}", status_code=303)
+
+
+async def _apply(ctx: Any, run: Any) -> Any:
+    try:
+        return await ctx.db.run(run)
+    except NotFound:
+        raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
+    except TransitionRefused as refused:
+        raise HTTPException(refused.status, refused.message) from None
+
+
+async def change_state(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.vendor_actor(ctx)
+    solution_id = web.integer(request.path_params["solution_id"])
+    form = await request.form(max_files=0, max_fields=10)
+    name, reason = str(form.get("name") or ""), str(form.get("reason") or "")[:2000]
+
+    def run() -> str:
+        with ctx.db.write() as session:
+            vendor = _vendor(session, ctx)
+            solution = solutions.owned(session, solution_id, vendor.id)
+            move = solutions.transition(session, solution, name, actor, reason)
+            ctx.audit.write_in(session, f"catalog.solution.{move.name}", resource=f"catalog:solution:{solution_id}")
+            return move.target
+
+    target = await _apply(ctx, run)
+    ctx.flash(f"La demande est maintenant à l'état « {workflow.LABELS[target]} ».", "success")
+    return RedirectResponse(f"/p/catalog/vendor/solutions/{solution_id}", status_code=303)
+
+
+async def client_secret(request: Request) -> Response:
+    ctx = get_context(request)
+    web.vendor_actor(ctx)
+    solution_id = web.integer(request.path_params["solution_id"])
+
+    def run() -> tuple[str, str]:
+        with ctx.db.write() as session:
+            vendor = _vendor(session, ctx)
+            solution = solutions.owned(session, solution_id, vendor.id)
+            secret = solutions.new_client_secret(session, solution)
+            ctx.audit.write_in(session, "catalog.client.secret", resource=f"catalog:solution:{solution_id}",
+                               details={"client_id": solution.oidc_client_id})
+            return solution.oidc_client_id or "", secret
+
+    client_id, secret = await _apply(ctx, run)
+    return await render(request, "catalog/secret.html", web.page(
+        title="Identifiants OpenID Connect de la solution", client_id=client_id, secret=secret,
+        back=f"/p/catalog/vendor/solutions/{solution_id}"), headers={"Cache-Control": "no-store"})
+
+
+async def create_api_client(request: Request) -> Response:
+    ctx = get_context(request)
+    actor = web.vendor_actor(ctx)
+
+    def run() -> tuple[str, str]:
+        with ctx.db.write() as session:
+            vendor = _vendor(session, ctx)
+            registered = solutions.create_api_client(session, vendor, actor)
+            ctx.audit.write_in(session, "catalog.api_client.create", resource=f"catalog:vendor:{vendor.id}",
+                               details={"client_id": registered.client.client_id})
+            return registered.client.client_id, registered.secret or ""
+
+    client_id, secret = await ctx.db.run(run)
+    return await render(request, "catalog/secret.html", web.page(
+        title="Client de l'API du catalogue", client_id=client_id, secret=secret, back="/p/catalog/vendor",
+        api=True), headers={"Cache-Control": "no-store"})

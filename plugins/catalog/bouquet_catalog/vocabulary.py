@@ -1,0 +1,74 @@
+"""The catalogue's closed lists: categories, conformity claims, professions and regions, with their French labels."""
+
+from __future__ import annotations
+
+CATEGORIES: dict[str, str] = {
+    "LGC": "Logiciel de gestion de cabinet (LGC)",
+    "DPI": "Dossier patient informatisé (DPI)",
+    "LGO": "Logiciel de gestion d'officine (LGO)",
+    "SGL": "Système de gestion de laboratoire (SGL)",
+    "RIS": "Système d'information de radiologie (RIS)",
+    "TLC": "Téléconsultation (TLC)",
+    "TLE": "Téléexpertise (TLE)",
+    "TLS": "Télésurveillance (TLS)",
+    "DUI": "Dossier usager informatisé (DUI)",
+    "EPARCOURS": "e-parcours, coordination des soins",
+    "DMN": "Dispositif médical numérique (DMN)",
+    "MSS": "Messagerie sécurisée de santé",
+    "AUTRE": "Autre service numérique",
+}
+
+# code → (label, what the detail field means, or None when the claim has no detail)
+CONFORMITIES: dict[str, tuple[str, str | None]] = {
+    "segur": ("Référencement Ségur du numérique", "Vague de référencement (ex. : Vague 2)"),
+    "dmp": ("Compatible DMP", None),
+    "psc": ("Connecté à Pro Santé Connect", None),
+    "mssante": ("Compatible MSSanté", None),
+    "hds": ("Hébergement certifié HDS", "Numéro ou organisme du certificat"),
+    "ce": ("Marquage CE (dispositif médical numérique)", "Classe du dispositif : I, IIa, IIb ou III"),
+    "mes": ("Référencé au catalogue de Mon espace santé", None),
+}
+CE_CLASSES = ("I", "IIa", "IIb", "III")
+
+CLAIM_STATUSES: dict[str, str] = {
+    "declared": "Déclarée par l'éditeur",
+    "verified": "Vérifiée par l'opérateur",
+    "not_verified": "Non vérifiée",
+}
+
+# RPPS / ADELI profession codes
+PROFESSIONS: dict[str, str] = {
+    "10": "Médecin",
+    "21": "Pharmacien",
+    "40": "Chirurgien-dentiste",
+    "50": "Sage-femme",
+    "60": "Infirmier",
+    "70": "Masseur-kinésithérapeute",
+    "80": "Pédicure-podologue",
+    "91": "Orthophoniste",
+    "92": "Orthoptiste",
+    "96": "Psychomotricien",
+}
+
+# "FR" for a national solution; else the INSEE region codes
+REGIONS: dict[str, str] = {
+    "FR": "Toute la France",
+    "84": "Auvergne-Rhône-Alpes",
+    "27": "Bourgogne-Franche-Comté",
+    "53": "Bretagne",
+    "24": "Centre-Val de Loire",
+    "94": "Corse",
+    "44": "Grand Est",
+    "32": "Hauts-de-France",
+    "11": "Île-de-France",
+    "28": "Normandie",
+    "75": "Nouvelle-Aquitaine",
+    "76": "Occitanie",
+    "52": "Pays de la Loire",
+    "93": "Provence-Alpes-Côte d'Azur",
+    "01": "Guadeloupe",
+    "02": "Martinique",
+    "03": "Guyane",
+    "04": "La Réunion",
+    "06": "Mayotte",
+}

@@ -1,0 +1,44 @@
+"""How DMP values read on screen, in French."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bouquet_dmp.codes import CLASSES, TYPES
+
+PARIS = ZoneInfo("Europe/Paris")
+FORMATS = {"application/pdf": "PDF", "text/plain": "Texte", "text/xml": "CDA (XML)"}
+TRANSACTIONS = {"search": "Consultation de la liste", "read": "Consultation d'un document", "retrieve": "Ouverture d'un document",
+                "provide": "Ajout d'un document", "emergency": "Accès en urgence (bris de glace)", "patient": "Vérification du DMP",
+                "history": "Consultation de l'historique"}
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def moment(value: datetime | None) -> str:
+    return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else "—"
+
+
+def size(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value} o" if value < 1000 else f"{value / 1000:.0f} ko".replace(".", ",")
+
+
+def kind(content_type: str) -> str:
+    return FORMATS.get(content_type, content_type)
+
+
+def transaction(code: str) -> str:
+    return TRANSACTIONS.get(code, code)
+
+
+def class_options() -> list[tuple[str, str]]:
+    return list(CLASSES.items())
+
+
+def type_options() -> list[tuple[str, str]]:
+    return [(code, t.label) for code, t in TYPES.items()]

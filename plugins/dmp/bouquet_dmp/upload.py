@@ -1,0 +1,82 @@
+"""Feeding the DMP: a professional sends a document (type, title, date, PDF or text file) through
+the MHD provide transaction (ITI-65).
+
+    GET  /p/dmp/upload     the form
+    POST /p/dmp/upload     send it; 400 with the form and a French message naming the field,
+                           303 to the list when the DMP accepted it
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bouquet import get_context, render
+
+from bouquet_dmp import web
+from bouquet_dmp.codes import TYPES
+from bouquet_dmp.config import dmp_settings
+from bouquet_dmp.content import UPLOADABLE, ContentError, check
+from bouquet_dmp.mhd_client import DmpError
+
+MAX_TITLE = 200
+
+
+async def form(request: Request) -> Response:
+    ctx = get_context(request)
+    web.require(ctx, web.UPLOAD)
+    return await render(request, "dmp/upload.html", web.page(values={"date": date.today().isoformat()}, errors={},
+                                                              max_kb=dmp_settings().max_upload_bytes // 1000))
+
+
+async def submit(request: Request) -> Response:
+    ctx = get_context(request)
+    client = web.require(ctx, web.UPLOAD)
+    settings = dmp_settings()
+    form_data = await request.form(max_files=1, max_fields=10, max_part_size=settings.max_upload_bytes + 1)
+    values = {name: str(form_data.get(name) or "").strip() for name in ("type", "title", "date")}
+    errors: dict[str, str] = {}
+    if values["type"] not in TYPES:
+        errors["type"] = "Choisissez le type du document."
+    if not values["title"]:
+        errors["title"] = "Le titre est obligatoire."
+    elif len(values["title"]) > MAX_TITLE:
+        errors["title"] = f"Le titre ne doit pas dépasser {MAX_TITLE} caractères."
+    service_date: date | None = None
+    try:
+        service_date = date.fromisoformat(values["date"])
+        if service_date > date.today():
+            errors["date"] = "La date du document ne peut pas être dans le futur."
+    except ValueError:
+        errors["date"] = "La date du document doit être au format JJ/MM/AAAA."
+    upload: Any = form_data.get("file")
+    data, content_type = b"", ""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        errors["file"] = "Choisissez le fichier à envoyer (PDF ou texte)."
+    else:
+        data = await upload.read(settings.max_upload_bytes + 1)
+        try:
+            content_type = check(data, upload.content_type or "", UPLOADABLE, settings.max_upload_bytes)
+        except ContentError as exc:
+            errors["file"] = f"Fichier « {upload.filename} » : {exc}"
+    await form_data.close()
+    if not errors:
+        assert service_date is not None
+        try:
+            document_id = await client.provide(type_code=values["type"], title=values["title"], content_type=content_type,
+                                               data=data, service_date=service_date)
+        except DmpError as exc:
+            await ctx.audit.log("dmp.provide", outcome=web.outcome_of(exc), patient_ins=web.patient_ins(ctx),
+                                resource="dmp/DocumentReference", details={"reason": exc.reason})
+            errors["file"] = f"{web.problem(exc)['title']} : {exc.message}"
+        else:
+            await ctx.audit.log("dmp.provide", patient_ins=web.patient_ins(ctx),
+                                resource=f"dmp/DocumentReference/{document_id}", details={"type": values["type"]})
+            ctx.flash(f"Le document « {values['title']} » a été ajouté au DMP.", "success")
+            return RedirectResponse("/p/dmp/documents", status_code=303)
+    return await render(request, "dmp/upload.html", web.page(values=values, errors=errors,
+                                                              max_kb=settings.max_upload_bytes // 1000), status_code=400)

@@ -1,0 +1,59 @@
+"""Fixtures of the DMP plugin's tests: a portal with the demo DMPs loaded, the people who read them,
+and helpers to open a patient and to sign an identity for the service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bouquet.demo_patients import DEMO_PATIENTS
+from bouquet.testing.fixtures import TEST_SECRET
+
+from bouquet_dmp import demo
+from bouquet_dmp.testing import MARTIN, identity_header
+
+
+@pytest.fixture(autouse=True)
+def embedded_dmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts on the embedded service unless it points BOUQUET_DMP_URL elsewhere."""
+    monkeypatch.delenv("BOUQUET_DMP_URL", raising=False)
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Any:
+    app = make_app()
+    demo.load(app.state.db, DEMO_PATIENTS)   # the core's five; tests about the others load them
+    return app
+
+
+@pytest.fixture
+def doctor(make_account: Callable[..., Any]) -> Any:
+    return make_account(given_name="Alice", family_name="MARTIN")
+
+
+@pytest.fixture
+def nurse(make_account: Callable[..., Any]) -> Any:
+    return make_account(given_name="Léa", family_name="DURAND", profession_code="60", profession_label="Infirmier")
+
+
+@pytest.fixture
+def secretary(make_account: Callable[..., Any]) -> Any:
+    return make_account(kind="secretary", given_name="Sophie", family_name="BERNARD")
+
+
+@pytest.fixture
+def open_patient() -> Callable[..., None]:
+    """`open_patient(client, patient=MARTIN)`: make a demo patient the client's patient in context."""
+    def open_(client: Any, patient: Any = MARTIN) -> None:
+        response = client.submit("/patient", {"demo": patient.ins.matricule})
+        assert response.status_code == 303, response.text
+
+    return open_
+
+
+@pytest.fixture
+def identity() -> Callable[..., dict[str, str]]:
+    """`identity(account, patient=MARTIN, acting_for=None)`: the signed header the test portal sends."""
+    return lambda account, patient=MARTIN, acting_for=None: identity_header(account, TEST_SECRET, patient, acting_for)

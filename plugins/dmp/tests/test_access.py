@@ -1,0 +1,143 @@
+"""What the embedded DMP enforces, seen from the portal: the matrix (a secretary reads no clinical
+document, a nurse no consultation report), blocked professionals, masked documents, bris de glace,
+and the patient's access history that traces all of it."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlmodel import select
+
+from bouquet.audit import AuditEvent
+
+from bouquet_dmp import access
+from bouquet_dmp.models import DmpAccessEvent, DmpDocument
+from bouquet_dmp.testing import MARTIN, MARTIN_INS, SANTONI
+
+
+def _document_ids(html: str) -> list[str]:
+    return re.findall(r'href="/p/dmp/documents/([0-9a-f-]{36})"', html)
+
+
+def _ids_of(app, patient_ins, **where):
+    with app.state.db.session() as session:
+        rows = session.exec(select(DmpDocument).where(DmpDocument.patient_ins == patient_ins)).all()
+    return {row.id: row for row in rows if all(getattr(row, k) == v for k, v in where.items())}
+
+
+def test_secretary_acting_for_the_doctor_sees_no_clinical_document(client, doctor, secretary, open_patient, app):
+    client.login(secretary, acting_for=doctor)
+    open_patient(client)
+    listing = client.get("/p/dmp/documents")
+    assert listing.status_code == 200
+    shown = _document_ids(listing.text)
+    administrative = _ids_of(app, MARTIN_INS, class_code="administratif")
+    assert set(shown) == set(administrative) and len(shown) == 1
+    clinical = next(iter(_ids_of(app, MARTIN_INS, class_code="compte-rendu")))
+    refused = client.get(f"/p/dmp/documents/{clinical}")      # asking by id does not get around the matrix
+    assert refused.status_code == 404 and "ne vous est pas accessible" in refused.text
+    assert client.get(f"/p/dmp/documents/{clinical}/content").status_code == 404
+    assert client.get("/p/dmp/upload").status_code == 403      # no upload, no emergency access for a secretary
+    assert client.get("/p/dmp/emergency").status_code == 403
+    with app.state.db.session() as session:
+        lines = session.exec(select(DmpAccessEvent).where(DmpAccessEvent.outcome == "denied")).all()
+    assert len(lines) == 2    # the viewer and the content, each refused
+    line = lines[0]
+    assert (line.actor_name, line.acting_for_name, line.document_id) == ("Sophie BERNARD", doctor.display_name, clinical)
+
+
+def test_nurse_does_not_see_what_only_doctors_may(client, nurse, open_patient, app):
+    client.login(nurse)
+    open_patient(client)
+    shown = set(_document_ids(client.get("/p/dmp/documents").text))
+    reports = set(_ids_of(app, MARTIN_INS, class_code="compte-rendu"))
+    assert reports and not (shown & reports)
+    assert set(_ids_of(app, MARTIN_INS, class_code="biologie")) <= shown
+    access.set_rule(app.state.db, "60", "compte-rendu", True)   # the matrix lives in the database
+    assert reports <= set(_document_ids(client.get("/p/dmp/documents").text))
+
+
+def test_blocked_professional_is_refused_everything(client, doctor, open_patient, app):
+    access.block(app.state.db, MARTIN_INS, doctor.idnat_ps)
+    client.login(doctor)
+    open_patient(client)
+    panel = client.get("/p/dmp/panel")
+    assert "Accès au DMP refusé" in panel.text and "Le patient s'est opposé à votre accès" in unescape(panel.text)
+    assert "Le patient s'est opposé" in unescape(client.get("/p/dmp/documents").text)
+    emergency = client.submit("/p/dmp/emergency", {"reason": "Patient inconscient aux urgences", "confirm": "oui"})
+    assert emergency.status_code == 400 and "Le patient s'est opposé" in unescape(emergency.text)   # even in an emergency
+    with app.state.db.session() as session:
+        outcomes = session.exec(select(AuditEvent.outcome).where(AuditEvent.action == "dmp.search")).all()
+        traced = session.exec(select(DmpAccessEvent.outcome).where(DmpAccessEvent.patient_ins == MARTIN_INS)).all()
+    assert "denied" in outcomes and set(traced) == {"denied"}
+    access.unblock(app.state.db, MARTIN_INS, doctor.idnat_ps)
+    assert "7 documents consultables" in client.get("/p/dmp/panel").text
+
+
+def test_masked_document_is_invisible_until_bris_de_glace(client, doctor, open_patient, app):
+    santoni_ins = f"{SANTONI.ins.oid}|{SANTONI.ins.matricule}"
+    masked = next(iter(_ids_of(app, santoni_ins, masked=True)))
+    client.login(doctor)
+    open_patient(client, SANTONI)
+    assert masked not in _document_ids(client.get("/p/dmp/documents").text)
+    assert client.get(f"/p/dmp/documents/{masked}").status_code == 404
+
+    bad = client.submit("/p/dmp/emergency", {"reason": "urgence", "confirm": ""})
+    assert bad.status_code == 400
+    assert "Indiquez le motif de l'urgence" in unescape(bad.text)
+    assert "Confirmez que la situation relève de l'urgence" in unescape(bad.text)
+
+    granted = client.submit("/p/dmp/emergency", {"reason": "Patiente inconsciente, admise aux urgences", "confirm": "oui"})
+    assert granted.status_code == 303 and granted.headers["location"] == "/p/dmp/documents"
+    listing = client.get("/p/dmp/documents")
+    assert masked in _document_ids(listing.text) and "masqué par le patient" in listing.text
+    assert 'data-testid="dmp-emergency-on"' in listing.text
+    opened = client.get(f"/p/dmp/documents/{masked}")
+    assert opened.status_code == 200 and "CONSULTATION DE PSYCHIATRIE" in opened.text
+
+    history = unescape(client.get("/p/dmp/history").text)
+    assert "Accès en urgence (bris de glace)" in history and "Patiente inconsciente, admise aux urgences" in history
+    assert history.count('data-testid="dmp-btg"') >= 3            # the grant, the search and the opening under it
+    with app.state.db.session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.emergency_access")).one()
+    assert event.details["reason"] == "Patiente inconsciente, admise aux urgences" and event.patient_ins == santoni_ins
+
+
+def test_author_sees_their_own_masked_document(client, doctor, open_patient, app):
+    client.login(doctor)
+    open_patient(client)
+    created = client.submit("/p/dmp/upload", data={"type": "11488-4", "title": "Consultation confidentielle", "date": "2026-11-02"},
+                            files={"file": ("cr.txt", "Compte rendu confidentiel".encode(), "text/plain")})
+    assert created.status_code == 303, created.text
+    mine = next(iter(_ids_of(app, MARTIN_INS, title="Consultation confidentielle")))
+    access.mask(app.state.db, mine)
+    assert mine in _document_ids(client.get("/p/dmp/documents").text)
+
+
+def test_history_names_who_for_whom_and_outcome(client, doctor, secretary, open_patient, app):
+    client.login(secretary, acting_for=doctor)
+    open_patient(client, MARTIN)
+    client.get("/p/dmp/panel")
+    refused = unescape(client.get("/p/dmp/history").text)       # clinical by nature: professionals only
+    assert "L'historique des accès est réservé aux professionnels de santé." in refused
+    client.login(doctor)
+    open_patient(client, MARTIN)
+    history = client.get("/p/dmp/history")
+    assert history.status_code == 200
+    assert f"Sophie BERNARD (secrétaire), pour {doctor.display_name}" in history.text
+    assert "Consultation de la liste" in history.text and "Autorisé" in history.text
+
+
+def test_history_does_not_reveal_masked_titles(client, doctor, nurse, open_patient, app):
+    santoni_ins = f"{SANTONI.ins.oid}|{SANTONI.ins.matricule}"
+    masked = next(iter(_ids_of(app, santoni_ins, masked=True)))
+    client.login(doctor)
+    open_patient(client, SANTONI)
+    client.submit("/p/dmp/emergency", {"reason": "Patiente inconsciente, admise aux urgences", "confirm": "oui"})
+    assert client.get(f"/p/dmp/documents/{masked}").status_code == 200
+    client.login(nurse)
+    open_patient(client, SANTONI)
+    history = unescape(client.get("/p/dmp/history").text)
+    assert "Ouverture d'un document" in history or "Consultation d'un document" in history
+    assert "psychiatrie" not in history and "document non consultable par vous" in history

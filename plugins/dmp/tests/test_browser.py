@@ -1,0 +1,99 @@
+"""The whole story in real Chromium: the médecin opens a demo patient, sees the DMP panel and the
+list, opens a PDF, uploads a document and finds it, and the access history shows both; every page
+passes axe-core and runs under the CSP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bouquet.sessions import cookie_name
+from bouquet.testing.browser import assert_accessible
+
+from bouquet_dmp.testing import MARTIN
+
+pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
+
+
+def test_doctor_reads_and_feeds_the_dmp(browser, make_live_server, app, doctor, tmp_path):
+    live = make_live_server()
+    context = browser.new_context(base_url=live.url, locale="fr-FR")
+    context.set_default_timeout(10_000)
+    session = live.app.state.sessions.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"])
+    context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": live.url}])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    try:
+        page.goto("/patient")
+        page.get_by_label("Choisir un patient fictif").select_option(value=MARTIN.ins.matricule)
+        page.get_by_role("button", name="Ouvrir ce patient").click()
+        page.wait_for_url("**/patient")
+        panel = page.get_by_test_id("dmp-panel")
+        panel.wait_for()
+        assert panel.get_by_test_id("dmp-total").inner_text() == "7 documents consultables"
+        assert panel.get_by_test_id("dmp-latest").count() == 5
+        page.wait_for_function("document.documentElement.hasAttribute('data-fr-js')")
+        assert_accessible(page)
+
+        panel.get_by_role("link", name="Voir tout le DMP").click()
+        page.wait_for_url("**/p/dmp/documents")
+        assert page.get_by_test_id("dmp-document").count() == 7
+        assert_accessible(page)
+
+        page.get_by_role("link", name="Résultats de biologie médicale").click()
+        page.wait_for_url(re.compile(r".*/p/dmp/documents/[0-9a-f-]{36}$"))
+        frame = page.get_by_test_id("dmp-pdf")
+        with page.expect_response(lambda r: r.url.endswith("/content")) as pdf:
+            frame.wait_for()
+        assert pdf.value.status == 200     # Chromium's PDF viewer takes the stream over: check it with a plain request too
+        fetched = page.request.get(frame.get_attribute("src"))
+        assert fetched.headers["content-type"] == "application/pdf" and fetched.body().startswith(b"%PDF-")
+        assert_accessible(page)
+
+        page.goto("/p/dmp/documents")
+        page.get_by_role("link", name="Ajouter un document").click()
+        page.wait_for_url("**/p/dmp/upload")
+        assert_accessible(page)
+        page.get_by_label("Type de document").select_option(label="Compte rendu de consultation")
+        page.get_by_label("Titre").fill("Consultation de suivi du 27 novembre")
+        page.get_by_label("Date de l'acte ou du document").fill("2026-11-27")
+        note = tmp_path / "consultation.txt"
+        note.write_text("Patiente revue ce jour. Tension normale.\n", encoding="utf-8")
+        page.get_by_label("Fichier").set_input_files(str(note))
+        page.get_by_role("button", name="Envoyer dans le DMP").click()
+        page.wait_for_url("**/p/dmp/documents")
+        assert "a été ajouté au DMP" in page.get_by_role("alert").or_(page.get_by_role("status")).first.inner_text()
+        page.get_by_role("link", name="Consultation de suivi du 27 novembre").click()
+        assert "Tension normale." in page.get_by_test_id("dmp-text").inner_text()
+        assert_accessible(page)
+
+        page.goto("/p/dmp/documents")                               # the vaccination record, a CDA, as sections
+        page.get_by_role("link", name="Carnet de vaccination").click()
+        assert page.get_by_test_id("dmp-cda").get_by_role("heading", name="Vaccinations réalisées").is_visible()
+        assert_accessible(page)
+
+        page.goto("/p/dmp/emergency")                               # the bris-de-glace dialog
+        assert_accessible(page)
+        page.get_by_role("button", name="Accéder au DMP en urgence").click()
+        assert "Indiquez le motif de l'urgence" in page.locator("#dmp-reason-error").inner_text()
+        assert_accessible(page)
+        page.get_by_label("Motif de l'urgence").fill("Malaise au cabinet, patiente confuse")
+        page.get_by_text("Je certifie que la situation du patient relève de l'urgence").click()   # the DSFR label covers the box
+        assert page.get_by_label("Je certifie que la situation du patient relève de l'urgence").is_checked()
+        page.get_by_role("button", name="Accéder au DMP en urgence").click()
+        page.wait_for_url("**/p/dmp/documents")
+        assert page.get_by_test_id("dmp-emergency-on").is_visible()
+
+        page.goto("/p/dmp/history")
+        assert page.get_by_test_id("dmp-btg").count() >= 2          # the grant, the list under it
+        rows = page.get_by_test_id("dmp-access")
+        texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+        assert any("Ouverture d'un document" in t and "Résultats de biologie médicale" in t for t in texts)
+        assert any("Ajout d'un document" in t and "Consultation de suivi du 27 novembre" in t for t in texts)
+        assert all("Alice MARTIN" in t for t in texts)
+        assert_accessible(page)
+        assert not [e for e in errors if "Content Security Policy" in e]
+    finally:
+        context.close()

@@ -1,0 +1,73 @@
+"""The patient page's DMP panel and the DMP page's list, for a médecin on the embedded service."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bouquet.audit import AuditEvent
+from bouquet.ins import with_key
+
+from bouquet_dmp.testing import MARTIN
+
+
+def test_panel_counts_and_latest_documents(client, doctor, open_patient, app):
+    client.login(doctor)
+    open_patient(client)
+    page = client.get("/patient")
+    assert 'hx-get="/p/dmp/panel"' in page.text
+    panel = client.get("/p/dmp/panel")
+    assert panel.status_code == 200
+    assert "7 documents consultables" in panel.text
+    assert "Biologie : 1" in panel.text and "Vaccinations : 1" in panel.text
+    assert panel.text.count('data-testid="dmp-latest"') == 5
+    with app.state.db.session() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.search")).one()
+    assert event.patient_ins == f"{MARTIN.ins.oid}|{MARTIN.ins.matricule}" and event.details["count"] == 7
+
+
+def test_list_filters_by_class_date_and_author(client, doctor, open_patient):
+    client.login(doctor)
+    open_patient(client)
+    everything = client.get("/p/dmp/documents")
+    assert everything.text.count('data-testid="dmp-document"') == 7
+    biology = client.get("/p/dmp/documents", params={"classe": "biologie"})
+    assert biology.text.count('data-testid="dmp-document"') == 1 and "Résultats de biologie médicale" in biology.text
+    summer = client.get("/p/dmp/documents", params={"du": "2026-06-01", "au": "2026-07-31"})
+    assert summer.text.count('data-testid="dmp-document"') == 2     # lettre de liaison, cardiologie
+    mine = client.get("/p/dmp/documents", params={"auteur": "moi"})
+    assert 'data-testid="dmp-empty"' in mine.text                      # Alice wrote none of them
+
+
+def test_bad_filters_name_the_field(client, doctor, open_patient):
+    client.login(doctor)
+    open_patient(client)
+    response = client.get("/p/dmp/documents", params={"du": "2026-13-01", "classe": "radiologie"})
+    assert response.status_code == 400
+    assert "« Du » doit être une date" in response.text and "Type de document inconnu" in response.text
+    reversed_ = client.get("/p/dmp/documents", params={"du": "2026-07-01", "au": "2026-06-01"})
+    assert reversed_.status_code == 400 and "« Au » doit être postérieure" in reversed_.text
+
+
+def test_patient_without_dmp(client, doctor):
+    client.login(doctor)
+    response = client.submit("/patient", {"ins": with_key("1800175114087"), "oid": "1.2.250.1.213.1.4.10",
+                                          "birth_name": "NOUVEAU", "given_names": "PAUL", "birth_date": "1980-01-15",
+                                          "sex": "M", "birthplace": "75114"})
+    assert response.status_code == 303, response.text
+    assert 'data-testid="dmp-none"' in client.get("/p/dmp/panel").text
+
+
+def test_extra_demo_patient_opened_by_hand(client, doctor, app):
+    """The plugin's own demo patients (beyond the core's five) have a DMP too."""
+    from bouquet_dmp import demo
+    from bouquet_dmp.demo import MORE_PATIENTS
+
+    patient = MORE_PATIENTS[0]
+    demo.load(app.state.db, (patient,))
+    client.login(doctor)
+    traits = patient.traits
+    response = client.submit("/patient", {"ins": patient.ins.matricule, "oid": patient.ins.oid, "birth_name": traits.birth_name,
+                                          "given_names": " ".join(traits.given_names), "birth_date": traits.birth_date.isoformat(),
+                                          "sex": traits.sex.value, "birthplace": traits.birthplace})
+    assert response.status_code == 303, response.text
+    assert "7 documents consultables" in client.get("/p/dmp/panel").text

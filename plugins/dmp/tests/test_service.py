@@ -1,0 +1,107 @@
+"""The embedded DMP service on its own (as `bouquet dmp-service` runs it), read by an independent
+FHIR client (fhirpy); its answers validate against the FHIR R4B models, and it checks who asks."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fhir.resources.R4B.auditevent import AuditEvent
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhirpy import SyncFHIRClient
+
+from bouquet.testing.fixtures import TEST_SECRET, free_port, serve
+
+from bouquet_dmp.identity import HEADER, Caller
+from bouquet_dmp.mhd_client import provide_bundle
+from bouquet_dmp.service import create_service
+from bouquet_dmp.testing import LEFEBVRE, MARTIN, MARTIN_INS
+
+TOKEN = f"urn:oid:{MARTIN.ins.oid}|{MARTIN.ins.matricule}"
+
+
+@pytest.fixture
+def service_url(app: Any) -> Iterator[str]:
+    port = free_port()
+    stop = serve(create_service(app.state.db, TEST_SECRET), port)
+    yield f"http://127.0.0.1:{port}"
+    stop()
+
+
+def test_fhirpy_reads_mhd_searches(service_url, doctor, identity):
+    fhir = SyncFHIRClient(service_url, extra_headers=identity(doctor))
+    references = fhir.resources("DocumentReference").search(**{"patient.identifier": TOKEN, "status": "current"}).fetch_all()
+    assert len(references) == 7
+    for reference in references:
+        parsed = DocumentReference.model_validate(reference.serialize())
+        assert parsed.subject.identifier.value == MARTIN.ins.matricule and parsed.status == "current"
+    biology = fhir.resources("DocumentReference").search(**{"patient.identifier": TOKEN, "category": "biologie"}).fetch_all()
+    assert [r["type"]["coding"][0]["code"] for r in biology] == ["11502-2"]
+    patients = fhir.resources("Patient").search(identifier=TOKEN).fetch_all()
+    assert patients[0]["name"][0]["family"] == "MARTIN"
+    # ITI-68: the attachment URL is retrievable as is.
+    pdf = next(r for r in references if r["content"][0]["attachment"]["contentType"] == "application/pdf")
+    retrieved = httpx.get(pdf["content"][0]["attachment"]["url"], headers=identity(doctor))
+    assert retrieved.status_code == 200 and retrieved.content.startswith(b"%PDF-")
+    history = fhir.resources("AuditEvent").search(**{"patient.identifier": TOKEN}).fetch_all()
+    assert {e["subtype"][0]["code"] for e in history} >= {"search", "patient", "retrieve"}
+    for event in history:
+        AuditEvent.model_validate(event.serialize())
+
+
+def test_raw_bundles_validate_and_provide_round_trips(service_url, doctor, identity):
+    headers = identity(doctor) | {"Accept": "application/fhir+json"}
+    search = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN}, headers=headers)
+    assert search.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate(search.json())
+    assert bundle.type == "searchset" and bundle.total == 7
+    caller = Caller(sub="x", name=doctor.display_name, kind="professional", patient=MARTIN_INS, idnat=doctor.idnat_ps)
+    body = provide_bundle(caller, TOKEN, type_code="11488-4", title="CR de test", content_type="text/plain",
+                          data="Compte rendu".encode(), service_date=date(2026, 11, 1))
+    created = httpx.post(f"{service_url}/", content=json.dumps(body), headers=headers | {"Content-Type": "application/fhir+json"})
+    assert created.status_code == 200, created.text
+    response = Bundle.model_validate(created.json())
+    assert response.type == "transaction-response"
+    assert [e.response.status for e in response.entry] == ["201 Created"] * 3
+    after = Bundle.model_validate(httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN}, headers=headers).json())
+    assert after.total == 8
+
+
+@pytest.mark.backends("sqlite")
+def test_service_checks_who_asks(service_url, doctor, identity):
+    url = f"{service_url}/DocumentReference"
+    params = {"patient.identifier": TOKEN}
+    missing = httpx.get(url, params=params)
+    assert missing.status_code == 401 and missing.json()["resourceType"] == "OperationOutcome"
+    forged = identity(doctor)
+    forged[HEADER] = forged[HEADER][:-4] + "AAAA"
+    assert httpx.get(url, params=params, headers=forged).status_code == 401
+    other_patient = httpx.get(url, params=params, headers=identity(doctor, LEFEBVRE))
+    assert other_patient.status_code == 403
+    assert other_patient.json()["issue"][0]["details"]["coding"][0]["code"] == "patient-mismatch"
+    bad_bundle = httpx.post(f"{service_url}/", content=b'{"resourceType": "Bundle", "type": "transaction", "entry": [{}]}',
+                            headers=identity(doctor) | {"Content-Type": "application/fhir+json"})
+    assert bad_bundle.status_code == 400 and "lot de soumission" in bad_bundle.json()["issue"][0]["diagnostics"]
+
+
+@pytest.mark.backends("sqlite")
+def test_embedded_service_is_mounted_in_the_portal(client, doctor, identity, monkeypatch):
+    metadata = client.get("/p/dmp/fhir/metadata")                # public: callers bring their own identity
+    assert metadata.status_code == 200 and metadata.json()["resourceType"] == "CapabilityStatement"
+    search = client.get("/p/dmp/fhir/DocumentReference", params={"patient.identifier": TOKEN}, headers=identity(doctor))
+    assert Bundle.model_validate(search.json()).total == 7
+    monkeypatch.setenv("BOUQUET_DMP_URL", "http://dmp.example")
+    assert client.get("/p/dmp/fhir/metadata").status_code == 404
+
+
+def test_cli_offers_the_standalone_service():
+    from bouquet.cli import build_cli
+
+    result = CliRunner().invoke(build_cli(), ["dmp-service", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output

@@ -1,0 +1,163 @@
+"""A professional's patients and where each stands: what the population view « Prévention — mes
+patients » and its CSV export show.
+
+A professional's patients are those they declared (médecin traitant: table `prevention_patient`,
+fed by `bouquet prevention patients import` and the demo data) and those whose context they
+opened in the portal (core table `patient_context`: established by them, or by a secretary
+acting for them). Everything is read in bulk (a handful of queries for 10,000 patients) and
+evaluated in one pass; the functions taking a `Session` are blocking.
+
+Only what the portal holds is used here: its recorded acts, the traits stored with the list. The
+acts and conditions other plugins return (`prevention_external_acts`, the DMP) are read per
+patient on the patient page; asking them for thousands of patients at once is not what those
+hooks are for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlmodel import Session
+
+from bouquet.db import utcnow
+from bouquet.patient import PatientContext
+from bouquet.patient_context import PatientContextRecord
+from bouquet_prevention.engine import Engine, Outcome, PatientFacts, Status, index_acts
+from bouquet_prevention.history import acts_by_patient
+from bouquet_prevention.models import DeclaredPatient
+
+__all__ = ["DECLARED", "OPENED", "STATUS_FILTERS", "ListedPatient", "PopulationRow", "declare", "evaluate",
+           "patients_of"]
+
+DECLARED, OPENED = "medecin-traitant", "ouvert"
+RELATION_LABELS = {DECLARED: "Médecin traitant", OPENED: "Dossier ouvert"}
+#: The status filter's values: "" is what needs doing now (due or overdue).
+STATUS_FILTERS: dict[str, frozenset[Status]] = {
+    "": frozenset({Status.DUE, Status.OVERDUE}),
+    "overdue": frozenset({Status.OVERDUE}),
+    "due": frozenset({Status.DUE}),
+    "upcoming": frozenset({Status.UPCOMING}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPatient:
+    """One patient of the list, with the traits the rules and the screen need."""
+
+    ins: str  # '<oid>|<matricule>'
+    birth_name: str
+    given_names: tuple[str, ...]
+    birth_date: date
+    sex: str
+    relations: frozenset[str]
+    traits: dict[str, Any]  # PatientContext.to_dict(), to open the patient from the list
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.birth_name} {' '.join(name.title() for name in self.given_names)}"
+
+    @property
+    def matricule(self) -> str:
+        return self.ins.partition("|")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationRow:
+    """One patient and one rule that concerns them now."""
+
+    patient: ListedPatient
+    outcome: Outcome
+
+    @property
+    def date(self) -> date | None:
+        return self.outcome.since or self.outcome.when
+
+
+def _listed(ins: str, traits: dict[str, Any], relation: str) -> ListedPatient | None:
+    try:
+        given = traits["given_names"]
+        return ListedPatient(ins, str(traits["birth_name"]), tuple(given) if isinstance(given, list) else (str(given),),
+                             date.fromisoformat(traits["birth_date"]), str(traits["sex"]), frozenset({relation}),
+                             traits)
+    except (KeyError, TypeError, ValueError):
+        return None  # the stored traits were validated when written; an unreadable row is left out
+
+
+def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
+    """The professional's patients (declared, or opened by them or for them), each once, by name."""
+    found: dict[str, ListedPatient] = {}
+    connection = session.connection()  # plain rows: the ORM's per-row work would double the time
+    mine, contexts = DeclaredPatient.__table__, PatientContextRecord.__table__  # type: ignore[attr-defined]
+    declared = connection.execute(select(mine.c.patient_ins, mine.c.patient)
+                                  .where(mine.c.professional_id == professional_id)).all()
+    for ins, traits in declared:
+        listed = _listed(ins, traits, DECLARED)
+        if listed is not None:
+            found[ins] = listed
+    opened = connection.execute(
+        select(contexts.c.patient_ins, contexts.c.patient)
+        .where(or_(contexts.c.acting_for_id == professional_id,
+                   and_(contexts.c.established_by_id == professional_id, contexts.c.acting_for_id.is_(None))))
+        .order_by(contexts.c.established_at.desc())).all()
+    for ins, traits in opened:
+        known = found.get(ins)
+        if known is not None:
+            if OPENED not in known.relations:
+                found[ins] = ListedPatient(known.ins, known.birth_name, known.given_names, known.birth_date, known.sex,
+                                           known.relations | {OPENED}, known.traits)
+            continue
+        listed = _listed(ins, traits, OPENED)
+        if listed is not None:
+            found[ins] = listed
+    return sorted(found.values(), key=lambda p: (p.birth_name, p.given_names, p.birth_date, p.ins))
+
+
+def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient], on: date,
+             statuses: frozenset[Status], rule_id: str = "") -> list[PopulationRow]:
+    """Every (patient, rule) whose status is in `statuses` (and whose rule is `rule_id`, if given):
+    overdue first, then by date, then by name. The acts of all the patients are read at once."""
+    acts = acts_by_patient(session, (patient.ins for patient in patients))
+    rows: list[PopulationRow] = []
+    keys: list[tuple[bool, date]] = []
+    overdue = Status.OVERDUE
+    for patient in patients:
+        facts = PatientFacts(patient.birth_date, patient.sex)
+        for outcome in engine.evaluate(facts, index_acts(acts[patient.ins]), on):
+            if outcome.status in statuses and (not rule_id or outcome.rule.id == rule_id):
+                rows.append(PopulationRow(patient, outcome))
+                keys.append((outcome.status is not overdue, outcome.since or outcome.when or date.max))
+    # A stable sort on precomputed keys: patients stay by name within a date.
+    return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+
+
+def declare(session: Session, professional_id: int, patients: Iterable[PatientContext],
+            relation: str = DECLARED) -> tuple[int, int]:
+    """Declare `patients` as the professional's (insert, or refresh the traits of those already there),
+    in the caller's transaction; returns (added, updated)."""
+    wanted = {f"{p.ins.oid}|{p.ins.matricule}": p for p in patients}
+    table = DeclaredPatient.__table__  # type: ignore[attr-defined]
+    existing = dict(session.connection().execute(select(table.c.patient_ins, table.c.id)
+                                                 .where(table.c.professional_id == professional_id)).all())
+    now = utcnow()
+    new = [{"professional_id": professional_id, "patient_ins": ins, "patient": _traits(p), "relation": relation,
+            "declared_at": now} for ins, p in wanted.items() if ins not in existing]
+    changed = [{"row_id": existing[ins], "patient": _traits(p), "relation": relation}
+               for ins, p in wanted.items() if ins in existing]
+    if new:
+        session.execute(insert(DeclaredPatient), new)
+    if changed:
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("row_id"))
+            .values(patient=bindparam("patient"), relation=bindparam("relation")), changed)
+    return len(new), len(changed)
+
+
+def _traits(patient: PatientContext) -> dict[str, Any]:
+    traits = patient.to_dict()
+    traits.pop("established_at", None)
+    traits["source"] = "prevention"
+    return traits

@@ -1,0 +1,188 @@
+"""« Prévention — mes patients »: the professional's patients who are due, overdue (or soon due) for
+what, filtered by rule and status, a page at a time, and the same list as CSV.
+
+    GET  /p/prevention/mes-patients?rule=&status=&page=   the page (audited "prevention.population_viewed")
+    GET  /p/prevention/mes-patients.csv?rule=&status=     the export (audited "prevention.population_exported")
+    POST /p/prevention/mes-patients/open                  open a patient of the list (form field `ins`)
+
+A secretary acting for a professional sees that professional's list. The list is computed on
+request, in one pass with bulk reads (see `population.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bouquet import get_context, render
+from bouquet.patient import PatientContext
+from bouquet.patient_context import establish_in_session
+from bouquet.patient_plugin import OPEN_PATIENT
+from bouquet_prevention import clock, population
+from bouquet_prevention.engine import Outcome, Status
+from bouquet_prevention.hooks import engine_for, rules_for
+from bouquet_prevention.rulesets import RuleSet
+
+__all__ = ["PAGE_SIZE", "POPULATION", "export_csv", "open_patient", "view"]
+
+POPULATION = "prevention.population"
+PAGE_SIZE = 50
+STATUS_LABELS = {"": "À faire (en retard ou à faire)", "overdue": "En retard", "due": "À faire",
+                 "upcoming": "À venir (dans les 12 mois)"}
+CSV_HEADER = ("Nom de naissance", "Prénoms", "Date de naissance", "Sexe", "INS", "Relation", "Action de prévention",
+              "Statut", "Date", "Référence")
+
+
+class _BadFilter(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def state_label(outcome: Outcome) -> str:
+    """The status in French, with its date, as the list and the export show it."""
+    if outcome.status is Status.OVERDUE:
+        return f"En retard depuis le {_day(outcome.since)}" if outcome.since else "En retard"
+    if outcome.status is Status.DUE:
+        return f"À faire depuis le {_day(outcome.since)}" if outcome.since else "À faire"
+    return f"À partir du {_day(outcome.when)}" if outcome.when else "À venir"
+
+
+def _filters(request: Request, rules: RuleSet, paged: bool) -> tuple[str, str, int]:
+    params = request.query_params
+    rule, status = params.get("rule", "").strip(), params.get("status", "").strip()
+    if rule and rules.get(rule) is None:
+        raise _BadFilter("rule", f"Action de prévention inconnue : « {rule[:64]} ».")
+    if status not in population.STATUS_FILTERS:
+        raise _BadFilter("status", f"Statut inconnu : « {status[:32]} » (en retard, à faire ou à venir).")
+    page = 1
+    if paged and params.get("page", "").strip():
+        try:
+            page = int(params["page"])
+        except ValueError:
+            page = 0
+        if page < 1:
+            raise _BadFilter("page", "Le numéro de page doit être un nombre entier positif.")
+    return rule, status, page
+
+
+def _principal(ctx: Any) -> Any:
+    """Whose list it is: the professional signed in, or the one a secretary acts for."""
+    return ctx.acting_for if ctx.account.kind == "secretary" else ctx.account
+
+
+async def _compute(ctx: Any, rule: str, status: str) -> tuple[int, list[population.PopulationRow]]:
+    principal_id = _principal(ctx).id
+    engine, on = engine_for(ctx.plugins), clock.today()
+
+    def compute() -> tuple[int, list[population.PopulationRow]]:
+        with ctx.db.session() as session:
+            patients = population.patients_of(session, principal_id)
+            return len(patients), population.evaluate(session, engine, patients, on,
+                                                      population.STATUS_FILTERS[status], rule)
+
+    return await ctx.db.run(compute)
+
+
+async def view(request: Request) -> Response:
+    """The list, a page at a time: 400 naming the filter at fault, 403 without the permission."""
+    ctx = get_context(request)
+    rules = rules_for(ctx.plugins)
+    context: dict[str, Any] = {
+        "rules": [(rule.id, rule.title) for rule in rules], "statuses": list(STATUS_LABELS.items()),
+        "rule": request.query_params.get("rule", ""), "status": request.query_params.get("status", ""),
+        "refusal": None, "rows": [], "page": 1, "pages": 0, "total": 0, "patients": 0,
+    }
+    if not ctx.can(POPULATION):
+        message = ("Choisissez d'abord le professionnel pour qui vous agissez." if ctx.account is not None
+                   and ctx.account.kind == "secretary" and ctx.acting_for is None
+                   else "Votre compte ne donne pas accès à la liste de prévention des patients.")
+        return await _page(request, context | {"refusal": _BadFilter("", message)}, 403)
+    try:
+        rule, status, page = _filters(request, rules, paged=True)
+    except _BadFilter as bad:
+        return await _page(request, context | {"refusal": bad}, 400)
+    patients, rows = await _compute(ctx, rule, status)
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(page, pages)
+    shown = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    await ctx.audit.log("prevention.population_viewed", resource="prevention/mes-patients", details={
+        "rule": rule, "status": status, "page": page, "patients": patients, "rows": len(rows),
+        "shown": sorted({row.patient.ins for row in shown})})
+    return await _page(request, context | {
+        "rule": rule, "status": status, "page": page, "pages": pages, "total": len(rows), "patients": patients,
+        "rows": [_row(row) for row in shown], "may_open": ctx.can(OPEN_PATIENT),
+    })
+
+
+async def export_csv(request: Request) -> Response:
+    """The whole filtered list as CSV (UTF-8 with a BOM, `;`-separated, as Excel in French expects)."""
+    ctx = get_context(request)
+    if not ctx.can(POPULATION):
+        return Response("Accès refusé : votre compte ne donne pas accès à la liste de prévention des patients.\n",
+                        status_code=403, media_type="text/plain; charset=utf-8")
+    try:
+        rule, status, _ = _filters(request, rules_for(ctx.plugins), paged=False)
+    except _BadFilter as bad:
+        return Response(f"Filtre « {bad.field} » refusé : {bad.message}\n", status_code=400,
+                        media_type="text/plain; charset=utf-8")
+    patients, rows = await _compute(ctx, rule, status)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in rows:
+        p, outcome = row.patient, row.outcome
+        writer.writerow((p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex, p.matricule,
+                         ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
+                         outcome.rule.title, state_label(outcome), _day(row.date), outcome.rule.source.label))
+    await ctx.audit.log("prevention.population_exported", resource="prevention/mes-patients.csv", details={
+        "rule": rule, "status": status, "patients": patients, "rows": len(rows)})
+    name = f"prevention-mes-patients-{clock.today().isoformat()}.csv"
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def open_patient(request: Request) -> Response:
+    """Open a patient of the list as the patient in context, then show the patient page."""
+    ctx = get_context(request)
+    async with request.form() as form:
+        ins = str(form.get("ins", "")).strip()
+    if not ctx.can(POPULATION) or not ctx.can(OPEN_PATIENT):
+        ctx.flash("Votre compte ne permet pas d'ouvrir le dossier d'un patient.", "error")
+        return RedirectResponse("/p/prevention/mes-patients", status_code=303)
+    principal_id = _principal(ctx).id
+
+    def find() -> population.ListedPatient | None:
+        with ctx.db.session() as session:
+            return next((p for p in population.patients_of(session, principal_id) if p.ins == ins), None)
+
+    listed = await ctx.db.run(find) if ins else None
+    if listed is None:
+        ctx.flash("Ce patient ne fait pas partie de votre liste.", "error")
+        return RedirectResponse("/p/prevention/mes-patients", status_code=303)
+    await establish_in_session(ctx, PatientContext.from_dict(listed.traits, today=clock.today()),
+                               "bouquet-prevention")
+    return RedirectResponse("/patient", status_code=303)
+
+
+def _row(row: population.PopulationRow) -> dict[str, Any]:
+    p, outcome = row.patient, row.outcome
+    return {"ins": p.ins, "name": p.display_name, "born": _day(p.birth_date), "sex": p.sex,
+            "relations": [population.RELATION_LABELS[r] for r in sorted(p.relations)],
+            "rule": outcome.rule.id, "title": outcome.rule.title, "state": state_label(outcome),
+            "overdue": outcome.status is Status.OVERDUE, "upcoming": outcome.status is Status.UPCOMING}
+
+
+async def _page(request: Request, values: dict[str, Any], status_code: int = 200) -> Response:
+    return await render(request, "prevention/mes_patients.html", {"prevention": values}, status_code=status_code)

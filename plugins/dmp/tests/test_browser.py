@@ -10,6 +10,7 @@ import pytest
 
 from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
+from bouquet.testing.fixtures import signed_in_session
 
 from bouquet_dmp.testing import MARTIN
 
@@ -20,7 +21,7 @@ def test_doctor_reads_and_feeds_the_dmp(browser, make_live_server, app, doctor, 
     live = make_live_server()
     context = browser.new_context(base_url=live.url, locale="fr-FR")
     context.set_default_timeout(10_000)
-    session = live.app.state.sessions.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"])
+    session = signed_in_session(live.app, doctor)  # signed in to the provider and to the portal
     context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": live.url}])
     page = context.new_page()
     errors: list[str] = []

@@ -3,7 +3,9 @@
 Form posts send it in the `csrf_token` field, htmx and fetch in the `X-CSRF-Token` header. A
 request whose `Origin` is another site is refused outright. Endpoints authenticated by their
 caller's own credentials rather than by the browser's cookie (OAuth token endpoint, bearer-token
-APIs) are listed in `exempt`.
+APIs) are listed in `exempt`, as path prefixes. An entry written `=<path>` exempts that exact path
+only, from the token AND from the same-origin check: for endpoints other sites legitimately POST to
+in the browser and that change nothing before the person acts (OpenID Connect's `/authorize`).
 """
 
 from __future__ import annotations
@@ -39,11 +41,15 @@ class CSRFMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        if f"={scope['path']}" in self.exempt:
+            await self.app(scope, receive, send)
+            return
         origin = request.headers.get("origin")
         if origin and origin != "null" and origin != self.origin:
             await _refuse(scope, receive, send, "Requête refusée : elle ne provient pas de ce site.")
             return
-        if any(scope["path"] == path or scope["path"].startswith(path.rstrip("/") + "/") for path in self.exempt):
+        if any(scope["path"] == path or scope["path"].startswith(path.rstrip("/") + "/")
+               for path in self.exempt if not path.startswith("=")):
             await self.app(scope, receive, send)
             return
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -48,7 +48,9 @@ async def login_page(request: Request) -> Response:
     next_url = request.query_params.get("next")
     if ctx.account is not None:
         return RedirectResponse(flow.safe_next(next_url), status_code=303)
+    # An OpenID Connect client's login_hint (passed on by /authorize) prefills the identifier.
     return await _login_form(request, next_url=flow.safe_next(next_url),
+                             username=normalise_username(request.query_params.get("login_hint", ""))[:150],
                              signed_out="deconnecte" in request.query_params)
 
 

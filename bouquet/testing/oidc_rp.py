@@ -5,6 +5,11 @@ Each relying party it hosts (`/<name>/…`) is one registered client: `/login` s
 ID token against the JWKS, `/` says who is signed in, and `/backchannel` validates logout tokens
 and ends the sessions of their `sid`. Sessions live in memory: it is a test double, not a pattern.
 
+`/launch?iss=…&launch=…` is a SMART App Launch (EHR launch): it reads `<iss>/.well-known/smart-configuration`,
+authorizes with scope `launch openid fhirUser patient/Patient.read` (plus `profile`), the `launch`
+handle and `aud=<iss>`, keeps the token response (with its `patient`) in `client.launches`, reads
+`<iss>/Patient/<patient>` with the access token, and shows the patient on `/` (`rp-patient`).
+
     rp = RelyingPartyApp(portal_url)
     rp.add("agenda", client_id, secret)          # redirect URI: rp.url + "/agenda/callback"
     rp.start()
@@ -26,6 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+SMART_SCOPE = "launch openid fhirUser profile patient/Patient.read"
 
 
 @dataclass
@@ -36,6 +42,7 @@ class _Client:
     pending: dict[str, dict[str, str]] = field(default_factory=dict)   # state → nonce, verifier
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # cookie → ID token claims
     logouts: list[dict[str, Any]] = field(default_factory=list)        # validated logout token claims
+    launches: list[dict[str, Any]] = field(default_factory=list)       # SMART: token response + Patient read
 
 
 class RelyingPartyApp:
@@ -47,6 +54,7 @@ class RelyingPartyApp:
         self.clients: dict[str, _Client] = {}
         self.app = Starlette(routes=[
             Route("/{name}/", self.home), Route("/{name}/login", self.login), Route("/{name}/callback", self.callback),
+            Route("/{name}/launch", self.launch),
             Route("/{name}/backchannel", self.backchannel, methods=["POST"]),
         ])
         self._stop: Any = None
@@ -77,16 +85,37 @@ class RelyingPartyApp:
         async with httpx.AsyncClient() as http:
             return KeySet.import_key_set((await http.get(uri)).json())
 
-    def _oauth(self, client: _Client) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(client.client_id, client.secret, scope="openid profile scope_all",
+    def _oauth(self, client: _Client, scope: str = "openid profile scope_all") -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(client.client_id, client.secret, scope=scope,
                                  redirect_uri=self.redirect_uri(client.name), code_challenge_method="S256")
 
     async def home(self, request: Request) -> Response:
+        import html
+
         client = self.clients[request.path_params["name"]]
         claims = client.sessions.get(request.cookies.get(f"{client.name}_session", ""))
         text = f"Connecté : {claims['given_name']} {claims['family_name']}" if claims else "Non connecté"
+        patient = (claims or {}).get("_patient")
+        shown = (f'<p data-testid="rp-patient">Patient : {html.escape(patient["name"][0]["family"])} '
+                 f'{html.escape(" ".join(patient["name"][0]["given"]))} ({html.escape(patient["birthDate"])})</p>'
+                 if patient else "")
         return HTMLResponse(f'<!doctype html><html lang="fr"><title>{client.name}</title>'
-                            f'<main><h1 data-testid="rp-status">{text}</h1></main></html>')
+                            f'<main><h1 data-testid="rp-status">{text}</h1>{shown}</main></html>')
+
+    async def launch(self, request: Request) -> Response:
+        """SMART EHR launch: discover `iss`, then authorize with the `launch` handle."""
+        client = self.clients[request.path_params["name"]]
+        iss, handle = request.query_params.get("iss", ""), request.query_params.get("launch", "")
+        if not iss.startswith(self.portal_url) or not handle:
+            return HTMLResponse("iss ou launch manquant ou inattendu", status_code=400)
+        async with httpx.AsyncClient() as http:
+            smart = (await http.get(f"{iss}/.well-known/smart-configuration")).json()
+        verifier, nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
+        async with self._oauth(client, SMART_SCOPE) as oauth:
+            url, state = oauth.create_authorization_url(smart["authorization_endpoint"], code_verifier=verifier,
+                                                        nonce=nonce, launch=handle, aud=iss)
+        client.pending[state] = {"verifier": verifier, "nonce": nonce, "iss": iss}
+        return RedirectResponse(url, status_code=302)
 
     async def login(self, request: Request) -> Response:
         client = self.clients[request.path_params["name"]]
@@ -104,12 +133,20 @@ class RelyingPartyApp:
         if pending is None or request.query_params.get("iss") != self.portal_url:
             return HTMLResponse("état ou émetteur inattendu", status_code=400)
         metadata = await self._discovery()
-        async with self._oauth(client) as oauth:
+        async with self._oauth(client, SMART_SCOPE if "iss" in pending else "openid profile scope_all") as oauth:
             token = await oauth.fetch_token(metadata["token_endpoint"], authorization_response=str(request.url),
                                             code_verifier=pending["verifier"])
         claims = self._validate(token["id_token"], await self._jwks(metadata["jwks_uri"]), client)
         if claims.get("nonce") != pending["nonce"]:
             return HTMLResponse("nonce inattendu", status_code=400)
+        if "iss" in pending:
+            async with httpx.AsyncClient() as http:
+                read = await http.get(f"{pending['iss']}/Patient/{token.get('patient', '')}",
+                                      headers={"Authorization": f"Bearer {token['access_token']}"})
+            client.launches.append({"token": dict(token), "patient_status": read.status_code, "patient": read.json()})
+            if read.status_code != 200:
+                return HTMLResponse("lecture du patient refusée", status_code=502)
+            claims["_patient"] = read.json()
         cookie = secrets.token_urlsafe(16)
         client.sessions[cookie] = claims
         response = RedirectResponse(f"/{client.name}/", status_code=303)

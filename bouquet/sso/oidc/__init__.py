@@ -3,7 +3,8 @@
 What other modules and plugins use:
 
 - `register_client(session, name=…, redirect_uris=[…], …) -> RegisteredClient` (`clients`);
-- `await authenticate_bearer(request, scope="launch") -> AccessGrant` (`bearer`);
+- `await authenticate_bearer(request, scope="launch", audience=None) -> AccessGrant` (`bearer`), whose
+  `patient_context_id` and `audience` come from a SMART launch or an RFC 8693 token exchange (`exchange`);
 - `routes` and `CSRF_EXEMPT`, mounted by `bouquet.app`.
 
 Names load on first use, so that importing the built-in plugin stays cheap for the command line.

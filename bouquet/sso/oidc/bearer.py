@@ -7,6 +7,12 @@
         grant = await authenticate_bearer(request, scope="launch")
         ...  # grant.client_id, grant.account_id (None for client credentials), grant.scopes
 
+    grant = await authenticate_bearer(request, scope="prevention.read", audience="bouquet:plugin:prevention")
+    grant.patient_context_id   # the patient the token is bound to (SMART launch, token exchange), or None
+
+A token issued for an audience (RFC 8693 token exchange) is accepted only by an API that names that
+audience; an ordinary Bouquet access token (no audience) is accepted by every API.
+
 A missing, unknown, expired or revoked token raises `BearerTokenError` (401, `invalid_token`);
 a token without the scope raises it with 403 `insufficient_scope`. Both carry the
 `WWW-Authenticate` header; `error.response()` is the JSON response to return when catching it.
@@ -49,6 +55,8 @@ class AccessGrant:
     amr: tuple[str, ...]
     auth_time: datetime | None
     expires_at: datetime
+    patient_context_id: str | None = None
+    audience: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -82,7 +90,13 @@ def validate_access_token(session: Session, access_token: str, now: datetime | N
             return None
     return AccessGrant(token_id=row.id, client_id=row.client_id, scopes=frozenset(scope_list(row.scope)),
                        account_id=row.account_id, acting_for_id=row.acting_for_id, sid=row.sid, acr=row.acr,
-                       amr=tuple(row.amr), auth_time=row.auth_time, expires_at=row.access_expires_at)
+                       amr=tuple(row.amr), auth_time=row.auth_time, expires_at=row.access_expires_at,
+                       patient_context_id=row.patient_context_id, audience=row.audience)
+
+
+def audience_accepts(grant: AccessGrant, audience: str | None) -> bool:
+    """Whether an API serving `audience` (None: any Bouquet API) accepts this token."""
+    return grant.audience is None or grant.audience == audience
 
 
 def _lookup(db: Database, access_token: str) -> AccessGrant | None:
@@ -96,17 +110,19 @@ def bearer_token_of(request: Request) -> str | None:
     return value if scheme.lower() == "bearer" and value and len(value) < 200 else None
 
 
-async def authenticate_bearer(request: Request, scope: str | None = None) -> AccessGrant:
+async def authenticate_bearer(request: Request, scope: str | None = None, audience: str | None = None) -> AccessGrant:
     """The grant of the request's `Authorization: Bearer` token, which must carry `scope` if given.
 
-    Raises `BearerTokenError` (401 or 403) otherwise. The lookup runs off the event loop.
+    A token issued for an audience is accepted only when `audience` names it (else 401
+    `invalid_token`, RFC 6750 §3.1). Raises `BearerTokenError` (401 or 403) otherwise. The lookup
+    runs off the event loop.
     """
     value = bearer_token_of(request)
     if value is None:
         raise BearerTokenError(401, None)
     db: Database = request.app.state.db
     grant = await db.run(_lookup, db, value)
-    if grant is None:
+    if grant is None or not audience_accepts(grant, audience):
         raise BearerTokenError(401, "invalid_token")
     if scope is not None and not grant.has_scope(scope):
         raise BearerTokenError(403, "insufficient_scope", scope)

@@ -31,7 +31,8 @@ from bouquet.sso.oidc.scopes import SUPPORTED as SUPPORTED_SCOPES
 from bouquet.sso.oidc.scopes import scope_list
 
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 (bouquet.sso.oidc.exchange)
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
 ALGORITHMS = ("RS256", "ES256")
 DEFAULT_SCOPE = "openid profile email scope_all"
 CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,99}")
@@ -84,6 +85,8 @@ def _problems(values: dict[str, Any]) -> dict[str, str]:
         problems["grant_types"] = "Le renouvellement des jetons n'a de sens qu'avec la connexion des utilisateurs."
     elif method == "none" and "client_credentials" in grants:
         problems["grant_types"] = "Une application publique (sans secret) ne peut pas appeler les services en son nom."
+    elif method == "none" and TOKEN_EXCHANGE in grants:
+        problems["grant_types"] = "Une application publique (sans secret) ne peut pas échanger de jetons."
     if "authorization_code" in grants and not values["redirect_uris"]:
         problems["redirect_uris"] = "Indiquez au moins une adresse de retour."
     for field, native in (("redirect_uris", True), ("post_logout_redirect_uris", True)):

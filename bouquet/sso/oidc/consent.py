@@ -55,12 +55,15 @@ def leaving_to(origin: str) -> str:
     return CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
-async def page(request: Request, *, client: OidcClient, scope: str, redirect_uri: str, query: str) -> Response:
-    """The consent page for this authorization request (`query`, posted back as it came)."""
+async def page(request: Request, *, client: OidcClient, scope: str, redirect_uri: str, query: str,
+               patient: str | None = None) -> Response:
+    """The consent page for this authorization request (`query`, posted back as it came); `patient`
+    names the patient a SMART launch would share."""
     from bouquet.sso.oidc.authorize import origin_of  # late: authorize imports this module
 
     return await render(request, "oidc/consent.html", {
         "client": client, "shared": describe(scope), "query": query, "client_origin": origin_of(redirect_uri),
+        "launch_patient": patient,  # not `patient`: the layout shows that one's banner
     }, headers={"Content-Security-Policy": leaving_to(origin_of(redirect_uri))})
 
 

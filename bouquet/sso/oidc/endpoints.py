@@ -18,6 +18,7 @@ from bouquet.routing import public
 from bouquet.sso.oidc import acr, admin, authorize, claims, consent, logout, scopes
 from bouquet.sso.oidc.adapter import read_request, to_response
 from bouquet.sso.oidc.bearer import BearerTokenError, bearer_token_of, validate_access_token
+from bouquet.sso.oidc.exchange import TOKEN_EXCHANGE
 from bouquet.sso.oidc.grants import ASSERTION_ALGORITHMS, load_end_user
 from bouquet.sso.oidc.server import (
     AUTHORIZE,
@@ -32,14 +33,25 @@ from bouquet.sso.oidc.server import (
     provider_of,
 )
 
-CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO)
+# "=" marks an exact path that cross-origin requests may also reach: relying parties POST
+# authentication requests to /authorize from their own pages (OpenID Connect Core §3.1.2.1);
+# /authorize changes nothing before the person acts, and its consent form keeps its CSRF token.
+CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO, f"={AUTHORIZE}")
 
 
 def metadata(provider: Provider) -> dict[str, Any]:
     """The OpenID Provider Metadata (OpenID Connect Discovery 1.0, RFC 8414)."""
-    url = provider.url
+    return metadata_for(provider.issuer)
+
+
+def metadata_for(issuer: str) -> dict[str, Any]:
+    """The OpenID Provider Metadata of the provider whose issuer is `issuer` (the base URL)."""
+
+    def url(path: str) -> str:
+        return issuer + path
+
     return {
-        "issuer": provider.issuer,
+        "issuer": issuer,
         "authorization_endpoint": url(AUTHORIZE),
         "token_endpoint": url(TOKEN),
         "userinfo_endpoint": url(USERINFO),
@@ -50,7 +62,7 @@ def metadata(provider: Provider) -> dict[str, Any]:
         "scopes_supported": list(scopes.SUPPORTED),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
@@ -105,7 +117,7 @@ async def _authlib_endpoint(request: Request, path: str, name: str | None) -> Re
 
 @public
 async def token(request: Request) -> Response:
-    """POST /token: authorization_code, refresh_token and client_credentials grants."""
+    """POST /token: authorization_code, refresh_token, client_credentials and token exchange (RFC 8693)."""
     return await _authlib_endpoint(request, TOKEN, None)
 
 
@@ -132,7 +144,7 @@ async def userinfo(request: Request) -> Response:
     def load() -> dict[str, Any] | BearerTokenError:
         with db.session() as session:  # one transaction: the token, then whom it is about
             grant = validate_access_token(session, value)
-            if grant is None or grant.account_id is None:
+            if grant is None or grant.account_id is None or grant.audience is not None:
                 return BearerTokenError(401, "invalid_token")
             if not grant.has_scope(scopes.OPENID):
                 return BearerTokenError(403, "insufficient_scope", scopes.OPENID)
@@ -151,8 +163,9 @@ async def userinfo(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route(DISCOVERY, discovery, methods=["GET"]),
     Route(JWKS, jwks, methods=["GET"]),
-    Route(AUTHORIZE, authorize.authorize, methods=["GET"]),
+    Route(AUTHORIZE, authorize.authorize, methods=["GET", "POST"]),
     Route(f"{AUTHORIZE}/consent", authorize.decide_consent, methods=["POST"]),
+    Route(f"{AUTHORIZE}/switch-account", authorize.switch_account, methods=["POST"]),
     Route(TOKEN, token, methods=["POST"]),
     Route(USERINFO, userinfo, methods=["GET", "POST"]),
     Route(REVOKE, revoke, methods=["POST"]),

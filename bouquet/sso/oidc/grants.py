@@ -30,7 +30,7 @@ from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import current_session
 from bouquet.sso.oidc.claims import user_claims
 from bouquet.sso.oidc.models import AuthorizationCode, OidcClient, Token
-from bouquet.sso.oidc.scopes import scope_list
+from bouquet.sso.oidc.scopes import FHIR_USER, scope_list
 
 if TYPE_CHECKING:
     from bouquet.sso.oidc.server import Provider
@@ -52,6 +52,7 @@ class EndUser:
     auth_time: datetime
     amr: list[str] = field(default_factory=list)
     acr: str | None = None
+    patient_context_id: str | None = None  # bound by a SMART launch handle at /authorize
 
 
 def load_end_user(session: Session, account_id: int | None, acting_for_id: int | None, *, sid: str,
@@ -108,6 +109,16 @@ def find_token(session: Session, value: str, hint: str | None) -> TokenView | No
     return None
 
 
+def with_patient(response: tuple[int, dict[str, Any], Any], patient_context_id: str | None) -> tuple[int, dict[str, Any], Any]:
+    """SMART App Launch: the token response names the patient in context (its FHIR Patient id)."""
+    status, body, headers = response
+    if patient_context_id is not None and isinstance(body, dict) and "access_token" in body:
+        from bouquet.smart import patient_resource_id  # late: bouquet.smart imports the FHIR routes
+
+        body["patient"] = patient_resource_id(patient_context_id)
+    return status, body, headers
+
+
 class S256CodeChallenge(CodeChallenge):
     """PKCE, S256 only: required from public clients, accepted from everyone, `plain` refused."""
 
@@ -146,6 +157,10 @@ class BouquetOpenIDCode(OpenIDCode):
         claims = self.generate_user_info(request.user, token["scope"])
         claims.update(iss=self.provider.issuer, aud=client.client_id, iat=now,
                       exp=now + int(ID_TOKEN_LIFETIME.total_seconds()), auth_time=code.get_auth_time(), sid=code.sid)
+        if FHIR_USER in scope_list(token["scope"]):
+            from bouquet.smart import practitioner_url  # late: bouquet.smart imports the FHIR routes
+
+            claims["fhirUser"] = practitioner_url(self.provider.issuer, request.user.account)
         if code.nonce:
             claims["nonce"] = code.nonce
         if code.acr:
@@ -171,7 +186,8 @@ class CodeGrant(AuthorizationCodeGrant):
                          redirect_uri=request.payload.redirect_uri or "", scope=request.scope or "",
                          nonce=data.get("nonce"), code_challenge=data.get("code_challenge"),
                          code_challenge_method=data.get("code_challenge_method"), sid=user.sid,
-                         auth_time=user.auth_time, acr=user.acr, amr=user.amr)
+                         auth_time=user.auth_time, acr=user.acr, amr=user.amr,
+                         patient_context_id=user.patient_context_id)
 
     def query_authorization_code(self, code: str, client: OidcClient) -> AuthorizationCode | None:
         return tokens.find_code(current_session(), code, client.client_id)
@@ -185,9 +201,10 @@ class CodeGrant(AuthorizationCodeGrant):
                              auth_time=code.auth_time, amr=code.amr, acr=code.acr, live_sign_in=True)
 
     def create_token_response(self) -> Any:
-        if not tokens.consume_code(current_session(), self.request.authorization_code):
+        code: AuthorizationCode = self.request.authorization_code
+        if not tokens.consume_code(current_session(), code):
             raise InvalidGrantError("The code was already used.")
-        return super().create_token_response()
+        return with_patient(super().create_token_response(), code.patient_context_id)
 
 
 class RotatingRefreshGrant(RefreshTokenGrant):
@@ -215,9 +232,10 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         """Nothing: the old refresh token was consumed before the new one was made."""
 
     def create_token_response(self) -> Any:
-        if not tokens.consume_refresh(current_session(), self.request.refresh_token.row):
+        row = self.request.refresh_token.row
+        if not tokens.consume_refresh(current_session(), row):
             raise InvalidGrantError("The refresh token was already used.")
-        return super().create_token_response()
+        return with_patient(super().create_token_response(), row.patient_context_id)
 
 
 class BackendGrant(ClientCredentialsGrant):

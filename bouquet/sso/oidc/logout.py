@@ -10,6 +10,10 @@ Back-channel: when a signed-in portal session ends for any reason but a rotation
 writes one outbox row per client that received some and registered a `backchannel_logout_uri`.
 `DeliveryLoop`, run by every worker, claims due rows and POSTs each client a `logout_token`
 (OpenID Connect Back-Channel Logout 1.0), retrying failures with a growing delay.
+
+Sessions that time out (idle or absolute) are ended by the same loop (`sweep_expired_sessions`,
+every `SWEEP_EVERY_SECONDS`), so their relying parties are told without waiting for the cookie to
+come back; ending a session is a conditional UPDATE, so of several workers sweeping, one announces it.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from starlette.responses import RedirectResponse, Response
 from bouquet.context import get_context
 from bouquet.db import Database, utcnow
 from bouquet.routing import public
-from bouquet.sessions import cookie_name
+from bouquet.sessions import WebSession, cookie_name
 from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import RequestData, read_request
@@ -55,6 +59,8 @@ BACKOFF = (timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=2), t
 CLAIM_FOR = timedelta(seconds=60)
 POLL_SECONDS = 2.0
 PURGE_EVERY_SECONDS = 600.0
+SWEEP_EVERY_SECONDS = 30.0
+SWEEP_LIMIT = 500
 HTTP_TIMEOUT = 5.0
 STOP_TIMEOUT_SECONDS = 2 * HTTP_TIMEOUT
 INVALID = "La demande de déconnexion envoyée par l'application n'est pas valide. Vous êtes toujours connecté à Bouquet."
@@ -157,6 +163,24 @@ def enqueue(db: Database, account_id: int, sid: str, reason: str) -> int:
     return len(clients)
 
 
+def sweep_expired_sessions(state: Any, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
+    """End the signed-in sessions that have timed out but were not noticed (their cookie has not
+    come back), so that `bouquet_session_ended` tells their relying parties now. Returns how many
+    timed-out sessions it found; `SessionStore.end` is a conditional UPDATE, so when two workers
+    find the same one, only one ends it and announces it. Blocking."""
+    store = state.sessions
+    now = now or utcnow()
+    idle_since, born_before = now - store.timeouts.idle, now - store.timeouts.absolute
+    with state.db.session() as session:
+        rows = session.exec(select(WebSession.id, WebSession.last_seen_at).where(
+            col(WebSession.ended_at).is_(None), col(WebSession.account_id).is_not(None),
+            or_(col(WebSession.last_seen_at) < idle_since, col(WebSession.created_at) < born_before))
+            .order_by(WebSession.id).limit(limit)).all()
+    for session_id, last_seen_at in rows:
+        store.end(session_id, "idle_timeout" if last_seen_at < idle_since else "absolute_timeout")
+    return len(rows)
+
+
 def claim_due(db: Database, worker: str, now: datetime | None = None, limit: int = 20) -> list[BackchannelLogout]:
     """Claim up to `limit` deliveries that are due and not claimed by a live worker (blocking).
 
@@ -234,6 +258,7 @@ class DeliveryLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._purged_at = time.monotonic()  # the first purge waits: starting a worker should not write
+        self._swept_at = time.monotonic() - SWEEP_EVERY_SECONDS  # the first round sweeps (it writes only if due)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -277,6 +302,9 @@ class DeliveryLoop:
             from bouquet.sso.oidc.server import purge
 
             await db.run(purge, db)
+        if time.monotonic() - self._swept_at >= SWEEP_EVERY_SECONDS:
+            self._swept_at = time.monotonic()
+            await db.run(sweep_expired_sessions, self.app.state)
         rows = await db.run(claim_due, db, self.worker)
         if rows:
             async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:

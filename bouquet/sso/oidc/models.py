@@ -115,6 +115,8 @@ class AuthorizationCode(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime, index=True)
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    patient_context_id: str | None = Field(default=None, max_length=64,
+                                           description="The patient context a SMART launch bound to the code")
 
     # --- authlib.oidc.core.AuthorizationCodeMixin ---
     def get_redirect_uri(self) -> str:
@@ -164,6 +166,10 @@ class Token(SQLModel, table=True):
     auth_time: datetime | None = Field(default=None, sa_type=UtcDateTime)
     acr: str | None = Field(default=None, max_length=200)
     amr: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    patient_context_id: str | None = Field(default=None, max_length=64,
+                                           description="The patient context the token is bound to (SMART launch, exchange)")
+    audience: str | None = Field(default=None, max_length=200,
+                                 description="The only API that accepts it (token exchange); None: any Bouquet API")
 
 
 class Consent(SQLModel, table=True):

@@ -116,8 +116,10 @@ def bouquet_cli(group: click.Group) -> None:
     @click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="The client's public JWKS (for private_key_jwt).")
     @click.option("--grant-type", "grant_types", multiple=True,
-                  type=click.Choice(["authorization_code", "refresh_token", "client_credentials"]),
-                  help="Default: authorization_code and refresh_token.")
+                  type=click.Choice(["authorization_code", "refresh_token", "client_credentials",
+                                     "urn:ietf:params:oauth:grant-type:token-exchange"]),
+                  help="Default: authorization_code and refresh_token. Token exchange (RFC 8693) lets a "
+                       "confidential backend narrow its users' access tokens to one plugin API.")
     @click.option("--scope", default=None, help="Scopes it may ask for, space-separated.")
     @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
     @click.option("--backchannel-logout-uri", default=None)

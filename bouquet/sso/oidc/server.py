@@ -23,6 +23,7 @@ from bouquet.settings import Settings
 from bouquet.sso.oidc import scopes, tokens
 from bouquet.sso.oidc.adapter import AuthlibResponse, RequestData, StarletteOAuth2Request, bound_session, current_session
 from bouquet.sso.oidc.claims import subject
+from bouquet.sso.oidc.exchange import TokenExchangeGrant
 from bouquet.sso.oidc.grants import (
     CLIENT_AUTH_METHODS,
     BackendGrant,
@@ -70,13 +71,15 @@ class BouquetAuthorizationServer(AuthorizationServer):
             tokens.save_token(session, token, client_id=client.client_id, grant_id=tokens.new_secret(),
                               refresh_expires_at=code.auth_time + self.provider.refresh_lifetime,
                               account_id=code.account_id, acting_for_id=request.user.acting_for and request.user.acting_for.id,
-                              code_id=code.id, sid=code.sid, auth_time=code.auth_time, acr=code.acr, amr=list(code.amr))
+                              code_id=code.id, sid=code.sid, auth_time=code.auth_time, acr=code.acr, amr=list(code.amr),
+                              patient_context_id=code.patient_context_id)
         elif old is not None:
             # A rotated refresh token continues its grant; it never outlives the first one.
             tokens.save_token(session, token, client_id=client.client_id, grant_id=old.grant_id,
                               refresh_expires_at=old.refresh_expires_at, account_id=old.account_id,
                               acting_for_id=request.user.acting_for and request.user.acting_for.id,
-                              code_id=old.code_id, sid=old.sid, auth_time=old.auth_time, acr=old.acr, amr=list(old.amr))
+                              code_id=old.code_id, sid=old.sid, auth_time=old.auth_time, acr=old.acr, amr=list(old.amr),
+                              patient_context_id=old.patient_context_id, audience=old.audience)
         else:
             tokens.save_token(session, token, client_id=client.client_id, grant_id=tokens.new_secret(),
                               refresh_expires_at=None)
@@ -152,6 +155,12 @@ class Introspection(IntrospectionEndpoint):
                 payload["auth_time"] = int(row.auth_time.timestamp())
         if row.acting_for_id is not None and (principal := session.get(Account, row.acting_for_id)) is not None:
             payload["acting_for"] = {"SubjectNameID": principal.idnat_ps or subject(principal)}
+        if row.audience is not None:
+            payload["aud"] = row.audience
+        if row.patient_context_id is not None:
+            from bouquet.smart import patient_resource_id
+
+            payload["patient"] = patient_resource_id(row.patient_context_id)
         return payload
 
 
@@ -177,9 +186,15 @@ class Provider:
 
     client_auth_paths = (TOKEN, REVOKE, INTROSPECT)
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, plugin_names: list[str] | tuple[str, ...] = ()) -> None:
+        from bouquet.app import derive_key  # late: bouquet.app imports every route module
+        from bouquet.smart import fhir_base
+
         self.settings, self.db = settings, db
         self.issuer = settings.base_url
+        # What token exchange may name as `audience`: each plugin's API, and the SMART /fhir base.
+        self.audiences = frozenset({fhir_base(self.issuer), *(f"bouquet:plugin:{name}" for name in plugin_names)})
+        self.audit_key = derive_key(settings.audit_key or settings.secret_key, "audit")
         self.refresh_lifetime = timedelta(hours=settings.session_absolute_hours)
         self.keyring = KeyRing(db, settings.secret_key)
         self.server = self._build()
@@ -194,6 +209,7 @@ class Provider:
         server.register_grant(CodeGrant, [BouquetOpenIDCode(self), S256CodeChallenge(required=True)])
         server.register_grant(RotatingRefreshGrant)
         server.register_grant(BackendGrant)
+        server.register_grant(TokenExchangeGrant)
         server.register_endpoint(Revocation(server))
         server.register_endpoint(Introspection(self))
         server.register_endpoint(EndSession(self))
@@ -228,11 +244,19 @@ def provider_of(app: Any) -> Provider:
     state = app.state
     provider = getattr(state, "oidc", None)
     if provider is None:
-        provider = state.oidc = Provider(state.settings, state.db)
+        plugins = getattr(state, "plugins", None)
+        provider = state.oidc = Provider(state.settings, state.db, plugins.names if plugins is not None else ())
     return provider
 
 
 def purge(db: Database) -> int:
-    """Delete expired codes, tokens and assertion ids (blocking)."""
+    """Delete expired codes, tokens, assertion ids and SMART launch handles (blocking)."""
+    from sqlalchemy import delete
+
+    from bouquet.smart import AppLaunch
+
+    now = utcnow()
     with db.write() as session:
-        return tokens.purge_expired(session, utcnow())
+        removed = tokens.purge_expired(session, now)
+        return removed + session.execute(delete(AppLaunch).where(
+            AppLaunch.expires_at < now - tokens.KEEP_EXPIRED)).rowcount

@@ -1,6 +1,6 @@
 """The DMP page: the full list with filters, and the viewer.
 
-    GET /p/dmp/documents                       the list (filters: classe, du, au, auteur=moi)
+    GET /p/dmp/documents                       the list (filters: classe, type, du, au, auteur=moi)
     GET /p/dmp/documents/{id}                  the viewer: PDF inline, text preformatted, CDA as sections
     GET /p/dmp/documents/{id}/content          the document's bytes (the PDF frame), inline
 """
@@ -17,7 +17,7 @@ from bouquet import get_context, render
 from bouquet.headers import CSP
 
 from bouquet_dmp import cda, web
-from bouquet_dmp.codes import CLASSES
+from bouquet_dmp.codes import CLASSES, TYPES
 from bouquet_dmp.content import CDA, PDF
 from bouquet_dmp.mhd_client import DmpError, DmpRefused
 
@@ -29,14 +29,19 @@ TEXT_CSP = "default-src 'none'; frame-ancestors 'self'; sandbox"
 
 
 def _filters(request: Request) -> tuple[dict[str, str], dict[str, str], dict[str, object]]:
-    values = {name: request.query_params.get(name, "").strip() for name in ("classe", "du", "au", "auteur")}
+    values = {name: request.query_params.get(name, "").strip() for name in ("classe", "type", "du", "au", "auteur")}
     errors: dict[str, str] = {}
     parsed: dict[str, object] = {}
     if values["classe"]:
         if values["classe"] in CLASSES:
             parsed["class_code"] = values["classe"]
         else:
-            errors["classe"] = "Type de document inconnu : choisissez un type de la liste."
+            errors["classe"] = "Catégorie inconnue : choisissez une catégorie de la liste."
+    if values["type"]:
+        if values["type"] in TYPES:
+            parsed["type_code"] = values["type"]
+        else:
+            errors["type"] = "Type de document inconnu : choisissez un type de la liste."
     for name, key, label in (("du", "since", "Du"), ("au", "until", "Au")):
         if values[name]:
             try:

@@ -87,6 +87,7 @@ def test_masked_document_is_invisible_until_bris_de_glace(client, doctor, open_p
     assert bad.status_code == 400
     assert "Indiquez le motif de l'urgence" in unescape(bad.text)
     assert "Confirmez que la situation relève de l'urgence" in unescape(bad.text)
+    assert ">urgence</textarea>" in bad.text                      # the reason typed comes back
 
     granted = client.submit("/p/dmp/emergency", {"reason": "Patiente inconsciente, admise aux urgences", "confirm": "oui"})
     assert granted.status_code == 303 and granted.headers["location"] == "/p/dmp/documents"

@@ -1,36 +1,55 @@
-"""The whole story in real Chromium: the médecin opens a demo patient, sees the DMP panel and the
-list, opens a PDF, uploads a document and finds it, and the access history shows both; every page
-passes axe-core and runs under the CSP."""
+"""The whole story in real Chromium: the médecin signs in once in the example practice software (two
+factors on Bouquet's pages), opens a demo patient from it with « Ouvrir dans le Bouquet », sees the DMP
+panel and the list, opens a PDF, uploads a document and finds it, and the access history shows both;
+every page passes axe-core and runs under the CSP.
+
+SQLite only: what it stores is covered on PostgreSQL too by the non-browser tests (panel and list in
+test_panel, viewer in test_viewer, upload in test_upload, bris de glace and history in test_access), and
+the launch from the practice software by tests/launch/test_launch_browser.py, which runs on both."""
 
 from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
+from playwright.sync_api import expect
 
-from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
-from bouquet.testing.fixtures import signed_in_session
+from bouquet.testing.practice_software import NAME
+from bouquet.testing.signin import PASSWORD, make_user
 
 from bouquet_dmp.testing import MARTIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 
 
-def test_doctor_reads_and_feeds_the_dmp(browser, make_live_server, app, doctor, tmp_path):
-    live = make_live_server()
-    context = browser.new_context(base_url=live.url, locale="fr-FR")
+def test_doctor_reads_and_feeds_the_dmp(browser, live_server, practice_software, app, make_account, tmp_path):
+    secret = pyotp.random_base32()
+    make_user(app, make_account, totp_secret=secret, username="alice.martin", given_name="Alice", family_name="MARTIN")
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR")
     context.set_default_timeout(10_000)
-    session = signed_in_session(live.app, doctor)  # signed in to the provider and to the portal
-    context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": live.url}])
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     try:
-        page.goto("/patient")
-        page.get_by_label("Choisir un patient fictif").select_option(value=MARTIN.ins.matricule)
-        page.get_by_role("button", name="Ouvrir ce patient").click()
-        page.wait_for_url("**/patient")
+        # Signed in once, in the practice software, with two factors on Bouquet's pages…
+        page.goto(practice_software.url)
+        page.get_by_role("link", name="Se connecter avec Bouquet").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Se connecter à Bouquet")
+        page.fill('input[name="username"]', "alice.martin")
+        page.fill('input[name="password"]', PASSWORD)
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Valider").click()
+        expect(page.get_by_test_id("ps-user")).to_have_text("Connecté : Alice MARTIN")
+
+        # …the médecin opens the patient from it, straight onto the patient page with the DMP panel.
+        traits = MARTIN.traits
+        page.get_by_role("button", name=f"Ouvrir {traits.birth_name} {traits.first_given_name} dans le Bouquet").click()
+        expect(page).to_have_url(f"{live_server.url}/patient")
+        expect(page.get_by_test_id("patient-birth-name")).to_have_text(traits.birth_name)
+        expect(page.get_by_test_id("patient-source")).to_contain_text(NAME)
         panel = page.get_by_test_id("dmp-panel")
         panel.wait_for()
         assert panel.get_by_test_id("dmp-total").inner_text() == "7 documents consultables"
@@ -66,6 +85,14 @@ def test_doctor_reads_and_feeds_the_dmp(browser, make_live_server, app, doctor, 
         page.get_by_role("button", name="Envoyer dans le DMP").click()
         page.wait_for_url("**/p/dmp/documents")
         assert "a été ajouté au DMP" in page.get_by_role("alert").or_(page.get_by_role("status")).first.inner_text()
+        assert page.get_by_test_id("dmp-document").count() == 8
+        page.get_by_label("Type de document").select_option(label="Compte rendu de consultation")   # the type filter
+        page.get_by_role("button", name="Filtrer").click()
+        page.wait_for_url("**/p/dmp/documents?*type=11488-4*")
+        rows = page.get_by_test_id("dmp-document")
+        expect(rows).to_have_count(3)                               # general practice, cardiology, and the new one
+        expect(rows.filter(has_text="Compte rendu de consultation")).to_have_count(3)
+        assert_accessible(page)
         page.get_by_role("link", name="Consultation de suivi du 27 novembre").click()
         assert "Tension normale." in page.get_by_test_id("dmp-text").inner_text()
         assert_accessible(page)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 from sqlmodel import select
 
 from bouquet.audit import AuditEvent
@@ -38,12 +41,43 @@ def test_list_filters_by_class_date_and_author(client, doctor, open_patient):
     assert 'data-testid="dmp-empty"' in mine.text                      # Alice wrote none of them
 
 
+def test_list_filters_by_document_type(client, doctor, open_patient, app):
+    """The type filter (LOINC) reaches the DMP's search: only documents of that type are listed."""
+    client.login(doctor)
+    open_patient(client)
+    form = client.get("/p/dmp/documents").text
+    assert '<label class="fr-label" for="dmp-type">Type de document' in form
+    assert '<select class="fr-select" id="dmp-type" name="type"' in form
+    assert '<option value="11488-4">Compte rendu de consultation</option>' in form
+    reports = client.get("/p/dmp/documents", params={"type": "11488-4"})
+    assert reports.status_code == 200
+    rows = _rows(reports.text)
+    assert [title for title, _ in rows] == ["Compte rendu de consultation de médecine générale",
+                                            "Compte rendu de consultation de cardiologie"]
+    assert {type_label for _, type_label in rows} == {"Compte rendu de consultation"}
+    assert '<option value="11488-4" selected>' in reports.text          # the form keeps the choice
+    prescriptions = _rows(client.get("/p/dmp/documents", params={"type": "57833-6"}).text)
+    assert prescriptions == [("Ordonnance", "Ordonnance de produits de santé")]
+    with_class = client.get("/p/dmp/documents", params={"type": "11488-4", "classe": "biologie"})
+    assert 'data-testid="dmp-empty"' in with_class.text                 # both filters apply
+    with app.state.db.session() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.search").order_by(AuditEvent.seq)).all()
+    assert [event.details["count"] for event in events] == [7, 2, 1, 0]   # each search audited with what it found
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """(title, type) of each listed document."""
+    return [(unescape(title), unescape(type_label)) for type_label, title in re.findall(
+        r'<tr data-testid="dmp-document">\s*<td>[^<]*</td>\s*<td>([^<]*)</td>\s*<td><a href="[^"]+">([^<]*)</a>', html)]
+
+
 def test_bad_filters_name_the_field(client, doctor, open_patient):
     client.login(doctor)
     open_patient(client)
-    response = client.get("/p/dmp/documents", params={"du": "2026-13-01", "classe": "radiologie"})
+    response = client.get("/p/dmp/documents", params={"du": "2026-13-01", "classe": "radiologie", "type": "99999-9"})
     assert response.status_code == 400
-    assert "« Du » doit être une date" in response.text and "Type de document inconnu" in response.text
+    assert "« Du » doit être une date" in response.text and "Catégorie inconnue" in response.text
+    assert "Type de document inconnu" in response.text and 'id="dmp-type-error"' in response.text
     reversed_ = client.get("/p/dmp/documents", params={"du": "2026-07-01", "au": "2026-06-01"})
     assert reversed_.status_code == 400 and "« Au » doit être postérieure" in reversed_.text
 

@@ -56,6 +56,9 @@ def test_bad_uploads_name_the_field_and_write_nothing(client, doctor, open_patie
         assert message in unescape(response.text)
     missing = client.submit("/p/dmp/upload", data=FORM)
     assert missing.status_code == 400 and "Choisissez le fichier à envoyer" in unescape(missing.text)
+    # The form comes back with what was typed.
+    assert 'value="Bilan lipidique de contrôle"' in missing.text and 'value="2026-11-20"' in missing.text
+    assert '<option value="11502-2" selected>' in missing.text
     assert _count(app) == before
 
 

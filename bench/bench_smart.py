@@ -1,0 +1,222 @@
+"""SMART app launches per second: a signed-in browser with a patient in context opens an application,
+which authorizes with the `launch` handle, gets the token response with `patient`, and reads
+`/fhir/Patient/{id}` — against `bouquet serve --workers N` (1 and 2), on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/bench_smart.py                     # 10 s per run, 8 concurrent browsers
+    .venv/bin/python bench/bench_smart.py --seconds 5 --backends sqlite --workers 1
+
+Each round trip: GET /authorize (scope `launch openid fhirUser patient/Patient.read`, `launch`,
+`aud`, PKCE S256, nonce; the handle is checked and consumed, 302 with the code), POST /token
+(client_secret_basic; access, refresh and ID token with `fhirUser`, and `patient`), GET
+/fhir/Patient/{id} with the access token (FR Core Patient INS; one audit event). The launch handles
+are made beforehand (one per round trip, as `app_launch_url` makes them), so the figure is the
+application's side of a launch. Prints a Markdown table and writes it into the "SMART app launch"
+section of docs/benchmarks.md (`--no-write` to leave the file alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sso import SECRET, machine, serve, stop  # noqa: E402
+
+from bouquet.app import derive_key  # noqa: E402
+from bouquet.audit import Auditor  # noqa: E402
+from bouquet.db import Database  # noqa: E402
+from bouquet.demo_patients import DEMO_PATIENTS  # noqa: E402
+from bouquet.migrations import upgrade  # noqa: E402
+from bouquet.patient_context import establish  # noqa: E402
+from bouquet.plugins import Plugins  # noqa: E402
+from bouquet.sessions import SessionStore, Timeouts  # noqa: E402
+from bouquet.smart import create_launch  # noqa: E402
+from bouquet.sso.accounts import Account  # noqa: E402
+from bouquet.sso.oidc import keys  # noqa: E402
+from bouquet.sso.oidc.clients import register_client  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+REDIRECT = "http://localhost:9/callback"
+SCOPE = "launch openid fhirUser patient/Patient.read"
+SECTION = "## SMART app launch"
+
+
+@dataclass
+class Browser:
+    session_token: str
+    handles: list[str]
+
+
+@dataclass
+class Fixture:
+    client_id: str
+    secret: str
+    browsers: list[Browser]
+
+
+def prepare(url: str, browsers: int, handles_each: int) -> Fixture:
+    """Migrate; add a professional, a patient context, a first-party SMART client, keys, sessions and handles."""
+    db = Database(url)
+    try:
+        upgrade(db.engine, Plugins(None))
+        with db.write() as session:
+            doctor = Account(kind="professional", username="bench.doctor", given_name="Jean", family_name="MARTIN",
+                             idnat_ps="810000000007", profession_code="10", profession_label="Médecin",
+                             profession_category="C")
+            session.add(doctor)
+            session.flush()
+            registered = register_client(session, name="Bench SMART", redirect_uris=[REDIRECT], first_party=True,
+                                         scope=SCOPE)
+            keys.ensure_keys(session, SECRET)
+        assert doctor.id is not None and registered.secret is not None
+        audit = Auditor(db, derive_key(SECRET, "audit"), actor=doctor.label)
+        context_id = establish(db, audit, doctor, None, DEMO_PATIENTS[0], "bench")
+        store = SessionStore(db, Timeouts(idle=timedelta(hours=1), absolute=timedelta(hours=2)))
+        made = []
+        with db.write() as session:
+            for _ in range(browsers):
+                handles = [create_launch(session, client_id=registered.client.client_id, account_id=doctor.id,
+                                         acting_for_id=None, patient_context_id=context_id) for _ in range(handles_each)]
+                made.append(handles)
+        tokens = [store.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"]).new_token for _ in range(browsers)]
+        return Fixture(registered.client.client_id, registered.secret,
+                       [Browser(token, handles) for token, handles in zip(tokens, made, strict=True) if token])
+    finally:
+        db.dispose()
+
+
+async def launches(base: str, fixture: Fixture, browser: Browser, until: float, counts: dict[str, int]) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers={"Cookie": f"bouquet_session={browser.session_token}"}) as http:
+        while time.monotonic() < until and browser.handles:
+            verifier = secrets.token_urlsafe(48)
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            authorized = await http.get("/authorize", params={
+                "response_type": "code", "client_id": fixture.client_id, "redirect_uri": REDIRECT, "scope": SCOPE,
+                "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(12), "launch": browser.handles.pop(),
+                "aud": f"{base}/fhir", "code_challenge": challenge, "code_challenge_method": "S256"})
+            code = parse_qs(urlsplit(authorized.headers.get("location", "")).query).get("code", [None])[0]
+            if authorized.status_code != 302 or code is None:
+                counts["errors"] += 1
+                continue
+            token = await http.post("/token", data={"grant_type": "authorization_code", "code": code,
+                                                    "redirect_uri": REDIRECT, "code_verifier": verifier},
+                                    auth=(fixture.client_id, fixture.secret), headers={"Cookie": ""})
+            if token.status_code != 200 or "patient" not in token.json():
+                counts["errors"] += 1
+                continue
+            body = token.json()
+            read = await http.get(f"/fhir/Patient/{body['patient']}",
+                                  headers={"Authorization": f"Bearer {body['access_token']}", "Cookie": ""})
+            counts["ok" if read.status_code == 200 else "errors"] += 1
+
+
+async def load(base: str, fixture: Fixture, seconds: float) -> tuple[int, int, float]:
+    warm: dict[str, int] = {"ok": 0, "errors": 0}
+    await asyncio.gather(*(launches(base, fixture, browser, time.monotonic() + 1.0, warm) for browser in fixture.browsers))
+    counts = {"ok": 0, "errors": 0}
+    started = time.monotonic()
+    await asyncio.gather(*(launches(base, fixture, browser, started + seconds, counts) for browser in fixture.browsers))
+    return counts["ok"], counts["errors"], time.monotonic() - started
+
+
+def write_docs(table: str, args: argparse.Namespace) -> None:
+    section = f"""{SECTION}
+
+An application opened from Bouquet with the patient in context, end to end over HTTP: `GET
+/authorize` with scope `launch openid fhirUser patient/Patient.read`, the `launch` handle and `aud`
+(PKCE S256, nonce; the handle checked and consumed; 302 with the code), `POST /token`
+(client_secret_basic; access, refresh and RS256 ID token with `fhirUser`, and `patient`), `GET
+/fhir/Patient/{{id}}` with the access token (FR Core Patient INS, one audit event). The launch
+handles are made beforehand, so this is the application's side of a launch. {args.concurrency}
+browsers in parallel (each with its own portal session), {args.seconds:g} s per run after a 1 s
+warm-up, against `bouquet serve --workers N`; the load generator runs on the same machine.
+
+```
+.venv/bin/python bench/bench_smart.py     # --seconds S, --backends sqlite,postgresql, --workers 1,2
+```
+
+{machine()}; SQLite file database (WAL) and a throw-away local PostgreSQL (`bouquet.testing.postgres`).
+The machine was shared with other work: 1-minute load average {args.load_before:.1f} before the runs,
+{args.load_after:.1f} after them.
+
+{table}
+
+A launch costs one write transaction more than a plain SSO round trip (the Patient read writes its
+audit event, chained, so it serialises on the audit chain), and the handle check adds two
+queries to `/authorize`. As for the SSO figures, read them as a floor measured on a shared
+two-CPU machine, not a capacity plan.
+"""
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(section.rstrip() + "\n\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    DOCS.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--no-write", action="store_true", help="Print the table only.")
+    args = parser.parse_args()
+    rows = []
+    args.load_before = os.getloadavg()[0]
+    # More handles than a browser can use in the run (a launch takes tens of milliseconds at best).
+    handles_each = int(40 * (args.seconds + 1))
+    for backend in args.backends.split(","):
+        for workers in [int(value) for value in args.workers.split(",")]:
+            with tempfile.TemporaryDirectory() as folder:
+                postgres = None
+                if backend == "postgresql":
+                    from bouquet.testing.postgres import ThrowawayPostgres
+
+                    postgres = ThrowawayPostgres()
+                    postgres.start()
+                    url = postgres.url
+                else:
+                    url = f"sqlite:///{folder}/bench.db"
+                try:
+                    fixture = prepare(url, args.concurrency, handles_each)
+                    process, base = serve(url, workers)
+                    try:
+                        ok, errors, elapsed = asyncio.run(load(base, fixture, args.seconds))
+                    finally:
+                        stop(process)
+                finally:
+                    if postgres is not None:
+                        postgres.stop()
+            name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+            rows.append((name, workers, ok, errors, ok / elapsed, elapsed / ok * 1000 * args.concurrency if ok else 0))
+            print(f"{name}, {workers} worker(s): {ok / elapsed:.1f} launches/s ({ok} in {elapsed:.1f} s, "
+                  f"{errors} errors)", flush=True)
+    table = "\n".join(["| database | workers | launches | errors | launches/s | mean latency (ms) |",
+                       "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                      + [f"| {name} | {workers} | {ok:,} | {errors} | {rate:,.1f} | {latency:,.0f} |"
+                         for name, workers, ok, errors, rate, latency in rows])
+    args.load_after = os.getloadavg()[0]
+    print()
+    print(table)
+    print(f"load average: {args.load_before:.1f} before, {args.load_after:.1f} after")
+    if not args.no_write:
+        write_docs(table, args)
+        print(f"\nWritten to {DOCS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -338,6 +338,7 @@ async def decide_consent(request: Request) -> Response:
     return await _respond(request, outcome)
 
 
+@provider_page
 async def switch_account(request: Request) -> Response:
     """POST /authorize/switch-account: `login_hint` named someone else; sign out (every relying
     party is told), then sign in again, the identifier prefilled, and carry on with the request."""

@@ -26,7 +26,7 @@ from bouquet.plugins import listing
 from bouquet.routing import public
 from bouquet.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.settings import Settings, load_settings
-from bouquet.sso import account_pages, admin, delegation, invitations, signin, webauthn
+from bouquet.sso import account_pages, admin, delegation, invitations, portal, signin, webauthn
 from bouquet.sso.oidc import endpoints as oidc
 from bouquet.ui import make_environment, shell_dir
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         *delegation.routes,
         *admin.routes,
         *oidc.routes,
+        *portal.routes,
         *launch.routes,
         *smart.routes,
     ]

@@ -1,23 +1,24 @@
 """`RequestContext`: who is asking, for whom, about which patient — built once per request.
 
 `ContextMiddleware` loads the browser session and its account before routing, and keeps every
-endpoint not marked `@public` behind a complete sign-in (both factors).
+endpoint not marked `@public` behind a portal sign-in: an ID token the portal's own provider
+issued to the portal's client (`bouquet.sso.portal`), after a complete sign-in (both factors).
+An anonymous browser asking for a page is sent to `/authorize` like any relying party's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bouquet import csrf, patient_context
 from bouquet.audit import Auditor
-from bouquet.routing import is_public, resolve
+from bouquet.routing import is_provider_page, is_public, resolve
 from bouquet.sessions import BrowserSession, cookie_name
 from bouquet.sso.accounts import Account
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from bouquet.patient_context import RecentPatient
     from bouquet.plugins import Plugins
     from bouquet.settings import Settings
+    from bouquet.sso.portal import PortalSession
 
 
 @dataclass
@@ -38,6 +40,7 @@ class RequestContext:
     account: Account | None = None
     acting_for: Account | None = None
     session: BrowserSession | None = None
+    portal: PortalSession | None = None  # the portal's sign-in (from its ID token); None on public pages without one
     patient: PatientContext | None = None
     patient_context_id: str | None = None
     recent_patients: list[RecentPatient] = field(default_factory=list)  # for "Changer de patient"
@@ -112,16 +115,11 @@ class ContextMiddleware:
         request = Request(scope, receive)
         state = request.app.state
         cookie = cookie_name(state.settings.https)
-        browser, account, acting_for, patients = await state.db.run(_load, state, request.cookies.get(cookie))
-        ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser,
+        browser, portal, account, acting_for, patients = await state.db.run(_load, state, request.cookies.get(cookie))
+        ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser, portal=portal,
                              patient=patients.current, patient_context_id=patients.current_id,
                              recent_patients=list(patients.recent))
         scope.setdefault("state", {}).update(ctx=ctx, browser_session=browser)
-
-        found = resolve(state.router_routes, scope)
-        if found and not is_public(found[1]) and account is None:
-            await _sign_in_first(request)(scope, receive, send)
-            return
 
         async def send_with_cookie(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -134,29 +132,43 @@ class ContextMiddleware:
                             (b"set-cookie", _cookie_header(cookie, current.new_token, state.settings.https).encode()))
             await send(message)
 
+        found = resolve(state.router_routes, scope)
+        # The provider's own pages need its sign-in; every other page the portal's (from its ID token).
+        if found and not is_public(found[1]) and (account is None if is_provider_page(found[1]) else portal is None):
+            response = await _sign_in_first(ctx)
+            await response(scope, receive, send_with_cookie)
+            return
         await self.app(scope, receive, send_with_cookie)
 
 
-def _load(state: Any, token: str | None) -> tuple[BrowserSession | None, Account | None, Account | None,
-                                              patient_context.SessionPatients]:
+def _load(state: Any, token: str | None) -> tuple[BrowserSession | None, PortalSession | None, Account | None,
+                                              Account | None, patient_context.SessionPatients]:
+    from bouquet.sso import portal as portal_client  # late: it is a set of pages built on this module
+
     browser = state.sessions.load(token)
     if browser is None or browser.account_id is None:
-        return browser, None, None, patient_context.SessionPatients()
+        return browser, None, None, None, patient_context.SessionPatients()
+    portal = portal_client.of(browser)
+    # The portal's sign-in names the account; without one (the provider's pages), the provider's sign-in does.
     with Session(state.db.engine) as session:
-        account = session.get(Account, browser.account_id)
+        account = session.get(Account, portal.account_id if portal else browser.account_id)
     if account is None or not account.active:
         state.sessions.end(browser.row.id, "account_disabled")
-        return None, None, None, patient_context.SessionPatients()
+        return None, None, None, None, patient_context.SessionPatients()
     from bouquet.sso.delegation import acting_for_of  # late: delegation's pages import this module
     acting_for = acting_for_of(state, browser, account)
-    return browser, account, acting_for, patient_context.for_session(state.db, browser, account, acting_for)
+    return browser, portal, account, acting_for, patient_context.for_session(state.db, browser, account, acting_for)
 
 
-def _sign_in_first(request: Request) -> Any:
+async def _sign_in_first(ctx: RequestContext) -> Any:
+    """An HTML page view goes to the provider for the portal client; anything else is refused (401)."""
+    request = ctx.request
     wants_html = "text/html" in request.headers.get("accept", "") and "hx-request" not in request.headers
     if request.method == "GET" and wants_html:
+        from bouquet.sso import portal  # late: it is a set of pages built on this module
+
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return await portal.sign_in_redirect(ctx, target)
     return JSONResponse({"error": "authentication_required", "message": "Connectez-vous pour continuer."},
                         status_code=401)
 

@@ -2,7 +2,8 @@
 
     GET  /launch?launch=H    signed in as the professional H is for (or their secretary): consume H,
                              establish the patient context, redirect to /patient at once;
-                             not signed in: to /login?next=/launch?launch=H (H is consumed only after);
+                             not signed in to the portal: to /authorize for the portal's client, back
+                             to /launch?launch=H through /auth/callback (H is consumed only after);
                              signed in as someone else: 403, with a button to switch account
     POST /launch/switch      sign out, then sign in again, keeping the launch (form field `launch`)
 
@@ -23,7 +24,7 @@ from bouquet.launch_handles import HandleState, Launch
 from bouquet.patient_context import audit_ins, establish_in_session
 from bouquet.patient_plugin import OPEN_PATIENT
 from bouquet.routing import public
-from bouquet.sessions import cookie_name
+from bouquet.sso import portal
 from bouquet.sso.accounts import Account, AccountKind
 from bouquet.sso.forms import read_form
 from bouquet.sso.throttle import current_time
@@ -58,8 +59,8 @@ async def open_launch(request: Request) -> Response:
     if launch.state is not HandleState.USABLE or launch.patient is None:
         return await _refused(request, launch, HandleState.EXPIRED if launch.state is HandleState.USABLE
                               else launch.state)
-    if ctx.account is None:
-        return RedirectResponse(f"/login?next={quote(launch_path(handle), safe='')}", status_code=303)
+    if ctx.account is None or ctx.portal is None:
+        return await portal.sign_in_redirect(ctx, launch_path(handle))
     if not await _acts_for(ctx, launch.professional):
         await ctx.audit.log("launch.refused", outcome="failure", resource=f"launch/{launch.id}",
                             details={"reason": "other_professional"})
@@ -92,10 +93,8 @@ async def switch_account(request: Request) -> Response:
         await ctx.db.run(_end_session, ctx)
         ctx.session = None
         request.scope["state"]["browser_session"] = None
-    response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    https = ctx.settings.https
-    response.delete_cookie(cookie_name(https), path="/", secure=https, httponly=True, samesite="lax")
-    return response
+    # A new anonymous session (new cookie) carries the portal's authorization request towards the launch.
+    return await portal.sign_in_redirect(ctx, target)
 
 
 def _end_session(ctx: RequestContext) -> None:

@@ -18,6 +18,13 @@ def public(endpoint: F) -> F:
     return endpoint
 
 
+def provider_page(endpoint: F) -> F:
+    """Mark a page of the OpenID provider itself (consent, identity confirmation): it serves every
+    relying party alike, so it needs the provider's sign-in (both factors), not the portal's."""
+    endpoint.bouquet_provider_page = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def resolve(routes: Sequence[BaseRoute], scope: Scope, prefix: str = "") -> tuple[str, Any] | None:
     """The route template (e.g. `/p/dmp/documents/{id}`) and endpoint a request would reach."""
     for route in routes:
@@ -35,3 +42,7 @@ def resolve(routes: Sequence[BaseRoute], scope: Scope, prefix: str = "") -> tupl
 
 def is_public(endpoint: Any) -> bool:
     return bool(getattr(endpoint, "bouquet_public", False))
+
+
+def is_provider_page(endpoint: Any) -> bool:
+    return bool(getattr(endpoint, "bouquet_provider_page", False))

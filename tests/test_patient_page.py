@@ -18,6 +18,7 @@ from bouquet.audit import AuditEvent
 from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet.ins import OID_NIR, OID_NIR_TEST, with_key
 from bouquet.patient_context import CURRENT_KEY, PatientContextRecord, audit_ins
+from bouquet.testing.fixtures import signed_in_session
 
 MARTIN, CHILD = DEMO_PATIENTS[0], DEMO_PATIENTS[1]
 # A test identity typed into the form: a man born 12 May 1985 in Achères (78006).
@@ -69,7 +70,7 @@ def test_without_a_patient_the_page_explains_how_to_open_one(client, doctor):
 
 def test_the_page_is_behind_sign_in(client):
     response = client.get("/patient", headers={"accept": "text/html"})
-    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert response.status_code == 303 and response.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
 
 
 @pytest.mark.parametrize("kind", ["vendor", "admin"])
@@ -224,8 +225,9 @@ def test_another_accounts_context_is_ignored(client, doctor, make_account):
     context_id = client.app.state.sessions.load(client.session_token).get(CURRENT_KEY)
 
     intruder = make_account()
-    browser = client.app.state.sessions.create(account_id=intruder.id, amr=["pwd", "otp", "mfa"],
-                                               data={CURRENT_KEY: context_id})
+    browser = signed_in_session(client.app, intruder)
+    browser.set(CURRENT_KEY, context_id)
+    client.app.state.sessions.save(browser)
     client._set_session(browser.new_token)
     html = client.get("/patient").text
     assert "Aucun patient n'est ouvert" in html and "DUPONT" not in html

@@ -16,6 +16,7 @@ from bouquet import Alert, Panel, hookimpl
 from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
+from bouquet.testing.fixtures import signed_in_session
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +100,7 @@ def tab(browser, server, make_account):
     context = browser.new_context(base_url=server.url, locale="fr-FR")
     context.set_default_timeout(10_000)
     doctor = make_account(given_name="Alice", family_name="MARTIN")
-    session = server.app.state.sessions.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"])
+    session = signed_in_session(server.app, doctor)
     context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": server.url}])
     page = context.new_page()
     page.console_errors, page.script_errors = [], []

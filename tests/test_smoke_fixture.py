@@ -1,7 +1,9 @@
 def test_home_requires_sign_in(client):
     response = client.get("/", headers={"accept": "text/html"})
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=%2F"
+    # To the portal's own provider, as any relying party's browser; the provider then asks for the sign-in.
+    assert response.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
+    assert client.get(response.headers["location"]).headers["location"].startswith("/login?next=%2Fauthorize%3F")
 
 
 def test_home_signed_in(client, make_account):

@@ -59,14 +59,14 @@ def _overview(ctx: RequestContext, account_id: int) -> dict[str, Any]:
 async def totp_new_page(request: Request) -> Response:
     ctx = get_context(request)
     if not reauth.recently_authenticated(ctx):
-        return reauth.confirm_redirect("/account/totp/new")
+        return reauth.confirm_redirect(ctx, "/account/totp/new")
     return await _totp_form(request)
 
 
 async def totp_new(request: Request) -> Response:
     ctx = get_context(request)
     if not reauth.recently_authenticated(ctx):
-        return reauth.confirm_redirect("/account/totp/new")
+        return reauth.confirm_redirect(ctx, "/account/totp/new")
     code = totp.normalise_code((await read_form(request, "code"))["code"])
     if code is None:
         return await _totp_form(request, error=CODE_FORMAT, status_code=400)
@@ -94,7 +94,7 @@ async def totp_remove_page(request: Request) -> Response:
     ctx = get_context(request)
     credential_id = request.path_params["credential_id"]
     if not reauth.recently_authenticated(ctx):
-        return reauth.confirm_redirect(f"/account/totp/{credential_id}/remove")
+        return reauth.confirm_redirect(ctx, f"/account/totp/{credential_id}/remove")
     return await _remove_form(request, credential_id)
 
 
@@ -102,7 +102,7 @@ async def totp_remove(request: Request) -> Response:
     ctx = get_context(request)
     credential_id = request.path_params["credential_id"]
     if not reauth.recently_authenticated(ctx):
-        return reauth.confirm_redirect(f"/account/totp/{credential_id}/remove")
+        return reauth.confirm_redirect(ctx, f"/account/totp/{credential_id}/remove")
     outcome = await ctx.db.run(_remove_totp, ctx, _account_id(ctx), credential_id)
     if outcome == "missing":
         raise HTTPException(404, "Cette application d'authentification n'est pas liée à votre compte.")
@@ -137,7 +137,7 @@ async def _remove_form(request: Request, credential_id: int, *, error: str | Non
 async def recovery_new_page(request: Request) -> Response:
     ctx = get_context(request)
     if not reauth.recently_authenticated(ctx):
-        return reauth.confirm_redirect("/account/recovery-codes/new")
+        return reauth.confirm_redirect(ctx, "/account/recovery-codes/new")
     return await render(request, "sso/account_action.html", {
         "title": "Générer de nouveaux codes de secours",
         "explanation": "Vos codes de secours actuels, utilisés ou non, ne fonctionneront plus.",
@@ -148,7 +148,7 @@ async def recovery_new_page(request: Request) -> Response:
 async def recovery_new(request: Request) -> Response:
     ctx = get_context(request)
     if not reauth.recently_authenticated(ctx):
-        return reauth.confirm_redirect("/account/recovery-codes/new")
+        return reauth.confirm_redirect(ctx, "/account/recovery-codes/new")
     codes = await ctx.db.run(_new_codes, ctx, _account_id(ctx))
     return await render(request, "sso/recovery_codes.html", {"codes": codes, "already_shown": False,
                                                              "continue_action": None})

@@ -22,6 +22,8 @@ from bouquet.context import RequestContext, ensure_session, replace_session
 from bouquet.db import utcnow
 
 KEY = "signin"
+# bouquet.sso.portal.PENDING_KEY (the portal module imports this one).
+PORTAL_AUTHORIZATIONS = "portal_authorizations"
 # A first factor verified longer ago than this must be given again.
 PENDING_LIFETIME = timedelta(minutes=10)
 
@@ -97,7 +99,8 @@ async def complete(ctx: RequestContext, account_id: int, amr: list[str], *, acti
     state = ctx.app_state
     browser = await ensure_session(ctx)
     target = safe_next(next_url or (browser.get(KEY) or {}).get("next"))
+    # The authorizations this browser is signing in for (bouquet.sso.portal) outlive the new session id.
     new = await state.db.run(state.sessions.rotate, browser, account_id=account_id, amr=with_mfa(amr),
-                             acting_for_id=acting_for_id)
+                             acting_for_id=acting_for_id, keep=(PORTAL_AUTHORIZATIONS,))
     replace_session(ctx, new)
     return RedirectResponse(target, status_code=303)

@@ -1,15 +1,16 @@
 """Re-authentication before sensitive account changes (adding or removing a factor, new recovery codes).
 
-A page that changes how an account signs in first asks `recently_authenticated(ctx)`; when it
-is not, it sends the browser to `/account/confirm?next=<the page>` (`confirm_redirect`), which
-asks for the password and a second factor again, then starts a new session (new id, fresh
-`authenticated_at`) and returns to `next`.
+A page that changes how an account signs in first asks `recently_authenticated(ctx)` (the portal's
+ID token says the factors were given less than 5 minutes ago); when not, `confirm_redirect` sends a
+new authorization request for the portal with `max_age=300`. The provider, like for any client
+asking for `max_age`, sends the person to `/account/confirm`, which asks for the password and a
+second factor again, then starts a new session (new id, same `sid`, fresh `authenticated_at`);
+the provider issues a code, and the portal's callback returns to the page.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,34 +18,38 @@ from starlette.routing import BaseRoute, Route
 
 from bouquet.context import RequestContext, get_context, replace_session
 from bouquet.db import utcnow
+from bouquet.routing import provider_page
 from bouquet.sessions import BrowserSession
-from bouquet.sso import factors, flow, passwords, recovery, throttle, totp
+from bouquet.sso import factors, flow, passwords, portal, recovery, throttle, totp
 from bouquet.sso.accounts import Account
 from bouquet.sso.forms import read_form
 from bouquet.ui import render
 
-RECENT = timedelta(minutes=5)
+RECENT = timedelta(seconds=portal.RECENT_SECONDS)
 WRONG = "Mot de passe ou code incorrect."
 REPLAYED = "Ce code a déjà été utilisé. Attendez que votre application affiche un nouveau code."
 
 
 def recently_authenticated(ctx: RequestContext) -> bool:
-    """Whether the signed-in account gave its factors in this session less than 5 minutes ago
-    (at sign-in or on `/account/confirm`)."""
-    if ctx.account is None or ctx.session is None or ctx.session.row.authenticated_at is None:
+    """Whether the portal's sign-in (its ID token's `auth_time`) is less than 5 minutes old
+    (a sign-in, or a confirmation on `/account/confirm`)."""
+    if ctx.account is None or ctx.portal is None:
         return False
-    return utcnow() - ctx.session.row.authenticated_at <= RECENT
+    return utcnow() - ctx.portal.auth_time <= RECENT
 
 
-def confirm_redirect(next_url: str) -> RedirectResponse:
-    """Where to send a browser that must confirm its identity before coming back to `next_url`."""
-    return RedirectResponse(f"/account/confirm?next={quote(flow.safe_next(next_url), safe='')}", status_code=303)
+def confirm_redirect(ctx: RequestContext, next_url: str) -> RedirectResponse:
+    """Where to send a browser that must confirm its identity before coming back to `next_url`:
+    the provider, asked for an authentication less than 5 minutes old (`max_age`)."""
+    return portal.step_up(ctx, flow.safe_next(next_url), max_age=portal.RECENT_SECONDS)
 
 
+@provider_page
 async def confirm_page(request: Request) -> Response:
     return await _form(request, flow.safe_next(request.query_params.get("next") or "/account"))
 
 
+@provider_page
 async def confirm(request: Request) -> Response:
     ctx = get_context(request)
     form = await read_form(request, "password", "code", "next")

@@ -41,8 +41,9 @@ def _account_id(ctx: RequestContext) -> int:
 # --- adding a key ------------------------------------------------------------------------------
 
 async def new_page(request: Request) -> Response:
-    if not recently_authenticated(get_context(request)):
-        return confirm_redirect(NEW_PAGE)
+    ctx = get_context(request)
+    if not recently_authenticated(ctx):
+        return confirm_redirect(ctx, NEW_PAGE)
     return await render(request, "sso/webauthn_add.html")
 
 
@@ -50,7 +51,7 @@ def _require_fresh(ctx: RequestContext) -> None:
     if not recently_authenticated(ctx):
         raise CeremonyError(403, "reauthentication_required",
                             "Confirmez votre identité avant d'ajouter une clé.",
-                            redirect=confirm_redirect(NEW_PAGE).headers["location"])
+                            redirect=confirm_redirect(ctx, NEW_PAGE).headers["location"])
 
 
 def _credentials(ctx: RequestContext, account_id: int) -> list[WebAuthnCredential]:
@@ -142,7 +143,7 @@ async def remove_page(request: Request) -> Response:
     ctx = get_context(request)
     key = request.path_params["key"]
     if not recently_authenticated(ctx):
-        return confirm_redirect(f"/account/webauthn/{key}/remove")
+        return confirm_redirect(ctx, f"/account/webauthn/{key}/remove")
     return await _remove_form(request, await ctx.db.run(_name_of, ctx, key))
 
 
@@ -162,7 +163,7 @@ async def remove(request: Request) -> Response:
     ctx = get_context(request)
     key = request.path_params["key"]
     if not recently_authenticated(ctx):
-        return confirm_redirect(f"/account/webauthn/{key}/remove")
+        return confirm_redirect(ctx, f"/account/webauthn/{key}/remove")
     name, removed = await ctx.db.run(_remove, ctx, key)
     if not removed:
         return await _remove_form(request, name, error=LAST_FACTOR, status_code=400)

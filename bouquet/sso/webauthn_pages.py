@@ -22,7 +22,7 @@ from webauthn.helpers.structs import AuthenticationCredential
 
 from bouquet.context import RequestContext, ensure_session, get_context, replace_session
 from bouquet.db import Database
-from bouquet.routing import public
+from bouquet.routing import provider_page, public
 from bouquet.sessions import BrowserSession
 from bouquet.sso import factors, flow
 from bouquet.sso.accounts import Account
@@ -236,6 +236,7 @@ async def enrol(request: Request) -> Response:
 
 # --- re-authentication with a key, on /account/confirm ----------------------------------------
 
+@provider_page
 @json_errors
 async def confirm_options(request: Request) -> Response:
     """Challenge for a signed-in account to prove again, with one of its keys, that it is there."""
@@ -248,6 +249,7 @@ async def confirm_options(request: Request) -> Response:
                                                credentials, ctx.account.id))
 
 
+@provider_page
 @json_errors
 async def confirm(request: Request) -> Response:
     """A user-verified key counts as both factors: start a fresh session and go back to `next`."""

@@ -12,6 +12,7 @@ and on PostgreSQL. `@pytest.mark.backends("sqlite")` narrows that for a test tha
 from __future__ import annotations
 
 import itertools
+import os
 from importlib.metadata import entry_points
 import shutil
 import socket
@@ -40,6 +41,9 @@ _counter = itertools.count()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every page sign-in goes through the provider; authlib refuses a plain-http issuer unless it is
+    # loopback, and the test client's issuer is http://testserver (live servers run on localhost).
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     config.addinivalue_line("markers", "backends(*names): run this test only on these database backends")
     config.addinivalue_line("markers", "browser: drives real headless Chromium")
 
@@ -171,23 +175,37 @@ def app(make_app: Callable[..., Starlette]) -> Starlette:
     return make_app()
 
 
+def signed_in_session(app: Starlette, account: Any, *, amr: tuple[str, ...] = ("pwd", "otp", "mfa"),
+                      acting_for: Any = None) -> Any:
+    """A browser session of `account`, signed in to the provider and to the portal, as if it had
+    signed in through the pages and come back through `/auth/callback`: the provider session
+    (`sid`, `amr`, `authenticated_at`) and the portal session its ID token would give. Returns the
+    `BrowserSession`; its `new_token` is the cookie value. A secretary given `acting_for` also gets
+    that principal's delegation (the portal checks it on every request)."""
+    from bouquet.sso import portal
+
+    state = app.state
+    if acting_for is not None and account.kind == "secretary":
+        from bouquet.sso.delegation import ensure
+
+        with state.db.write() as session:
+            ensure(session, acting_for, account)
+    acting_for_id = acting_for.id if acting_for else None
+    browser = state.sessions.create(account_id=account.id, amr=list(amr), acting_for_id=acting_for_id)
+    browser.set(portal.SESSION_KEY, portal.session_for(account, browser, acting_for_id).to_data())
+    state.sessions.save(browser)
+    return browser
+
+
 class BouquetClient(TestClient):
     """A test client that can sign an account in directly and send CSRF tokens."""
 
     def login(self, account: Any, *, amr: tuple[str, ...] = ("pwd", "otp", "mfa"),
               acting_for: Any = None) -> BouquetClient:
-        """Act as `account`, fully signed in (both factors), optionally for a principal.
-
-        A secretary given `acting_for` also gets that principal's delegation (the portal checks
-        it on every request)."""
-        state = self.app.state  # type: ignore[attr-defined]
-        if acting_for is not None and account.kind == "secretary":
-            from bouquet.sso.delegation import ensure
-
-            with state.db.write() as session:
-                ensure(session, acting_for, account)
-        browser = state.sessions.create(account_id=account.id, amr=list(amr),
-                                        acting_for_id=acting_for.id if acting_for else None)
+        """Act as `account`, fully signed in (both factors), optionally for a principal: the same
+        provider and portal sessions as a sign-in through the pages and `/auth/callback` leaves
+        (`signed_in_session`)."""
+        browser = signed_in_session(self.app, account, amr=amr, acting_for=acting_for)  # type: ignore[arg-type]
         self._set_session(browser.new_token)
         return self
 

@@ -75,14 +75,10 @@ class Browser:
         self.http = httpx.Client(base_url=self.portal.url, follow_redirects=False, timeout=20)
 
     def sign_in(self, account: Any, amr: tuple[str, ...] = AMR_TOTP, acting_for: Any = None) -> Browser:
-        state = self.portal.app.state
-        if acting_for is not None:
-            from bouquet.sso.delegation import ensure
+        """Signed in (to the provider, and to the portal's own pages) as through the sign-in pages."""
+        from bouquet.testing.fixtures import signed_in_session
 
-            with state.db.write() as session:
-                ensure(session, acting_for, account)
-        browser = state.sessions.create(account_id=account.id, amr=list(amr),
-                                        acting_for_id=acting_for.id if acting_for else None)
+        browser = signed_in_session(self.portal.app, account, amr=amr, acting_for=acting_for)
         self.token, self.session_row = browser.new_token, browser.row
         return self
 

@@ -81,11 +81,29 @@ def password_step(client: Any, username: str, password: str = PASSWORD, **extra:
 
 
 def sign_in(client: Any, username: str, secret: str, clock: Clock) -> Any:
-    """A full sign-in with password and a TOTP code of the next time step (never one used before)."""
+    """A full sign-in with password and a TOTP code of the next time step (never one used before),
+    then on to the page it leads to, as a browser goes: through `/authorize` and the portal's
+    `/auth/callback` (`follow`). Returns the second factor's response (the redirect)."""
     clock.advance(totp.STEP_SECONDS)
     response = password_step(client, username)
     assert response.headers["location"] == "/login/second-factor", response.text
-    return client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
+    response = client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
+    if response.status_code == 303:
+        follow(client, response)
+    return response
+
+
+def follow(client: Any, response: Any, *, limit: int = 10) -> Any:
+    """Follow redirects as a browser viewing pages does (HTML), through the portal's sign-in
+    (`/authorize`, then `/auth/callback` on the issuer's origin), and return the last response."""
+    base = client.app.state.settings.base_url
+    while response.status_code in (301, 302, 303, 307) and limit:
+        location = response.headers["location"]
+        if location.startswith(base + "/"):
+            location = location[len(base):]  # the issuer's origin is this app, whatever the client's host
+        response = client.get(location, headers={"accept": "text/html"})
+        limit -= 1
+    return response
 
 
 def audit_actions(app: Any) -> list[str]:
@@ -95,3 +113,39 @@ def audit_actions(app: Any) -> list[str]:
 
     with app.state.db.session() as session:
         return [event.action for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
+
+
+def age_sign_in(app: Any, client: Any, minutes: float) -> None:
+    """Move the sign-in of `client`'s browser `minutes` into the past: the provider session's
+    `authenticated_at` and the portal session's `auth_time` (what its ID token said) alike."""
+    from sqlmodel import select
+
+    from bouquet.sessions import WebSession, hash_token
+    from bouquet.sso import portal
+
+    with app.state.db.session() as session:
+        row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(client.session_token))).one()
+        row.authenticated_at = (row.authenticated_at or row.created_at) - timedelta(minutes=minutes)
+        if portal.SESSION_KEY in row.data:
+            row.data = {**row.data, portal.SESSION_KEY: {**row.data[portal.SESSION_KEY],
+                                                         "auth_time": int(row.authenticated_at.timestamp())}}
+        session.add(row)
+
+
+def next_in(html: str) -> str:
+    """The `next` a form (or a key's button) carries: on the confirmation page, the authorization
+    request to resume."""
+    match = re.search(r'name="next" value="([^"]*)"', html) or re.search(r'data-next="([^"]*)"', html)
+    assert match, "no next field on the page"
+    return unescape(match.group(1))
+
+
+def confirm_identity(client: Any, response: Any, password: str, code: str) -> Any:
+    """Through the step-up `response` starts (a redirect to `/authorize` with `max_age` or
+    `acr_values`): the provider's confirmation page, `password` and `code`, then back through the
+    portal's callback to the page. Returns the last response (the page, or a refusal)."""
+    page = follow(client, response)
+    assert page.url.path == "/account/confirm", (page.status_code, page.url)
+    confirmed = client.submit("/account/confirm", {"password": password, "code": code, "next": next_in(page.text)})
+    assert confirmed.status_code == 303, confirmed.text
+    return follow(client, confirmed)

@@ -4,13 +4,14 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from sqlmodel import select
 
 from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet.launch import LaunchHandle
 from bouquet.patient_context import PatientContextRecord
+from bouquet.sso import portal
 from bouquet.testing.signin import audit_actions, install_clock, text_by_testid
 from bouquet.testing.practice_software import NAME
 
@@ -75,7 +76,8 @@ def test_without_a_session_sign_in_comes_first_and_the_handle_survives(app, clie
     assert client.head(link).status_code == 200  # a link checker's probe consumes nothing
     response = client.get(link, headers=HTML)
     assert response.status_code == 303
-    assert response.headers["location"] == f"/login?next={quote(link, safe='')}"
+    assert response.headers["location"].startswith("/authorize?client_id=bouquet-portal&")  # the portal's sign-in
+    assert client.get(response.headers["location"], headers=HTML).headers["location"].startswith("/login?next=")
     assert _row(app).consumed_at is None
     client.login(doctor)
     assert client.get(link, headers=HTML).headers["location"] == "/patient"
@@ -95,7 +97,10 @@ def test_someone_else_is_refused_and_may_switch_account(app, client, launcher, d
     old_session = client.session_token
     switched = client.submit("/launch/switch", {"launch": handle})
     assert switched.status_code == 303
-    assert switched.headers["location"] == f"/login?next={quote(link, safe='')}"
+    assert switched.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
+    assert client.session_token != old_session  # a new anonymous session carries the sign-in towards the launch
+    pending = app.state.sessions.load(client.session_token).get(portal.PENDING_KEY)
+    assert [value["next"] for value in pending.values()] == [link]
     assert app.state.sessions.load(old_session) is None  # signed out on every worker
     client.login(doctor)
     assert client.get(link, headers=HTML).headers["location"] == "/patient"

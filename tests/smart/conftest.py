@@ -66,15 +66,14 @@ def open_patient(portal: Portal, account: Any, patient: Any = DEMO_PATIENTS[0], 
 def browser_with_patient(portal: Portal, account: Any, context_id: str | None, acting_for: Any = None) -> Browser:
     """A browser signed in as `account` (a secretary: acting for `acting_for`, delegation granted)
     whose current patient is `context_id` (None: no patient)."""
-    browser = Browser(portal)
-    if acting_for is not None:
-        from bouquet.sso.delegation import ensure
+    from bouquet.testing.fixtures import signed_in_session
 
-        with portal.db.write() as session:
-            ensure(session, acting_for, account)
-    created = portal.app.state.sessions.create(account_id=account.id, amr=list(AMR_TOTP),
-                                               acting_for_id=acting_for.id if acting_for else None,
-                                               data={CURRENT_KEY: context_id} if context_id else {})
+    browser = Browser(portal)
+    # Signed in to the provider and to the portal's pages (delegation granted for a secretary).
+    created = signed_in_session(portal.app, account, amr=AMR_TOTP, acting_for=acting_for)
+    if context_id:
+        created.set(CURRENT_KEY, context_id)
+        portal.app.state.sessions.save(created)
     browser.token, browser.session_row = created.new_token, created.row
     return browser
 

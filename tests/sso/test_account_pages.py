@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from urllib.parse import quote
-
-from sqlalchemy import update
 from sqlmodel import select
 
 from bouquet.audit import AuditEvent
-from bouquet.db import utcnow
-from bouquet.sessions import WebSession, hash_token
 from bouquet.sso import recovery, totp
 from bouquet.sso.account_pages import LAST_FACTOR
 from bouquet.testing.fixtures import BouquetClient
 from bouquet.testing.signin import (
-    PASSWORD, install_clock, make_user, password_step, recovery_codes_in, text_by_testid,
+    PASSWORD, age_sign_in, confirm_identity, follow, install_clock, make_user, next_in, password_step,
+    recovery_codes_in, text_by_testid,
 )
 
 
@@ -28,9 +23,14 @@ def _signed_in(app, client, make_account, **fields):
 
 
 def _authenticated_long_ago(app, client):
-    with app.state.db.session() as session:
-        session.execute(update(WebSession).where(WebSession.token_hash == hash_token(client.session_token))
-                        .values(authenticated_at=utcnow() - timedelta(minutes=6)))
+    age_sign_in(app, client, 6)
+
+
+def _asks_recent_authentication(response):
+    """The page answers with a new authorization request of the portal asking for max_age=300."""
+    location = response.headers["location"]
+    assert response.status_code == 303 and location.startswith("/authorize?client_id=bouquet-portal&")
+    assert "&max_age=300" in location, location
 
 
 def test_overview_shows_identity_factors_codes(app, client, make_account):
@@ -58,23 +58,26 @@ def test_adding_an_app_needs_a_recent_confirmation(app, client, make_account):
     account, secret, _, clock = _signed_in(app, client, make_account)
     _authenticated_long_ago(app, client)
     response = client.get("/account/totp/new")
-    assert response.status_code == 303
-    assert response.headers["location"] == "/account/confirm?next=" + quote("/account/totp/new", safe="")
-    assert client.submit("/account/totp/new", {"code": "123456"}).headers["location"].startswith("/account/confirm")
+    _asks_recent_authentication(response)
+    _asks_recent_authentication(client.submit("/account/totp/new", {"code": "123456"}))
 
-    page = client.get(response.headers["location"])
+    page = follow(client, response)  # the provider sends the person to confirm their identity
+    assert page.url.path == "/account/confirm"
     assert 'autocomplete="current-password"' in page.text and 'name="code"' in page.text
+    resume = next_in(page.text)
+    assert resume.startswith("/authorize?") and "bq_reauth=" in resume
     assert client.submit("/account/confirm", {"password": "", "code": ""}).status_code == 400
     wrong = client.submit("/account/confirm", {"password": "not my password", "code": totp.code_at(secret, clock()),
-                                               "next": "/account/totp/new"})
+                                               "next": resume})
     assert wrong.status_code == 200 and "Mot de passe ou code incorrect." in wrong.text
     before = client.session_token
     confirmed = client.submit("/account/confirm", {"password": PASSWORD, "code": totp.code_at(secret, clock()),
-                                                   "next": "/account/totp/new"})
-    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/account/totp/new"
+                                                   "next": resume})
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == resume
     assert client.session_token != before, "a step-up starts a new session"
 
-    page = client.get("/account/totp/new")
+    page = follow(client, confirmed)  # the provider's code, the portal's callback, the page
+    assert page.url.path == "/account/totp/new"
     new_secret = text_by_testid(page.text, "totp-secret")
     assert new_secret != secret
     bad = client.submit("/account/totp/new", {"code": "abc"})
@@ -104,10 +107,8 @@ def test_removing_one_of_two_apps(app, client, make_account):
     with app.state.db.write() as session:
         second = totp.add(session, account.id, totp.new_secret())
     _authenticated_long_ago(app, client)
-    assert client.submit(f"/account/totp/{second.id}/remove").headers["location"].startswith("/account/confirm")
-    with app.state.db.session() as session:
-        session.execute(update(WebSession).where(WebSession.token_hash == hash_token(client.session_token))
-                        .values(authenticated_at=utcnow()))
+    _asks_recent_authentication(client.submit(f"/account/totp/{second.id}/remove"))
+    age_sign_in(app, client, -6)  # back to now
     assert client.submit(f"/account/totp/{second.id}/remove").headers["location"] == "/account"
     assert client.submit(f"/account/totp/{second.id}/remove").status_code == 404
     with app.state.db.session() as session:
@@ -129,11 +130,8 @@ def test_cannot_remove_someone_elses_app(app, client, make_account):
 def test_new_recovery_codes_with_confirmation_by_recovery_code(app, client, make_account):
     account, _, codes, _ = _signed_in(app, client, make_account)
     _authenticated_long_ago(app, client)
-    assert client.get("/account/recovery-codes/new").headers["location"].startswith("/account/confirm")
-    confirmed = client.submit("/account/confirm", {"password": PASSWORD, "code": codes[0],
-                                                   "next": "/account/recovery-codes/new"})
-    assert confirmed.headers["location"] == "/account/recovery-codes/new"
-    assert client.get("/account/recovery-codes/new").status_code == 200
+    page = confirm_identity(client, client.get("/account/recovery-codes/new"), PASSWORD, codes[0])
+    assert page.status_code == 200 and page.url.path == "/account/recovery-codes/new"
     page = client.submit("/account/recovery-codes/new")
     fresh = recovery_codes_in(page.text)
     assert page.status_code == 200 and len(fresh) == 10
@@ -144,4 +142,5 @@ def test_new_recovery_codes_with_confirmation_by_recovery_code(app, client, make
 
 def test_account_pages_need_a_full_sign_in(client):
     for url in ("/account", "/account/sessions", "/account/confirm", "/account/totp/new"):
-        assert client.get(url, headers={"accept": "text/html"}).headers["location"].startswith("/login?next=")
+        assert client.get(url, headers={"accept": "text/html"}).headers["location"].startswith(
+            "/authorize?client_id=bouquet-portal&")

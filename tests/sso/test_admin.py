@@ -54,7 +54,7 @@ def test_only_administrators_reach_the_pages(client, make_account, doctor, kind:
 def test_signed_out_visitors_are_sent_to_sign_in(client) -> None:
     response = client.get("/admin/accounts", headers={"accept": "text/html"})
 
-    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert response.status_code == 303 and response.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
 
 
 def test_the_list_searches_names_usernames_and_rpps(client, admin, doctor, make_account) -> None:
@@ -232,8 +232,9 @@ def test_a_vendor_needs_a_valid_siren(client, admin) -> None:
 def test_admin_pages_and_invitation_in_a_browser(page, live_server, browser, admin, doctor) -> None:  # noqa: ANN001
     from bouquet.sessions import cookie_name
     from bouquet.testing.browser import assert_accessible
+    from bouquet.testing.fixtures import signed_in_session
 
-    signed_in = live_server.app.state.sessions.create(account_id=admin.id, amr=["pwd", "otp", "mfa"])
+    signed_in = signed_in_session(live_server.app, admin)
     page.context.add_cookies([{"name": cookie_name(False), "value": signed_in.new_token, "url": live_server.url}])
 
     page.goto("/admin/accounts")

@@ -270,9 +270,10 @@ def test_regranting_after_a_revocation_reopens_the_delegation(app, client, docto
 def test_delegation_pages_in_a_browser(page, live_server, doctor, secretary, make_account) -> None:  # noqa: ANN001
     from bouquet.sessions import cookie_name
     from bouquet.testing.browser import assert_accessible
+    from bouquet.testing.fixtures import signed_in_session
 
     def sign_in(account) -> None:  # noqa: ANN001
-        signed_in = live_server.app.state.sessions.create(account_id=account.id, amr=["pwd", "otp", "mfa"])
+        signed_in = signed_in_session(live_server.app, account)
         page.context.clear_cookies()
         page.context.add_cookies([{"name": cookie_name(False), "value": signed_in.new_token,
                                    "url": live_server.url}])

@@ -52,10 +52,13 @@ def _age(app, token, **changes):
 def test_idle_timeout(app, client, make_account):
     client.login(make_account())
     assert client.get("/").status_code == 200
-    _age(app, client.session_token, last_seen_at=utcnow() - timedelta(minutes=app.state.settings.session_idle_minutes + 1))
-    assert client.get("/", headers={"accept": "text/html"}).status_code == 303
+    idle = client.session_token
+    _age(app, idle, last_seen_at=utcnow() - timedelta(minutes=app.state.settings.session_idle_minutes + 1))
+    response = client.get("/", headers={"accept": "text/html"})
+    assert response.status_code == 303 and response.headers["location"].startswith("/authorize?")
+    assert client.session_token != idle, "the new authorization is kept in a new anonymous session"
     with app.state.db.session() as session:
-        row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(client.session_token))).one()
+        row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(idle))).one()
     assert row.ended_reason == "idle_timeout"
 
 

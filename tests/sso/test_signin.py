@@ -11,7 +11,7 @@ from bouquet.sessions import WebSession, hash_token
 from bouquet.sso import recovery, totp
 from bouquet.sso.signin import LOGIN_FAILED, TOTP_REPLAYED
 from bouquet.testing.signin import (
-    PASSWORD, audit_actions, csrf_in, install_clock, make_user, password_step, recovery_codes_in, sign_in,
+    PASSWORD, audit_actions, csrf_in, follow, install_clock, make_user, password_step, recovery_codes_in, sign_in,
     text_by_testid,
 )
 
@@ -31,7 +31,7 @@ def test_whole_flow_enrol_sign_out_sign_in_again(app, client, make_account):
     # The password of an account without a second factor leads to enrolment, and only there.
     response = password_step(client, "  ALICE ")
     assert response.status_code == 303 and response.headers["location"] == "/enrol"
-    assert client.get("/", headers={"accept": "text/html"}).headers["location"].startswith("/login")
+    assert client.get("/", headers={"accept": "text/html"}).headers["location"].startswith("/authorize?")
     assert client.get("/login/second-factor").headers["location"] == "/enrol"
     choices = client.get("/enrol")
     assert 'href="/enrol/totp"' in choices.text and 'href="/enrol/webauthn"' in choices.text
@@ -51,8 +51,8 @@ def test_whole_flow_enrol_sign_out_sign_in_again(app, client, make_account):
     assert not re.search(r'data-testid="recovery-codes"', client.get("/enrol/recovery-codes").text), "shown once"
     response = client.submit("/enrol/recovery-codes")
     assert response.status_code == 303 and response.headers["location"] == "/"
-    home = client.get("/")
-    assert home.status_code == 200 and account.display_name in home.text
+    home = follow(client, response)  # through the portal's sign-in: /authorize, then /auth/callback
+    assert home.status_code == 200 and home.url.path == "/" and account.display_name in home.text
 
     assert client.submit("/logout").status_code == 303
     assert client.get("/", headers={"accept": "text/html"}).status_code == 303
@@ -108,7 +108,7 @@ def test_recovery_code_signs_in_once(app, client, make_account):
     assert "Utiliser un code de secours" in client.get("/login/second-factor").text
     response = client.submit("/login/recovery", {"code": codes[0].upper().replace("-", " ")})
     assert response.status_code == 303 and response.headers["location"] == "/"
-    assert "il vous en reste 9" in client.get("/").text
+    assert "il vous en reste 9" in follow(client, response).text  # through /authorize and /auth/callback
     client.submit("/logout")
     password_step(client, account.username)
     again = client.submit("/login/recovery", {"code": codes[0]})
@@ -185,7 +185,7 @@ def test_pending_sign_in_reaches_nothing_else(app, client, make_account):
     secret = totp.new_secret()
     account, _ = make_user(app, make_account, totp_secret=secret)
     password_step(client, account.username)
-    assert client.get("/account", headers={"accept": "text/html"}).headers["location"].startswith("/login")
+    assert client.get("/account", headers={"accept": "text/html"}).headers["location"].startswith("/authorize?")
     assert client.get("/enrol").headers["location"] == "/login/second-factor"
     assert client.get("/enrol/totp").headers["location"] == "/login/second-factor"
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlmodel import select
 
 from bouquet.audit import AuditEvent
 from bouquet.db import utcnow
-from bouquet.sessions import WebSession, hash_token
 from bouquet.sso.webauthn import WebAuthnCredential
+from bouquet.testing.signin import age_sign_in, follow, next_in
 from bouquet.testing.webauthn import SoftAuthenticator
 
 ORIGIN = "http://testserver"
@@ -30,10 +28,12 @@ def enrol(client, account, key, name):
 
 def age_signin(client, minutes):
     """Pretend this session's sign-in (or last confirmation) happened `minutes` ago."""
-    with client.app.state.db.write() as session:
-        row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(client.session_token))).one()
-        row.authenticated_at = utcnow() - timedelta(minutes=minutes)
-        session.add(row)
+    age_sign_in(client.app, client, minutes)
+
+
+def asks_recent_authentication(location):
+    """A new authorization request of the portal, asking the provider for max_age=300."""
+    return location.startswith("/authorize?client_id=bouquet-portal&") and "&max_age=300" in location
 
 
 def credentials(client, account):
@@ -94,10 +94,10 @@ def test_add_a_key(client, doctor, usb_key):
 
 def test_adding_a_key_needs_a_recent_authentication(client, doctor):
     age_signin(client, 30)
-    assert client.get("/account/webauthn/new").headers["location"] == "/account/confirm?next=%2Faccount%2Fwebauthn%2Fnew"
+    assert asks_recent_authentication(client.get("/account/webauthn/new").headers["location"])
     response = post(client, "/account/webauthn/options")
     assert response.status_code == 403
-    assert response.json()["redirect"] == "/account/confirm?next=%2Faccount%2Fwebauthn%2Fnew"
+    assert asks_recent_authentication(response.json()["redirect"])
 
 
 def test_a_key_already_registered_is_refused(client, doctor, usb_key):
@@ -143,9 +143,8 @@ def test_removing_a_key_needs_a_recent_authentication(client, doctor):
     add_key(client, SoftAuthenticator(ORIGIN))
     age_signin(client, 30)
     first = credentials(client, doctor)[0]
-    expected = f"/account/confirm?next=%2Faccount%2Fwebauthn%2F{first.id}%2Fremove"
-    assert client.get(f"/account/webauthn/{first.id}/remove").headers["location"] == expected
-    assert client.submit(f"/account/webauthn/{first.id}/remove").headers["location"] == expected
+    assert asks_recent_authentication(client.get(f"/account/webauthn/{first.id}/remove").headers["location"])
+    assert asks_recent_authentication(client.submit(f"/account/webauthn/{first.id}/remove").headers["location"])
     assert len(credentials(client, doctor)) == 2
 
 
@@ -169,15 +168,17 @@ def test_the_account_endpoints_need_a_signed_in_account(client):
 def test_a_key_confirms_the_identity(client, doctor, usb_key):
     age_signin(client, 30)
     before = client.session_token
-    assert 'data-verify-url="/account/confirm/webauthn"' in client.get("/account/confirm?next=/account/webauthn/new").text
+    confirm = follow(client, client.get("/account/webauthn/new"))  # the provider asks to confirm
+    assert confirm.url.path == "/account/confirm" and 'data-verify-url="/account/confirm/webauthn"' in confirm.text
+    resume = next_in(confirm.text)
     options = post(client, "/account/confirm/webauthn/options").json()
     assert [descriptor["id"] for descriptor in options["allowCredentials"]] == [usb_key.id]
-    response = post(client, "/account/confirm/webauthn",
-                    {"credential": usb_key.assertion(options), "next": "/account/webauthn/new"})
+    response = post(client, "/account/confirm/webauthn", {"credential": usb_key.assertion(options), "next": resume})
     assert response.status_code == 200, response.text
-    assert response.json() == {"redirect": "/account/webauthn/new"}
+    assert response.json() == {"redirect": resume}
     assert client.session_token != before
-    assert client.get("/account/webauthn/new").status_code == 200
+    page = follow(client, client.get(resume))  # the code, the portal's callback, the page
+    assert page.status_code == 200 and page.url.path == "/account/webauthn/new"
     [confirmed] = events(client, "signin.reauthenticated")
     assert confirmed.details["amr"] == ["hwk", "user", "mfa"]
 

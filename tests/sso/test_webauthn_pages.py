@@ -12,6 +12,7 @@ from bouquet.db import utcnow
 from bouquet.sessions import WebSession, hash_token
 from bouquet.sso.accounts import Account
 from bouquet.sso.webauthn import CHALLENGE_KEY, WebAuthnCredential
+from bouquet.testing.signin import follow
 from bouquet.testing.webauthn import SoftAuthenticator
 
 ORIGIN = "http://testserver"
@@ -148,7 +149,9 @@ def test_a_passkey_alone_signs_in(client, enrolled):
     assert client.session_token != before  # a new session at sign-in
     row = session_row(client)
     assert row.account_id == doctor.id and row.amr == ["hwk", "user", "mfa"]
-    assert "Dr Alice MARTIN" in client.get("/").text
+    home = follow(client, client.get("/", headers={"accept": "text/html"}))  # through the portal's sign-in
+    assert "Dr Alice MARTIN" in home.text
+    assert session_row(client).data["portal"]["acr"] == "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
     [success] = events(client, "signin.success")
     assert success.actor == doctor.label and success.details["amr"] == ["hwk", "user", "mfa"]
 

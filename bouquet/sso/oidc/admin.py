@@ -141,6 +141,8 @@ async def client_action(request: Request) -> Response:
             if client is None:
                 raise HTTPException(404, "Cette application n'existe pas.")
             details: dict[str, Any] = {}
+            if action == "disable" and client.client_id == "bouquet-portal":  # bouquet.sso.portal.CLIENT_ID
+                raise HTTPException(400, "Le portail se connecte par cette application : elle ne peut pas être désactivée.")
             if action == "new-secret":
                 if client.token_endpoint_auth_method != "client_secret_basic":
                     raise HTTPException(400, "Cette application ne s'authentifie pas avec un secret.")

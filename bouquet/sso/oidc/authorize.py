@@ -43,7 +43,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet.audit import Auditor
 from bouquet.context import RequestContext, get_context
-from bouquet.routing import public
+from bouquet.routing import provider_page, public
 from bouquet.sessions import cookie_name
 from bouquet.sso.oidc import acr, consent
 from bouquet.sso.oidc.adapter import AuthlibResponse, RequestData, current_session, read_request
@@ -148,7 +148,9 @@ def _decide(provider: Provider, data: RequestData, user: EndUser | None, decisio
             audit: Auditor | None = None) -> Outcome:
     outcome = _answer(provider, data, user, decision, audit)
     # Back from a sign-in form, any redirect to the client (code or error) goes through a page.
-    outcome.interstitial = outcome.redirect is not None and REAUTH in data.values
+    # (Not to the portal's own callback: same origin, nothing for form-action to block.)
+    outcome.interstitial = (outcome.redirect is not None and REAUTH in data.values
+                            and origin_of(outcome.redirect) != origin_of(provider.issuer))
     return outcome
 
 
@@ -323,6 +325,7 @@ async def authorize(request: Request) -> Response:
     return await _respond(request, outcome)
 
 
+@provider_page
 async def decide_consent(request: Request) -> Response:
     """POST /authorize/consent: the person allowed or refused (CSRF-checked like every form)."""
     ctx = get_context(request)
@@ -335,6 +338,7 @@ async def decide_consent(request: Request) -> Response:
     return await _respond(request, outcome)
 
 
+@provider_page
 async def switch_account(request: Request) -> Response:
     """POST /authorize/switch-account: `login_hint` named someone else; sign out (every relying
     party is told), then sign in again, the identifier prefilled, and carry on with the request."""

@@ -58,6 +58,10 @@ class BouquetAuthorizationServer(AuthorizationServer):
         if client_id not in known:  # authlib asks several times per request
             known[client_id] = session.exec(select(OidcClient).where(OidcClient.client_id == client_id)).first()
         client = known[client_id]
+        if client is not None and any(uri.startswith("/") for uri in client.redirect_uris):
+            # A path (the portal's own callback, migration 0009) is on this issuer's origin; never stored so.
+            session.expunge(client)
+            client.redirect_uris = [self.provider.url(uri) if uri.startswith("/") else uri for uri in client.redirect_uris]
         return client if client is not None and client.active else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:

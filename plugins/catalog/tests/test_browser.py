@@ -9,7 +9,7 @@ import pytest
 from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
-from bouquet.testing.fixtures import BouquetClient, free_port
+from bouquet.testing.fixtures import BouquetClient, free_port, signed_in_session
 from bouquet.testing.oidc_rp import RelyingPartyApp
 
 from bouquet_catalog import images, solutions
@@ -53,7 +53,7 @@ def test_professional_opens_a_referenced_app_with_the_patient(browser, make_live
         solution_id, client_id, secret = _referenced_app(app, rp, h.png)
         rp.add("demo", client_id, secret)
         doctor = make_account(given_name="Alice", family_name="MARTIN")
-        session = app.state.sessions.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"])
+        session = signed_in_session(app, doctor)  # signed in to the provider and to the portal
         http = BouquetClient(app, base_url="http://testserver.local", follow_redirects=False)  # same database, same session
         http._set_session(session.new_token)
         assert http.submit("/patient", {"demo": PATIENT.ins.matricule}).status_code == 303

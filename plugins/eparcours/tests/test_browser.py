@@ -12,7 +12,7 @@ from bouquet.audit import Auditor
 from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
-from bouquet.testing.fixtures import free_port, serve
+from bouquet.testing.fixtures import free_port, serve, signed_in_session
 
 from bouquet_eparcours import care_plans
 from bouquet_eparcours.actors import Actor
@@ -41,7 +41,7 @@ def test_my_tasks_then_complete_a_task(browser, served, doctor, nurse):
 
     context = browser.new_context(base_url=url, locale="fr-FR")
     context.set_default_timeout(10_000)
-    session = app.state.sessions.create(account_id=nurse.id, amr=["pwd", "otp", "mfa"])
+    session = signed_in_session(app, nurse)  # signed in to the provider and to the portal
     context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": url}])
     page = context.new_page()
     errors: list[str] = []

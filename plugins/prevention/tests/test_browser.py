@@ -12,7 +12,7 @@ import pytest
 
 from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
-from bouquet.testing.fixtures import free_port, serve
+from bouquet.testing.fixtures import free_port, serve, signed_in_session
 from bouquet_prevention import population
 from bouquet_prevention.testing import MARTIN, synthetic_patients
 
@@ -37,7 +37,7 @@ def test_population_view_then_one_click_clears_the_flu_alert(browser: Any, serve
         population.declare(session, doctor.id, [MARTIN, *synthetic_patients(12, first_year=1940, years=30)])
     context = browser.new_context(base_url=url, locale="fr-FR")
     context.set_default_timeout(10_000)
-    session = app.state.sessions.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"])
+    session = signed_in_session(app, doctor)  # signed in to the provider and to the portal
     context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": url}])
     page = context.new_page()
     errors: list[str] = []

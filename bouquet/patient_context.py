@@ -53,7 +53,7 @@ class PatientContextRecord(SQLModel, table=True):
     source: str = Field(max_length=256, description="The practice software's client name, or 'manual'")
     established_at: datetime = Field(sa_type=UtcDateTime)
     established_by_id: int = Field(foreign_key="account.id", index=True)
-    acting_for_id: int | None = Field(default=None, foreign_key="account.id")
+    acting_for_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 

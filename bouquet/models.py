@@ -10,6 +10,7 @@ def import_models(plugins: object | None = None) -> None:
     from bouquet.sso import recovery, throttle, totp  # noqa: F401
     from bouquet.sso import delegation, invitations  # noqa: F401
     from bouquet.sso import webauthn  # noqa: F401
+    from bouquet.sso import portal_pending  # noqa: F401
     from bouquet.sso.oidc import models as oidc_models  # noqa: F401
 
     if plugins is not None:

@@ -6,7 +6,9 @@ other client. `ContextMiddleware` sends an anonymous browser to `/authorize` (co
 S256, `state`, `nonce`); the provider signs the person in with two factors, applies `prompt`,
 `max_age` and `acr_values`, and sends them to `/auth/callback`, which
 
-1. takes the pending authorization its `state` names from this browser's session (single use),
+1. takes the pending authorization its `state` names for this browser (single use: a database row
+   of `bouquet.sso.portal_pending`, one per authorization request, so tabs signing in at once do not
+   overwrite each other),
 2. checks the RFC 9207 `iss`, redeems the code through the provider's token endpoint code
    (`Provider.token_response`: the same authlib grant as any client, without the HTTP hop),
 3. validates the ID token like any relying party (signature against the key ring, `iss`, `aud`,
@@ -29,23 +31,24 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MultiDict
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from bouquet.context import RequestContext, ensure_session, get_context
-from bouquet.db import utcnow
 from bouquet.routing import public
-from bouquet.sessions import BrowserSession
-from bouquet.sso import flow
+from bouquet.sessions import BrowserSession, cookie_name
+from bouquet.sso import flow, portal_pending
 from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import acr
 from bouquet.sso.oidc.adapter import RequestData
@@ -62,10 +65,12 @@ ACR_VALUES = f"{acr.PHISHING_RESISTANT} {acr.TWO_FACTORS}"
 # The max_age of a step-up before a change to how the account signs in.
 RECENT_SECONDS = 300
 SESSION_KEY = "portal"
+# In the browser session: this browser's binding to its pending authorizations (`portal_pending`),
+# kept across the session rotations of a sign-in (`flow.complete` keeps this key).
 PENDING_KEY = flow.PORTAL_AUTHORIZATIONS
-# As long as a sign-in may take (bouquet.sso.flow.PENDING_LIFETIME); a few tabs may sign in at once.
-PENDING_LIFETIME = timedelta(minutes=10)
-MAX_PENDING = 5
+# As long as a sign-in may take (bouquet.sso.flow.PENDING_LIFETIME); many tabs may sign in at once.
+PENDING_LIFETIME = portal_pending.LIFETIME
+MAX_PENDING = portal_pending.MAX_PER_BROWSER
 ID_TOKEN_ALGORITHMS = ["ES256", "RS256"]
 LEEWAY_SECONDS = 30
 
@@ -130,24 +135,56 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def authorization_request(browser: BrowserSession, redirect_uri: str, next_url: str, *,
-                          max_age: int | None = None, acr_values: str = ACR_VALUES) -> RedirectResponse:
-    """Remember a new authorization in `browser` (state, PKCE verifier, nonce, where to go after)
-    and send the browser to `/authorize` with it."""
-    now = utcnow()
+def binding_of(browser: BrowserSession, presented_cookie: str | None) -> str:
+    """This browser's binding to its pending authorizations, recorded in its session the first time.
+
+    It is derived from the cookie the browser presented — or, if none, the one it is being given —
+    so concurrent requests with the same cookie (tabs reloaded together, even after the session
+    expired and each got a new anonymous one) agree on it without reading each other's writes."""
+    existing = browser.get(PENDING_KEY)
+    if isinstance(existing, str) and len(existing) == 64:
+        return existing
+    cookie = presented_cookie or browser.new_token or browser.row.token_hash
+    binding = portal_pending.binding_for(cookie)
+    browser.set(PENDING_KEY, binding)  # before 0011 a dict of pending states: replaced
+    return binding
+
+
+class AuthorizationRedirect(RedirectResponse):
+    """The 303 to `/authorize` that first stores its pending authorization (off the event loop),
+    so that the step-up helpers stay plain functions a page calls."""
+
+    def __init__(self, url: str, store: Any) -> None:
+        super().__init__(url, status_code=303)
+        self._store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._store is not None:
+            store, self._store = self._store, None
+            await run_in_threadpool(store)
+        await super().__call__(scope, receive, send)
+
+
+def authorization_request(ctx: RequestContext, browser: BrowserSession, next_url: str, *,
+                          max_age: int | None = None, acr_values: str = ACR_VALUES) -> AuthorizationRedirect:
+    """A new authorization request of `browser` (state, PKCE verifier, nonce, where to go after,
+    stored as a `portal_pending` row bound to this browser when the response is sent) and the
+    redirect to `/authorize` with it."""
     state, verifier, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(48), secrets.token_urlsafe(16)
-    pending = {key: value for key, value in (browser.get(PENDING_KEY) or {}).items()
-               if now - datetime.fromisoformat(value["at"]) <= PENDING_LIFETIME}
-    kept = sorted(pending.items(), key=lambda item: item[1]["at"])[-(MAX_PENDING - 1):]
-    browser.set(PENDING_KEY, {**dict(kept), state: {
-        "verifier": verifier, "nonce": nonce, "next": flow.safe_next(next_url), "at": now.isoformat(),
-        "max_age": max_age, "acr_values": acr_values}})
-    params = {"client_id": CLIENT_ID, "redirect_uri": redirect_uri, "response_type": "code", "scope": SCOPE,
-              "state": state, "nonce": nonce, "code_challenge": _challenge(verifier),
+    binding = binding_of(browser, ctx.request.cookies.get(cookie_name(ctx.settings.https)))
+    app_state = ctx.app_state
+
+    def store() -> None:
+        portal_pending.store(app_state.db, app_state.settings.secret_key, binding=binding, state=state,
+                             verifier=verifier, nonce=nonce, next_url=flow.safe_next(next_url), max_age=max_age,
+                             acr_values=acr_values)
+
+    params = {"client_id": CLIENT_ID, "redirect_uri": callback_url(app_state), "response_type": "code",
+              "scope": SCOPE, "state": state, "nonce": nonce, "code_challenge": _challenge(verifier),
               "code_challenge_method": "S256", "acr_values": acr_values}
     if max_age is not None:
         params["max_age"] = str(max_age)
-    return RedirectResponse(f"{AUTHORIZE}?{urlencode(params)}", status_code=303)
+    return AuthorizationRedirect(f"{AUTHORIZE}?{urlencode(params)}", store)
 
 
 def callback_url(state: Any) -> str:
@@ -157,15 +194,14 @@ def callback_url(state: Any) -> str:
 async def sign_in_redirect(ctx: RequestContext, next_url: str) -> RedirectResponse:
     """Where an anonymous browser asking for `next_url` goes: the provider, for the portal client."""
     browser = await ensure_session(ctx)
-    return authorization_request(browser, callback_url(ctx.app_state), next_url)
+    return authorization_request(ctx, browser, next_url)
 
 
 def step_up(ctx: RequestContext, next_url: str, *, max_age: int | None = None,
             acr_values: str = ACR_VALUES) -> RedirectResponse:
     """A new authorization request of the signed-in portal session (a step-up), back to `next_url`."""
     assert ctx.session is not None
-    return authorization_request(ctx.session, callback_url(ctx.app_state), next_url, max_age=max_age,
-                                 acr_values=acr_values)
+    return authorization_request(ctx, ctx.session, next_url, max_age=max_age, acr_values=acr_values)
 
 
 def acr_step_up(ctx: RequestContext, level: str, next_url: str) -> RedirectResponse | None:
@@ -190,17 +226,13 @@ class CallbackRefused(Exception):
         self.reason, self.message, self.status_code = reason, message, status_code
 
 
-def _take_pending(browser: BrowserSession | None, state: str | None) -> dict[str, Any] | None:
-    if browser is None or not state:
-        return None
-    pending = dict(browser.get(PENDING_KEY) or {})
-    found = pending.pop(state, None)
-    if found is None:
-        return None
-    browser.set(PENDING_KEY, pending)
-    if utcnow() - datetime.fromisoformat(found["at"]) > PENDING_LIFETIME:
-        return None
-    return found
+def _take_pending(ctx: RequestContext, state: str | None) -> tuple[portal_pending.Pending | None, str]:
+    """The pending authorization `state` names, if this browser started it (blocking; single use)."""
+    browser = ctx.session
+    binding = browser.get(PENDING_KEY) if browser is not None else None
+    if not isinstance(binding, str) or not state or len(state) > 200:
+        return None, "unknown state, or no pending authorization in this browser"
+    return portal_pending.consume(ctx.db, ctx.settings.secret_key, binding=binding, state=state)
 
 
 def redeem(provider: Provider, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
@@ -216,22 +248,22 @@ def redeem(provider: Provider, code: str, redirect_uri: str, verifier: str) -> d
     return response.body
 
 
-def validate_id_token(provider: Provider, id_token: str, pending: dict[str, Any]) -> dict[str, Any]:
+def validate_id_token(provider: Provider, id_token: str, pending: portal_pending.Pending) -> dict[str, Any]:
     """The ID token's claims, checked as a relying party must (blocking: reads the key ring)."""
     try:
         token = jwt.decode(id_token, provider.keyring.public_keyset(), algorithms=ID_TOKEN_ALGORITHMS)
         jwt.JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS, iss={"essential": True, "value": provider.issuer},
             aud={"essential": True, "value": CLIENT_ID}, exp={"essential": True}, iat={"essential": True},
-            nonce={"essential": True, "value": pending["nonce"]}, sub={"essential": True},
+            nonce={"essential": True, "value": pending.nonce}, sub={"essential": True},
             sid={"essential": True}, auth_time={"essential": True},
         ).validate(token.claims)
     except (JoseError, ValueError) as exc:
         raise CallbackRefused(f"id token: {exc}") from exc
     claims = token.claims
-    if pending.get("max_age") is not None and claims["auth_time"] < time.time() - pending["max_age"] - LEEWAY_SECONDS:
+    if pending.max_age is not None and claims["auth_time"] < time.time() - pending.max_age - LEEWAY_SECONDS:
         raise CallbackRefused("id token: auth_time older than max_age")
-    if claims.get("acr") not in (pending.get("acr_values") or ACR_VALUES).split():
+    if claims.get("acr") not in (pending.acr_values or ACR_VALUES).split():
         raise CallbackRefused("id token: acr not requested", NEEDS_KEY, 403)
     return claims
 
@@ -261,8 +293,8 @@ def portal_session_from(ctx: RequestContext, claims: dict[str, Any]) -> PortalSe
                          tuple(amr), claims.get("acr"), datetime.fromtimestamp(claims["auth_time"], UTC))
 
 
-def _complete(ctx: RequestContext, provider: Provider, code: str, pending: dict[str, Any]) -> PortalSession:
-    body = redeem(provider, code, callback_url(ctx.app_state), pending["verifier"])
+def _complete(ctx: RequestContext, provider: Provider, code: str, pending: portal_pending.Pending) -> PortalSession:
+    body = redeem(provider, code, callback_url(ctx.app_state), pending.verifier)
     return portal_session_from(ctx, validate_id_token(provider, body["id_token"], pending))
 
 
@@ -276,11 +308,11 @@ async def callback(request: Request) -> Response:
     """GET /auth/callback: the provider's authorization response to the portal."""
     ctx = get_context(request)
     params = request.query_params
-    pending = _take_pending(ctx.session, params.get("state"))
+    pending, reason = await ctx.db.run(_take_pending, ctx, params.get("state"))
     provider = provider_of(request.app)
     try:
         if pending is None:
-            raise CallbackRefused("unknown or expired state", EXPIRED)
+            raise CallbackRefused(reason, EXPIRED)
         if params.get("iss") != provider.issuer:
             raise CallbackRefused("wrong or missing iss")
         if error := params.get("error"):
@@ -299,7 +331,7 @@ async def callback(request: Request) -> Response:
                             status_code=refused.status_code)
     assert ctx.session is not None
     ctx.session.set(SESSION_KEY, portal.to_data())
-    return RedirectResponse(pending["next"], status_code=303)
+    return RedirectResponse(pending.next, status_code=303)
 
 
 routes: list[BaseRoute] = [Route(CALLBACK, callback, methods=["GET"])]

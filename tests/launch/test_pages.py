@@ -11,7 +11,7 @@ from sqlmodel import select
 from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet.launch import LaunchHandle
 from bouquet.patient_context import PatientContextRecord
-from bouquet.sso import portal
+from bouquet.sso import portal, portal_pending
 from bouquet.testing.signin import audit_actions, install_clock, text_by_testid
 from bouquet.testing.practice_software import NAME
 
@@ -99,8 +99,8 @@ def test_someone_else_is_refused_and_may_switch_account(app, client, launcher, d
     assert switched.status_code == 303
     assert switched.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
     assert client.session_token != old_session  # a new anonymous session carries the sign-in towards the launch
-    pending = app.state.sessions.load(client.session_token).get(portal.PENDING_KEY)
-    assert [value["next"] for value in pending.values()] == [link]
+    binding = app.state.sessions.load(client.session_token).get(portal.PENDING_KEY)
+    assert [row.next for row in portal_pending.pending_for(app.state.db, binding)] == [link]
     assert app.state.sessions.load(old_session) is None  # signed out on every worker
     client.login(doctor)
     assert client.get(link, headers=HTML).headers["location"] == "/patient"

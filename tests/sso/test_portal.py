@@ -15,7 +15,7 @@ from starlette.routing import Route
 from bouquet import hookimpl
 from bouquet.db import utcnow
 from bouquet.sessions import WebSession, hash_token
-from bouquet.sso import portal, totp
+from bouquet.sso import portal, portal_pending, totp
 from bouquet.sso.oidc import acr
 from bouquet.sso.oidc.models import Token
 from bouquet.sso.oidc.server import provider_of
@@ -37,6 +37,20 @@ def _local(url: str) -> str:
 def _row(app, client) -> WebSession:
     with app.state.db.session() as session:
         return session.exec(select(WebSession).where(WebSession.token_hash == hash_token(client.session_token))).one()
+
+
+def _pending(app, state: str) -> portal_pending.PortalPendingSignin | None:
+    table = portal_pending.PortalPendingSignin
+    with app.state.db.session() as session:
+        return session.exec(select(table).where(table.state_hash == portal_pending.hash_state(state))).first()
+
+
+def _verifier(app, state: str) -> str:
+    row = _pending(app, state)
+    assert row is not None
+    verifier = portal_pending._unseal(app.state.settings.secret_key, row.state_hash, row.verifier)
+    assert verifier is not None and verifier != row.verifier  # sealed at rest
+    return verifier
 
 
 def _provider_session(app, client, account, amr=("pwd", "otp", "mfa")):
@@ -65,8 +79,10 @@ def test_an_anonymous_page_view_signs_in_through_the_provider_and_comes_back(app
     assert asked["client_id"] == "bouquet-portal" and asked["redirect_uri"] == CALLBACK
     assert asked["response_type"] == "code" and asked["scope"].split()[0] == "openid"
     assert asked["code_challenge_method"] == "S256" and asked["state"] and asked["nonce"]
-    pending = _row(app, client).data[portal.PENDING_KEY][asked["state"]]
-    assert pending["next"] == "/account" and pending["verifier"] not in location  # the verifier stays here
+    pending = _pending(app, asked["state"])
+    assert pending.next == "/account" and _verifier(app, asked["state"]) not in location  # the verifier stays here
+    data = _row(app, client).data
+    assert pending.binding == data[portal.PENDING_KEY] and asked["state"] not in str(data)  # the row, not the session
 
     to_login = client.get(location, headers=HTML)
     assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?next=%2Fauthorize%3F")
@@ -93,7 +109,7 @@ def test_an_anonymous_page_view_signs_in_through_the_provider_and_comes_back(app
     assert kept["sid"] == row.sid and kept["account_id"] == account.id and kept["sub"] == account.idnat_ps
     assert kept["amr"] == ["pwd", "otp", "mfa"] and kept["acr"] == acr.TWO_FACTORS
     assert abs(kept["auth_time"] - row.authenticated_at.timestamp()) < 1
-    assert asked["state"] not in row.data[portal.PENDING_KEY]
+    assert _pending(app, asked["state"]) is None  # consumed
     issued = _portal_tokens(app)
     assert [(token.sid, token.account_id) for token in issued] == [(row.sid, account.id)]
 
@@ -129,7 +145,7 @@ def test_tampered_state_replayed_code_and_foreign_redirect_are_refused(app, clie
                          headers=HTML)
     assert crossed.status_code == 400 and portal.SESSION_KEY not in _row(app, client).data
     # A forged issuer in the response.
-    verifier = _row(app, client).data[portal.PENDING_KEY][one["state"]]["verifier"]
+    verifier = _verifier(app, one["state"])
     wrong_iss = client.get(f"/auth/callback?code={one['code']}&state={one['state']}&iss=https%3A%2F%2Fevil.example",
                            headers=HTML)
     assert wrong_iss.status_code == 400 and portal.SESSION_KEY not in _row(app, client).data
@@ -137,13 +153,13 @@ def test_tampered_state_replayed_code_and_foreign_redirect_are_refused(app, clie
     # The code itself, redeemed once by the callback, is refused the second time and its tokens revoked.
     third = client.get("/account", headers=HTML).headers["location"]
     answer = _query(client.get(third, headers=HTML).headers["location"])
-    state_row = _row(app, client).data[portal.PENDING_KEY][answer["state"]]
+    third_verifier = _verifier(app, answer["state"])
     ok = client.get(f"/auth/callback?code={answer['code']}&state={answer['state']}&iss=http%3A%2F%2Ftestserver",
                     headers=HTML)
     assert ok.status_code == 303 and ok.headers["location"] == "/account"
     provider = provider_of(app)
     with pytest.raises(portal.CallbackRefused, match="invalid_grant"):
-        portal.redeem(provider, answer["code"], CALLBACK, state_row["verifier"])
+        portal.redeem(provider, answer["code"], CALLBACK, third_verifier)
     assert [token.revoked_at is not None for token in _portal_tokens(app)] == [True]
     assert verifier not in first + first_back  # the PKCE verifier never left the session
 
@@ -272,3 +288,143 @@ def test_a_secretary_comes_back_acting_for_their_principal(app, client, make_acc
     kept = _row(app, client).data[portal.SESSION_KEY]
     assert kept["sub"] == f"bouquet:account:{secretary.id}" and kept["acting_for_id"] == doctor.id
     assert client.get("/account", headers=HTML).status_code == 200
+
+
+# --- pending authorizations: one row each, bound to the browser, used once ---------------------
+
+def _sign_in_from(client, authorize_url: str, account, secret: str, clock) -> str:
+    """Follow one tab's authorization request through the sign-in pages; the callback URL it ends on."""
+    to_login = client.get(authorize_url, headers=HTML)
+    assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?next=")
+    clock.advance(30)
+    assert password_step(client, account.username, next=_query(to_login.headers["location"])["next"]
+                         ).headers["location"] == "/login/second-factor"
+    signed_in = client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
+    assert signed_in.status_code == 303 and signed_in.headers["location"].startswith(authorize_url)
+    return _callback_of(client, signed_in.headers["location"])
+
+
+def _callback_of(client, authorize_url: str) -> str:
+    """A browser signed in at the provider: its authorization request gives a code at once."""
+    code_response = client.get(authorize_url, headers=HTML)
+    assert code_response.status_code == 302 and code_response.headers["location"].startswith(CALLBACK + "?")
+    return _local(code_response.headers["location"])
+
+
+def test_tabs_reloaded_together_each_finish_their_sign_in(app, client, make_account, monkeypatch):
+    import threading
+
+    clock = install_clock(app)
+    secret = totp.new_secret()
+    account, _ = make_user(app, make_account, totp_secret=secret)
+
+    # Two tabs of one anonymous browser reload at the same instant: both requests have read the
+    # session before either writes it (the barrier holds each save until both got there).
+    client.anonymous_session()
+    barrier = threading.Barrier(2, timeout=20)
+    save = app.state.sessions.save
+    monkeypatch.setattr(app.state.sessions, "save",
+                        lambda browser: (barrier.wait() if browser.dirty else None, save(browser))[1])
+    tabs = ["/account", "/account/sessions"]
+    answers: dict[str, str] = {}
+    threads = [threading.Thread(target=lambda path=path: answers.__setitem__(
+        path, client.get(path, headers=HTML).headers["location"])) for path in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    monkeypatch.setattr(app.state.sessions, "save", save)
+    assert all(answers[path].startswith("/authorize?") for path in tabs)
+    binding = _row(app, client).data[portal.PENDING_KEY]
+    assert sorted(row.next for row in portal_pending.pending_for(app.state.db, binding)) == sorted(tabs)
+
+    # The person signs in in the first tab; the second tab's request then gets its code at once.
+    first_back = _sign_in_from(client, answers[tabs[0]], account, secret, clock)
+    second_back = _callback_of(client, answers[tabs[1]])
+    assert client.get(second_back, headers=HTML).headers["location"] == tabs[1]
+    assert client.get(first_back, headers=HTML).headers["location"] == tabs[0]
+    assert client.get("/account", headers=HTML).status_code == 200
+    assert portal_pending.pending_for(app.state.db, binding) == []
+    signed_in_token = client.session_token
+
+    # The session expires; two tabs reloaded with the dead cookie each get a new anonymous session,
+    # and the browser keeps only the cookie it received last. Both sign-ins still finish.
+    with app.state.db.session() as session:
+        row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(signed_in_token))).one()
+        row.last_seen_at = row.last_seen_at - timedelta(hours=2)
+        session.add(row)
+    requests = []
+    for path in tabs:
+        client._set_session(signed_in_token)
+        to_provider = client.get(path, headers=HTML)
+        assert to_provider.status_code == 303 and client.session_token != signed_in_token
+        requests.append(to_provider.headers["location"])
+    first_back = _sign_in_from(client, requests[0], account, secret, clock)
+    second_back = _callback_of(client, requests[1])
+    assert client.get(first_back, headers=HTML).headers["location"] == tabs[0]
+    assert client.get(second_back, headers=HTML).headers["location"] == tabs[1]
+    assert client.get("/account/sessions", headers=HTML).status_code == 200
+
+
+def test_a_pending_sign_in_serves_once_in_its_own_browser_within_ten_minutes(app, client, make_account):
+    doctor = make_account()
+    _provider_session(app, client, doctor)
+    first = _callback_of(client, client.get("/account", headers=HTML).headers["location"])
+    state = _query(first)["state"]
+
+    # Another browser (signed in at the provider too, with a pending sign-in of its own) can neither
+    # use this browser's state nor spend it.
+    mine = client.session_token
+    _provider_session(app, client, make_account())
+    assert client.get("/account", headers=HTML).status_code == 303
+    foreign = client.get(first, headers=HTML)
+    assert foreign.status_code == 400 and "a expiré" in foreign.text
+    assert portal.SESSION_KEY not in _row(app, client).data
+    assert _pending(app, state) is not None
+    client._set_session(mine)
+
+    back = client.get(first, headers=HTML)
+    assert back.status_code == 303 and back.headers["location"] == "/account"
+    replayed = client.get(first, headers=HTML)
+    assert replayed.status_code == 400 and "a expiré" in replayed.text
+
+    # Expired: refused, and the row goes all the same.
+    _provider_session(app, client, doctor)
+    late = _callback_of(client, client.get("/account/sessions", headers=HTML).headers["location"])
+    late_state = _query(late)["state"]
+    with app.state.db.session() as session:
+        row = _pending(app, late_state)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+    expired = client.get(late, headers=HTML)
+    assert expired.status_code == 400 and "a expiré" in expired.text
+    assert _pending(app, late_state) is None
+
+    from bouquet.audit import AuditEvent
+
+    with app.state.db.session() as session:
+        reasons = [event.details["reason"] for event in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "signin.portal_refused").order_by(AuditEvent.seq)).all()]
+    assert reasons == ["unknown state", "unknown state", "expired state"]
+
+
+def test_pending_rows_are_taken_once_capped_per_browser_and_purged(app):
+    db, key = app.state.db, app.state.settings.secret_key
+    now = utcnow()
+    common = {"nonce": "n", "next_url": "/account", "max_age": None, "acr_values": portal.ACR_VALUES}
+    portal_pending.store(db, key, binding="b" * 64, state="old", verifier="v-old", now=now - timedelta(minutes=11),
+                         **common)
+    for number in range(portal_pending.MAX_PER_BROWSER + 3):
+        portal_pending.store(db, key, binding="a" * 64, state=f"s{number}", verifier=f"v{number}",
+                             now=now + timedelta(milliseconds=number), **common)
+    kept = [row.state_hash for row in portal_pending.pending_for(db, "a" * 64)]
+    assert kept == [portal_pending.hash_state(f"s{number}") for number in range(3, portal_pending.MAX_PER_BROWSER + 3)]
+    assert portal_pending.pending_for(db, "b" * 64) == []  # expired rows go as new ones come
+
+    newest = f"s{portal_pending.MAX_PER_BROWSER + 2}"
+    assert portal_pending.consume(db, key, binding="b" * 64, state=newest)[0] is None  # another browser's
+    taken, _ = portal_pending.consume(db, key, binding="a" * 64, state=newest)
+    assert taken is not None and taken.verifier == f"v{portal_pending.MAX_PER_BROWSER + 2}" and taken.next == "/account"
+    assert portal_pending.consume(db, key, binding="a" * 64, state=newest) == (None, "unknown state")
+    # Sealed under the secret key: another key cannot read the verifier.
+    assert portal_pending.consume(db, "another secret", binding="a" * 64, state="s3") == (None, "unreadable verifier")

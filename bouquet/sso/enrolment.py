@@ -67,9 +67,9 @@ def confirm_totp(ctx: RequestContext, account_id: int, secret: str, code: str, n
     if not steps:
         return False
     with ctx.db.write() as session:
-        if any(known.secret == secret for known in totp.credentials_of(session, account_id)):
+        if totp.has_secret(session, account_id, secret, secret_key=ctx.settings.secret_key):
             return True  # the same form sent twice
-        credential = totp.add(session, account_id, secret, used_step=steps[0])
+        credential = totp.add(session, account_id, secret, secret_key=ctx.settings.secret_key, used_step=steps[0])
         auditor_for(ctx, session.get(Account, account_id)).write_in(
             session, "factor.added", details={"factor": "totp", "credential_id": credential.id})
     return True

@@ -28,6 +28,8 @@ from bouquet.ui import render
 RECENT = timedelta(seconds=portal.RECENT_SECONDS)
 WRONG = "Mot de passe ou code incorrect."
 REPLAYED = "Ce code a déjà été utilisé. Attendez que votre application affiche un nouveau code."
+UNREADABLE = ("Votre application d'authentification ne peut plus être vérifiée : la clé secrète du portail a changé. "
+              "Utilisez un code de secours, ou demandez à un administrateur de réinitialiser vos méthodes de connexion.")
 
 
 def recently_authenticated(ctx: RequestContext) -> bool:
@@ -74,6 +76,8 @@ async def confirm(request: Request) -> Response:
         return await _form(request, next_url, alert=WRONG)
     if outcome == totp.Check.replayed:
         return await _form(request, next_url, alert=REPLAYED)
+    if outcome == totp.Check.unreadable:
+        return await _form(request, next_url, alert=UNREADABLE)
     assert ctx.session is not None
     new = await ctx.db.run(_rotate, ctx, ctx.session, outcome)
     replace_session(ctx, new)
@@ -82,7 +86,8 @@ async def confirm(request: Request) -> Response:
 
 def _check(ctx: RequestContext, account_id: int, password: str, code: str,
            now: datetime) -> throttle.Refusal | totp.Check | list[str] | None:
-    """The factors used (amr) when both are right; a refusal when throttled; the replay; or None."""
+    """The factors used (amr) when both are right; a refusal when throttled; the replay, or an app
+    that cannot be unsealed (after a right password); or None."""
     counters = [(throttle.CONFIRM, throttle.account_key(account_id))]
     with ctx.db.write() as session:
         attempt = throttle.begin(session, counters, now, throttle.policy_for(ctx.settings))
@@ -94,7 +99,7 @@ def _check(ctx: RequestContext, account_id: int, password: str, code: str,
         outcome = totp.Check.wrong
         if right:
             if totp.normalise_code(code):
-                outcome = totp.verify(session, account_id, code, now)
+                outcome = totp.verify(session, account_id, code, now, secret_key=ctx.settings.secret_key)
             elif recovery.redeem(session, account_id, code, now):
                 outcome = totp.Check.accepted
         if outcome == totp.Check.accepted:
@@ -107,7 +112,7 @@ def _check(ctx: RequestContext, account_id: int, password: str, code: str,
         if attempt.locking:
             ctx.audit.write_in(session, "signin.locked", outcome="denied", details={
                 "factor": "reauthentication", "until": attempt.locked_until.isoformat() if attempt.locked_until else None})
-    return totp.Check.replayed if outcome == totp.Check.replayed else None
+    return outcome if outcome in (totp.Check.replayed, totp.Check.unreadable) else None
 
 
 def _rotate(ctx: RequestContext, browser: BrowserSession, amr: list[str]) -> BrowserSession:

@@ -37,6 +37,9 @@ EXPIRED = "Votre connexion a expiré. Saisissez à nouveau votre identifiant et 
 TOTP_WRONG = "Code incorrect. Vérifiez que l'heure de votre téléphone est juste, puis réessayez."
 TOTP_REPLAYED = ("Ce code a déjà été utilisé. Attendez que votre application affiche un nouveau code, "
                  "puis saisissez-le.")
+TOTP_UNREADABLE = ("Votre application d'authentification ne peut plus être vérifiée : la clé secrète du portail "
+                   "a changé. Connectez-vous avec un code de secours, ou demandez à un administrateur de "
+                   "réinitialiser vos méthodes de connexion.")
 RECOVERY_WRONG = "Code de secours incorrect ou déjà utilisé."
 
 
@@ -197,6 +200,8 @@ async def _verify_second_factor(request: Request, method: str) -> Response:
                                          headers={"Retry-After": str(outcome.retry_after(now))})
     if outcome == totp.Check.replayed:
         return await _second_factor_form(request, pending, method, error=TOTP_REPLAYED)
+    if outcome == totp.Check.unreadable:
+        return await _second_factor_form(request, pending, method, alert=TOTP_UNREADABLE)
     if outcome != totp.Check.accepted:
         return await _second_factor_form(request, pending, method,
                                          error=TOTP_WRONG if method == "totp" else RECOVERY_WRONG)
@@ -220,7 +225,7 @@ def _check_second_factor(ctx: RequestContext, account_id: int, method: str, code
     with ctx.db.write() as session:
         account = session.get(Account, account_id)
         if method == "totp":
-            outcome = totp.verify(session, account_id, code, now)
+            outcome = totp.verify(session, account_id, code, now, secret_key=ctx.settings.secret_key)
         else:
             outcome = totp.Check.accepted if recovery.redeem(session, account_id, code, now) else totp.Check.wrong
         if outcome == totp.Check.accepted:

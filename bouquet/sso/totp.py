@@ -4,16 +4,31 @@ A code is accepted within one 30-second step either side of now, and only once: 
 credential remembers the last time step it accepted, and a code whose step is not later than
 that one is refused as a replay. The check-and-record is one conditional UPDATE, so two
 workers given the same code at the same moment cannot both accept it.
+
+Secrets are sealed at rest: AES-GCM under a key derived from the portal's secret key (purpose
+"totp"), the account id as associated data, stored as `v1:` + base64(nonce + ciphertext). A row
+copied to another account does not unseal, and they are unsealed only to check a code (or to spot
+the same app enrolled twice). A secret stored in clear by an older version (base32, never starting
+with `v1:`) still verifies, and is sealed the first time it is read with the key; migration 0012
+seals them all when it can read the key. A secret sealed under another secret key (the key was
+changed) cannot be read: `verify` answers `Check.unreadable` and the person needs a recovery code or
+an administrator's factor reset.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import logging
+import os
 from datetime import datetime
 from enum import StrEnum
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import BigInteger, Column, delete, func, or_, update
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -25,6 +40,11 @@ DIGITS = 6
 # Steps accepted either side of now, for clocks that drift and people who type slowly.
 WINDOW = 1
 ISSUER = "Bouquet"
+# What begins a sealed secret; a clear base32 secret (A-Z, 2-7) never does.
+SEALED_PREFIX = "v1:"
+_NONCE_BYTES = 12
+
+log = logging.getLogger("bouquet.sso.totp")
 
 
 class TotpCredential(SQLModel, table=True):
@@ -34,7 +54,8 @@ class TotpCredential(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
-    secret: str = Field(max_length=64, description="base32, as shown to the person at enrolment")
+    secret: str = Field(max_length=128, description="Sealed: 'v1:' + base64(nonce + AES-GCM ciphertext of the base32 "
+                                                     "secret), account id as associated data (clear base32 before 0012)")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     last_used_step: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True),
                                        description="Time step of the last accepted code; earlier or equal steps are refused")
@@ -47,6 +68,48 @@ class Check(StrEnum):
     accepted = "accepted"
     replayed = "replayed"
     wrong = "wrong"
+    # No app matched and at least one could not be unsealed: the portal's secret key was changed.
+    unreadable = "unreadable"
+
+
+class UnreadableSecret(Exception):
+    """A sealed secret that does not open with this secret key (changed key, or a row moved to another account)."""
+
+
+def _aead(secret_key: str) -> AESGCM:
+    from bouquet.app import derive_key  # late: bouquet.app imports every route module
+
+    return AESGCM(derive_key(secret_key, "totp"))
+
+
+def _associated_data(account_id: int) -> bytes:
+    return f"totp_credential:account:{account_id}".encode()
+
+
+def seal(secret_key: str, account_id: int, secret: str) -> str:
+    """`secret` encrypted for storage in the row of `account_id`."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = _aead(secret_key).encrypt(nonce, secret.encode("ascii"), _associated_data(account_id))
+    return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def is_sealed(stored: str) -> bool:
+    return stored.startswith(SEALED_PREFIX)
+
+
+def unseal(secret_key: str, account_id: int, stored: str) -> str:
+    """The base32 secret of a stored value: a sealed one opened, a legacy clear one as it is.
+
+    Raises `UnreadableSecret` when a sealed value does not open (another secret key, another account).
+    """
+    if not is_sealed(stored):
+        return stored
+    try:
+        raw = base64.b64decode(stored.removeprefix(SEALED_PREFIX), validate=True)
+        return _aead(secret_key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:],
+                                         _associated_data(account_id)).decode("ascii")
+    except (InvalidTag, binascii.Error, ValueError) as exc:
+        raise UnreadableSecret(f"TOTP secret of account {account_id} does not unseal with this secret key") from exc
 
 
 def new_secret() -> str:
@@ -86,12 +149,21 @@ def qr_code_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 
-def verify(session: Session, account_id: int, code: str, at: datetime) -> Check:
+def verify(session: Session, account_id: int, code: str, at: datetime, *, secret_key: str) -> Check:
     """Check `code` against every TOTP credential of the account and, when accepted, record its
-    step so that the same code is refused from now on."""
-    replayed = False
+    step so that the same code is refused from now on. A legacy clear secret is sealed on the way."""
+    replayed = unreadable = False
     for credential in credentials_of(session, account_id):
-        for step in matching_steps(credential.secret, code, at):
+        try:
+            secret = unseal(secret_key, account_id, credential.secret)
+        except UnreadableSecret:
+            log.error("TOTP credential %s of account %s cannot be unsealed: was BOUQUET_SECRET_KEY changed?",
+                      credential.id, account_id)
+            unreadable = True
+            continue
+        if not is_sealed(credential.secret):
+            _seal_in_place(session, credential, seal(secret_key, account_id, secret))
+        for step in matching_steps(secret, code, at):
             taken = session.execute(
                 update(TotpCredential)
                 .where(TotpCredential.id == credential.id,
@@ -101,13 +173,36 @@ def verify(session: Session, account_id: int, code: str, at: datetime) -> Check:
             if taken:
                 return Check.accepted
             replayed = True
-    return Check.replayed if replayed else Check.wrong
+    if replayed:
+        return Check.replayed
+    return Check.unreadable if unreadable else Check.wrong
 
 
-def add(session: Session, account_id: int, secret: str, used_step: int | None = None) -> TotpCredential:
-    """Store a confirmed credential; `used_step` is the step of the confirmation code, so that
-    code cannot be used again to sign in."""
-    credential = TotpCredential(account_id=account_id, secret=secret, last_used_step=used_step)
+def _seal_in_place(session: Session, credential: TotpCredential, sealed: str) -> None:
+    # Only if still the clear value: a concurrent verification may have sealed it already.
+    session.execute(update(TotpCredential)
+                    .where(TotpCredential.id == credential.id, TotpCredential.secret == credential.secret)
+                    .values(secret=sealed))
+
+
+def has_secret(session: Session, account_id: int, secret: str, *, secret_key: str) -> bool:
+    """Whether the account already has an app with this secret (the same enrolment sent twice)."""
+    for credential in credentials_of(session, account_id):
+        try:
+            known = unseal(secret_key, account_id, credential.secret)
+        except UnreadableSecret:
+            continue
+        if hmac.compare_digest(known, secret):
+            return True
+    return False
+
+
+def add(session: Session, account_id: int, secret: str, *, secret_key: str,
+        used_step: int | None = None) -> TotpCredential:
+    """Store a confirmed credential, its secret sealed; `used_step` is the step of the confirmation
+    code, so that code cannot be used again to sign in."""
+    credential = TotpCredential(account_id=account_id, secret=seal(secret_key, account_id, secret),
+                                last_used_step=used_step)
     session.add(credential)
     session.flush()
     return credential

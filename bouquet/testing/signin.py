@@ -50,7 +50,7 @@ def make_user(app: Any, make_account: Any, *, totp_secret: str | None = None, wi
     codes: list[str] = []
     with app.state.db.session() as session:
         if totp_secret:
-            totp.add(session, account.id, totp_secret)
+            totp.add(session, account.id, totp_secret, secret_key=app.state.settings.secret_key)
         if with_codes:
             codes = recovery.issue_codes(session, account.id)
     return account, codes

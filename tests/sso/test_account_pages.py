@@ -105,7 +105,7 @@ def test_removing_the_last_factor_is_refused(app, client, make_account):
 def test_removing_one_of_two_apps(app, client, make_account):
     account, _, _, _ = _signed_in(app, client, make_account)
     with app.state.db.write() as session:
-        second = totp.add(session, account.id, totp.new_secret())
+        second = totp.add(session, account.id, totp.new_secret(), secret_key=app.state.settings.secret_key)
     _authenticated_long_ago(app, client)
     _asks_recent_authentication(client.submit(f"/account/totp/{second.id}/remove"))
     age_sign_in(app, client, -6)  # back to now
@@ -121,7 +121,7 @@ def test_cannot_remove_someone_elses_app(app, client, make_account):
     _signed_in(app, client, make_account)
     other, _ = make_user(app, make_account, totp_secret=totp.new_secret())
     with app.state.db.write() as session:
-        theirs = totp.add(session, other.id, totp.new_secret())
+        theirs = totp.add(session, other.id, totp.new_secret(), secret_key=app.state.settings.secret_key)
     assert client.submit(f"/account/totp/{theirs.id}/remove").status_code == 404
     with app.state.db.session() as session:
         assert totp.count(session, other.id) == 2

@@ -148,7 +148,7 @@ def test_resetting_factors_deletes_them_and_is_audited(app, client, admin, docto
     from bouquet.sso import factors, recovery, totp
 
     with app.state.db.write() as session:
-        totp.add(session, doctor.id, totp.new_secret())
+        totp.add(session, doctor.id, totp.new_secret(), secret_key=app.state.settings.secret_key)
         recovery.issue_codes(session, doctor.id)
     other_browser.login(doctor)
 

@@ -2,16 +2,16 @@
 
 A plugin imports only what this module exports::
 
-    from bouquet import hookimpl, NavEntry, Panel, Alert, Action, RequestContext
+    from bouquet import hookimpl, NavEntry, Panel, Alert, Action, Scope, RequestContext
 """
 
-from bouquet.plugins.contributions import Action, Alert, Launchable, NavEntry, Panel
+from bouquet.plugins.contributions import Action, Alert, Launchable, NavEntry, Panel, Scope
 from bouquet.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Action", "Alert", "Launchable", "NavEntry", "Panel", "RequestContext", "get_context", "hookimpl",
+    "Action", "Alert", "Launchable", "NavEntry", "Panel", "RequestContext", "Scope", "get_context", "hookimpl",
     "public", "render", "__version__",
 ]
 
@@ -19,7 +19,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The web-facing names import Starlette and the database layer; load them on first use so
     # that `from bouquet import hookimpl` stays cheap for plugins and the CLI.
-    if name in {"RequestContext", "get_context"}:
+    if name in {"RequestContext", "Scope", "get_context"}:
         from bouquet import context
 
         return getattr(context, name)

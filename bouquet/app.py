@@ -28,6 +28,7 @@ from bouquet.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.settings import Settings, load_settings
 from bouquet.sso import account_pages, admin, delegation, invitations, portal, signin, webauthn
 from bouquet.sso.oidc import endpoints as oidc
+from bouquet.sso.oidc import scopes as oidc_scopes
 from bouquet.ui import make_environment, shell_dir
 
 log = logging.getLogger("bouquet.app")
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         {result.plugin: str(result.value) for result in plugins.call("bouquet_templates")})
     app.state.permissions = Permissions(
         [action for action in plugins.flat(plugins.call("bouquet_actions")) if isinstance(action, Action)])
+    # The OAuth scopes the provider knows: the core's and those plugins declare (`bouquet_scopes`).
+    app.state.scopes = oidc_scopes.collect(plugins)
     app.state.router_routes = app.router.routes
     return app
 

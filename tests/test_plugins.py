@@ -133,6 +133,16 @@ def test_hook_bouquet_actions(example_app, make_account):
     assert not perms.allows(secretary, "example.read")  # acting for nobody
 
 
+def test_hook_bouquet_scopes(example_app, example_client):
+    # The provider knows the example's scope with the plugin loaded (tests/oidc/test_plugin_scopes.py
+    # covers registration, tokens, consent and bad declarations).
+    known = example_app.state.scopes
+    assert known.plugin_of("example.notes") == "example"
+    assert known.descriptions["example.notes"] == "Lire et écrire les notes de l'exemple"
+    assert "example.notes" in example_client.get("/.well-known/openid-configuration").json()["scopes_supported"]
+    assert "bouquet_scopes" not in example_app.state.plugins.info["example"].failures
+
+
 def test_hook_bouquet_nav(example_client, make_account):
     example_client.login(make_account())
     html = example_client.get("/").text

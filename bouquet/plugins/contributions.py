@@ -61,3 +61,15 @@ class Action:
     roles: frozenset[str] = field(default_factory=lambda: frozenset({"professional"}))
     professions: frozenset[str] = frozenset()
     secretary: bool = False
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An OAuth scope a plugin's API checks (`authenticate_bearer(request, scope=name)`).
+
+    `name` is namespaced by the plugin (`<plugin>.<something>`); `description` is the French
+    sentence the consent page shows a person asked to grant it.
+    """
+
+    name: str
+    description: str

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from bouquet.context import RequestContext
     from bouquet.db import Database
-    from bouquet.plugins.contributions import Action, Alert, Launchable, NavEntry, Panel
+    from bouquet.plugins.contributions import Action, Alert, Launchable, NavEntry, Panel, Scope
 
 hookspec = pluggy.HookspecMarker("bouquet")
 hookimpl = pluggy.HookimplMarker("bouquet")
@@ -53,6 +53,12 @@ def bouquet_migrations() -> str:
 @hookspec
 def bouquet_actions() -> list[Action]:
     """The permissions the plugin defines, with their default grants per role and profession."""
+
+
+@hookspec
+def bouquet_scopes() -> list[Scope] | dict[str, str]:
+    """The OAuth scopes the plugin's APIs check, named `<plugin>.<something>`, with the French
+    sentence the consent page shows for each (`Scope(name, description)`, or a dict name → sentence)."""
 
 
 @hookspec

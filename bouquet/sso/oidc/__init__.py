@@ -2,7 +2,9 @@
 
 What other modules and plugins use:
 
-- `register_client(session, name=…, redirect_uris=[…], …) -> RegisteredClient` (`clients`);
+- `register_client(session, name=…, redirect_uris=[…], …, known_scopes=known_scopes(app)) -> RegisteredClient`
+  (`clients`); `known_scopes(app)`: the scopes the app's provider knows, the core's and those plugins
+  declare with `bouquet_scopes` (`scopes`);
 - `await authenticate_bearer(request, scope="launch", audience=None) -> AccessGrant` (`bearer`), whose
   `patient_context_id` and `audience` come from a SMART launch or an RFC 8693 token exchange (`exchange`);
 - `routes` and `CSRF_EXEMPT`, mounted by `bouquet.app`.
@@ -18,6 +20,8 @@ _EXPORTS = {
     "register_client": "bouquet.sso.oidc.clients",
     "RegisteredClient": "bouquet.sso.oidc.clients",
     "InvalidClient": "bouquet.sso.oidc.clients",
+    "known_scopes": "bouquet.sso.oidc.scopes",
+    "KnownScopes": "bouquet.sso.oidc.scopes",
     "authenticate_bearer": "bouquet.sso.oidc.bearer",
     "validate_access_token": "bouquet.sso.oidc.bearer",
     "AccessGrant": "bouquet.sso.oidc.bearer",

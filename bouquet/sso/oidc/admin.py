@@ -19,7 +19,7 @@ from bouquet.context import RequestContext, get_context
 from bouquet.sso.accounts import AccountKind
 from bouquet.sso.oidc import clients
 from bouquet.sso.oidc.models import OidcClient
-from bouquet.sso.oidc.scopes import DESCRIPTIONS, SUPPORTED
+from bouquet.sso.oidc.scopes import KnownScopes, known_scopes
 from bouquet.ui import render
 
 KINDS = {
@@ -52,17 +52,18 @@ async def clients_list(request: Request) -> Response:
     return await render(request, "oidc/admin_clients.html", {"clients": await ctx.db.run(load), "kinds": KINDS})
 
 
-def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    return {"values": values, "errors": errors, "kinds": KINDS, "scopes": [(s, DESCRIPTIONS[s]) for s in SUPPORTED]}
+def _form_context(values: dict[str, Any], errors: dict[str, str], known: KnownScopes) -> dict[str, Any]:
+    return {"values": values, "errors": errors, "kinds": KINDS, "scopes": list(known.descriptions.items())}
 
 
 async def new_client(request: Request) -> Response:
     ctx = get_context(request)
     _admin(ctx)
+    known = known_scopes(request.app)  # the core's and the loaded plugins'
     if request.method == "GET":
         return await render(request, "oidc/admin_client_new.html", _form_context(
             {"token_endpoint_auth_method": "client_secret_basic", "scope": clients.DEFAULT_SCOPE.split(),
-             "grant_types": ["authorization_code"], "id_token_signed_response_alg": "RS256"}, {}))
+             "grant_types": ["authorization_code"], "id_token_signed_response_alg": "RS256"}, {}, known))
     form = await request.form(max_files=0, max_fields=60)
     values: dict[str, Any] = {
         "name": str(form.get("name", ""))[:200], "client_uri": str(form.get("client_uri", ""))[:500],
@@ -95,7 +96,7 @@ async def new_client(request: Request) -> Response:
                 backchannel_logout_uri=values["backchannel_logout_uri"], grant_types=grant_types,
                 scope=" ".join(values["scope"]), first_party=values["first_party"], may_introspect=values["may_introspect"],
                 id_token_signed_response_alg=values["id_token_signed_response_alg"], jwks=jwks,
-                created_by=ctx.account.label if ctx.account else "")
+                created_by=ctx.account.label if ctx.account else "", known_scopes=known)
             ctx.audit.write_in(session, "oidc.client_registered", resource=f"client:{registered.client.client_id}",
                                details={"name": registered.client.name, "grant_types": registered.client.grant_types})
             return registered
@@ -105,7 +106,7 @@ async def new_client(request: Request) -> Response:
             raise clients.InvalidClient(errors)
         registered = await ctx.db.run(create)
     except clients.InvalidClient as invalid:
-        return await render(request, "oidc/admin_client_new.html", _form_context(values, invalid.problems),
+        return await render(request, "oidc/admin_client_new.html", _form_context(values, invalid.problems, known),
                             status_code=400)
     # Shown once, on this response only: the secret is stored hashed.
     return await render(request, "oidc/admin_client.html", {"client": registered.client, "secret": registered.secret,

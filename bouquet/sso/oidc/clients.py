@@ -11,7 +11,10 @@ Clients are registered by an administrator (`/admin/clients`), at the command li
                                      owner="catalogue:42", created_by=ctx.account.label)
     registered.client.client_id, registered.secret   # the secret exists only here: hand it over once
 
-`register_client` raises `InvalidClient` (field → French message) for bad values.
+`register_client` raises `InvalidClient` (field → French message) for bad values. Its scopes must be
+known to the provider: the core's are, always; a plugin's (declared with `bouquet_scopes`) only
+when the caller passes the app's registry, `known_scopes=known_scopes(request.app)` (from
+`bouquet.sso.oidc.scopes`) — a session alone does not tell which plugins the app loaded.
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ from sqlmodel import Session, select
 from bouquet.db import utcnow
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.models import OidcClient
-from bouquet.sso.oidc.scopes import SUPPORTED as SUPPORTED_SCOPES
-from bouquet.sso.oidc.scopes import scope_list
+from bouquet.sso.oidc.scopes import CORE, KnownScopes, scope_list
 
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 (bouquet.sso.oidc.exchange)
@@ -72,7 +74,7 @@ def uri_problem(uri: str, *, native: bool = False) -> str | None:
     return f"« {uri} » doit être une adresse https (ou http://localhost pour le développement)."
 
 
-def _problems(values: dict[str, Any]) -> dict[str, str]:
+def _problems(values: dict[str, Any], known_scopes: KnownScopes) -> dict[str, str]:
     problems: dict[str, str] = {}
     method, grants = values["token_endpoint_auth_method"], values["grant_types"]
     if not values["name"].strip():
@@ -96,7 +98,7 @@ def _problems(values: dict[str, Any]) -> dict[str, str]:
                 break
     if values["backchannel_logout_uri"] and (problem := uri_problem(values["backchannel_logout_uri"])):
         problems["backchannel_logout_uri"] = problem
-    unknown = [scope for scope in scope_list(values["scope"]) if scope not in SUPPORTED_SCOPES]
+    unknown = [scope for scope in scope_list(values["scope"]) if scope not in known_scopes]
     if unknown:
         problems["scope"] = f"Portée inconnue : {', '.join(unknown)}."
     if values["id_token_signed_response_alg"] not in ALGORITHMS:
@@ -118,9 +120,12 @@ def register_client(session: Session, *, name: str, redirect_uris: list[str] | t
                     backchannel_logout_uri: str | None = None, jwks: dict[str, Any] | None = None,
                     first_party: bool = False, may_introspect: bool = False,
                     id_token_signed_response_alg: str = "RS256", client_uri: str | None = None,
-                    owner: str | None = None, created_by: str = "", client_id: str | None = None) -> RegisteredClient:
+                    owner: str | None = None, created_by: str = "", client_id: str | None = None,
+                    known_scopes: KnownScopes | None = None) -> RegisteredClient:
     """Register a client in the caller's transaction and return it with its secret (once).
 
+    `known_scopes` is what `scope` may contain: the app's `KnownScopes` (`known_scopes(app)`, core
+    and plugin scopes); by default the core's alone.
     `grant_types` defaults to the code flow with refresh tokens. A `client_secret_basic` client
     gets a new 256-bit secret, stored hashed. Raises `InvalidClient` for bad or duplicate values.
     """
@@ -132,7 +137,7 @@ def register_client(session: Session, *, name: str, redirect_uris: list[str] | t
         "backchannel_logout_uri": (backchannel_logout_uri or "").strip() or None, "jwks": jwks,
         "id_token_signed_response_alg": id_token_signed_response_alg, "client_id": (client_id or "").strip(),
     }
-    problems = _problems(values)
+    problems = _problems(values, CORE if known_scopes is None else known_scopes)
     if values["client_id"] and "client_id" not in problems and session.exec(
             select(OidcClient.id).where(OidcClient.client_id == values["client_id"])).first():
         problems["client_id"] = "Cet identifiant est déjà celui d'une autre application."

@@ -24,7 +24,7 @@ from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import current_session
 from bouquet.sso.oidc.models import Consent, OidcClient
-from bouquet.sso.oidc.scopes import describe, scope_list
+from bouquet.sso.oidc.scopes import CORE, KnownScopes, known_scopes, scope_list
 from bouquet.ui import render
 
 
@@ -62,21 +62,23 @@ async def page(request: Request, *, client: OidcClient, scope: str, redirect_uri
     from bouquet.sso.oidc.authorize import origin_of  # late: authorize imports this module
 
     return await render(request, "oidc/consent.html", {
-        "client": client, "shared": describe(scope), "query": query, "client_origin": origin_of(redirect_uri),
+        "client": client, "shared": known_scopes(request.app).describe(scope), "query": query,
+        "client_origin": origin_of(redirect_uri),
         "launch_patient": patient,  # not `patient`: the layout shows that one's banner
     }, headers={"Content-Security-Policy": leaving_to(origin_of(redirect_uri))})
 
 
 # --- the account's applications ----------------------------------------------------------------
 
-def granted(db: Any, account_id: int) -> list[dict[str, Any]]:
-    """The applications the account consented to, with what they receive (blocking)."""
+def granted(db: Any, account_id: int, known: KnownScopes = CORE) -> list[dict[str, Any]]:
+    """The applications the account consented to, with what they receive (blocking), described with
+    the app's `known` scopes (a scope no loaded plugin declares any more is not described)."""
     with db.session() as session:
         rows = session.exec(select(Consent, OidcClient).join(OidcClient, col(OidcClient.client_id) == col(Consent.client_id))
                             .where(Consent.account_id == account_id, col(Consent.revoked_at).is_(None))
                             .order_by(OidcClient.name)).all()
     return [{"client_id": client.client_id, "name": client.name, "client_uri": client.client_uri,
-             "shared": describe(row.scope), "since": _day(row.granted_at)} for row, client in rows]
+             "shared": known.describe(row.scope), "since": _day(row.granted_at)} for row, client in rows]
 
 
 def _day(moment: datetime) -> str:
@@ -89,7 +91,7 @@ async def applications(request: Request) -> Response:
     """GET /account/applications: the list, as a page or (htmx) as the account page's fragment."""
     ctx = get_context(request)
     assert ctx.account is not None and ctx.account.id is not None
-    rows = await ctx.db.run(granted, ctx.db, ctx.account.id)
+    rows = await ctx.db.run(granted, ctx.db, ctx.account.id, known_scopes(request.app))
     fragment = "hx-request" in request.headers and "hx-boosted" not in request.headers
     template = "oidc/_consent_list.html" if fragment else "oidc/account_applications.html"
     return await render(request, template, {"applications": rows})

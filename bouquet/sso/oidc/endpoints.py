@@ -41,11 +41,12 @@ CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO, f"={AUTHORIZE}")
 
 def metadata(provider: Provider) -> dict[str, Any]:
     """The OpenID Provider Metadata (OpenID Connect Discovery 1.0, RFC 8414)."""
-    return metadata_for(provider.issuer)
+    return metadata_for(provider.issuer, provider.scopes)
 
 
-def metadata_for(issuer: str) -> dict[str, Any]:
-    """The OpenID Provider Metadata of the provider whose issuer is `issuer` (the base URL)."""
+def metadata_for(issuer: str, known_scopes: scopes.KnownScopes = scopes.CORE) -> dict[str, Any]:
+    """The OpenID Provider Metadata of the provider whose issuer is `issuer` (the base URL), which
+    knows `known_scopes` (the core's and the loaded plugins')."""
 
     def url(path: str) -> str:
         return issuer + path
@@ -59,7 +60,7 @@ def metadata_for(issuer: str) -> dict[str, Any]:
         "end_session_endpoint": url(END_SESSION),
         "revocation_endpoint": url(REVOKE),
         "introspection_endpoint": url(INTROSPECT),
-        "scopes_supported": list(scopes.SUPPORTED),
+        "scopes_supported": list(known_scopes.supported),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE],

@@ -132,12 +132,15 @@ def bouquet_cli(group: click.Group) -> None:
                     grant_types: tuple[str, ...], scope: str | None, post_logout_redirect_uris: tuple[str, ...],
                     backchannel_logout_uri: str | None, first_party: bool, introspect: bool, alg: str,
                     client_id: str | None) -> None:
-        """Register a client; prints its client_id and, once, its secret."""
-        from bouquet.cli import _database
+        """Register a client; prints its client_id and, once, its secret. Its scopes may be the core's
+        and those the plugins loaded by BOUQUET_PLUGINS declare."""
+        from bouquet.cli import _database, _plugins
         from bouquet.sso.oidc.clients import DEFAULT_SCOPE, InvalidClient, register_client
+        from bouquet.sso.oidc.scopes import collect
         from bouquet.sso.plugin import _cli_actor
 
         jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
+        known = collect(_plugins())
         try:
             with _database() as database:
                 with database.write() as session:
@@ -147,7 +150,7 @@ def bouquet_cli(group: click.Group) -> None:
                         post_logout_redirect_uris=list(post_logout_redirect_uris),
                         backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                         may_introspect=introspect, id_token_signed_response_alg=alg, created_by=_cli_actor(),
-                        client_id=client_id)
+                        client_id=client_id, known_scopes=known)
                     client_id, secret = registered.client.client_id, registered.secret
                 _audit(database, "oidc.client_registered", f"client:{client_id}", {"name": name})
         except InvalidClient as exc:

@@ -49,7 +49,7 @@ class BouquetAuthorizationServer(AuthorizationServer):
     """authlib's server, reading clients and storing tokens in the request's transaction."""
 
     def __init__(self, provider: Provider) -> None:
-        super().__init__(scopes_supported=list(scopes.SUPPORTED))
+        super().__init__(scopes_supported=list(provider.scopes.supported))
         self.provider = provider
 
     def query_client(self, client_id: str) -> OidcClient | None:
@@ -186,11 +186,13 @@ class Provider:
 
     client_auth_paths = (TOKEN, REVOKE, INTROSPECT)
 
-    def __init__(self, settings: Settings, db: Database, plugin_names: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: Settings, db: Database, plugin_names: list[str] | tuple[str, ...] = (),
+                 known_scopes: scopes.KnownScopes = scopes.CORE) -> None:
         from bouquet.app import derive_key  # late: bouquet.app imports every route module
         from bouquet.smart import fhir_base
 
         self.settings, self.db = settings, db
+        self.scopes = known_scopes  # the core's and the loaded plugins' (`bouquet_scopes`)
         self.issuer = settings.base_url
         # What token exchange may name as `audience`: each plugin's API, and the SMART /fhir base.
         self.audiences = frozenset({fhir_base(self.issuer), *(f"bouquet:plugin:{name}" for name in plugin_names)})
@@ -245,7 +247,8 @@ def provider_of(app: Any) -> Provider:
     provider = getattr(state, "oidc", None)
     if provider is None:
         plugins = getattr(state, "plugins", None)
-        provider = state.oidc = Provider(state.settings, state.db, plugins.names if plugins is not None else ())
+        provider = state.oidc = Provider(state.settings, state.db, plugins.names if plugins is not None else (),
+                                         scopes.known_scopes(app))
     return provider
 
 

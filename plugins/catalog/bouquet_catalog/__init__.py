@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bouquet import Action, Launchable, NavEntry, hookimpl
+from bouquet import Action, Launchable, NavEntry, Scope, hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -23,6 +23,10 @@ __version__ = "0.1.0"
 
 HERE = Path(__file__).parent
 
+# The OAuth scope of the vendor API (`api`): a vendor's software filing its solutions with a
+# client-credentials token. Declared to the provider by `bouquet_scopes` below.
+SUBMIT_SCOPE = "catalog.submit"
+
 
 @hookimpl
 def bouquet_actions() -> list[Action]:
@@ -32,6 +36,11 @@ def bouquet_actions() -> list[Action]:
         Action("catalog.submit", "Déposer une solution au référencement", roles=frozenset({"vendor"})),
         Action("catalog.review", "Instruire les demandes de référencement", roles=frozenset({"admin"})),
     ]
+
+
+@hookimpl
+def bouquet_scopes() -> list[Scope]:
+    return [Scope(SUBMIT_SCOPE, "Déposer et mettre à jour les solutions de l'éditeur au catalogue")]
 
 
 @hookimpl

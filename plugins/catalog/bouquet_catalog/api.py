@@ -18,13 +18,13 @@ from starlette.responses import JSONResponse, Response
 from bouquet.routing import public
 from bouquet.sso.oidc.bearer import BearerTokenError, authenticate_bearer
 
-from bouquet_catalog import images, solutions, submissions, workflow
+from bouquet_catalog import SUBMIT_SCOPE, images, solutions, submissions, workflow
 from bouquet_catalog.models import Solution, Vendor
 from bouquet_catalog.solutions import Actor, NotFound
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.workflow import TransitionRefused
 
-SCOPE = "catalog.submit"
+SCOPE = SUBMIT_SCOPE
 MAX_BODY = 8 * 1024 * 1024
 
 

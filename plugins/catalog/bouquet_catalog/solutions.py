@@ -7,7 +7,7 @@ anything is written, and the caller's transaction makes the rest all-or-nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -15,13 +15,16 @@ from sqlmodel import Session, col, select
 from bouquet.db import utcnow
 from bouquet.sso.oidc import clients as oidc_clients
 
-from bouquet_catalog import workflow
+from bouquet_catalog import SUBMIT_SCOPE, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.models import Image, ReviewEvent, Revision, Solution, Vendor, VendorApiClient
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.text import fold, terms
 from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES
 from bouquet_catalog.workflow import CHANGE, SOLUTION, Status, TransitionRefused
+
+if TYPE_CHECKING:
+    from bouquet.sso.oidc import KnownScopes
 
 LAUNCH_SCOPE = "openid profile email scope_all launch fhirUser patient/Patient.read"
 PAGE_SIZE = 20
@@ -63,11 +66,15 @@ def api_clients(session: Session, vendor: Vendor) -> list[VendorApiClient]:
                              .order_by(col(VendorApiClient.id))).all())
 
 
-def create_api_client(session: Session, vendor: Vendor, actor: Actor) -> oidc_clients.RegisteredClient:
-    """A client-credentials client with scope `catalog.submit` for the vendor's software; its secret is shown once."""
+def create_api_client(session: Session, vendor: Vendor, actor: Actor,
+                      known_scopes: KnownScopes) -> oidc_clients.RegisteredClient:
+    """A client-credentials client with scope `catalog.submit` for the vendor's software; its secret is shown once.
+
+    `known_scopes` is the app's (`bouquet.sso.oidc.known_scopes(app)`), where this plugin's
+    `bouquet_scopes` declared `catalog.submit`."""
     registered = oidc_clients.register_client(
-        session, name=f"API catalogue — {vendor.name}", grant_types=["client_credentials"], scope="catalog.submit",
-        owner=f"catalog-vendor:{vendor.id}", created_by=actor.label)
+        session, name=f"API catalogue — {vendor.name}", grant_types=["client_credentials"], scope=SUBMIT_SCOPE,
+        owner=f"catalog-vendor:{vendor.id}", created_by=actor.label, known_scopes=known_scopes)
     session.add(VendorApiClient(vendor_id=vendor.id, client_id=registered.client.client_id, created_by=actor.label[:200]))
     return registered
 

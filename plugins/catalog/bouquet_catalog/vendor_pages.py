@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
+from bouquet.sso.oidc import known_scopes
 
 from bouquet_catalog import solutions, submissions, web, workflow
 from bouquet_catalog.solutions import Actor, NotFound
@@ -211,11 +212,12 @@ async def client_secret(request: Request) -> Response:
 async def create_api_client(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
+    known = known_scopes(request.app)  # with `catalog.submit`, which this plugin declares
 
     def run() -> tuple[str, str]:
         with ctx.db.write() as session:
             vendor = _vendor(session, ctx)
-            registered = solutions.create_api_client(session, vendor, actor)
+            registered = solutions.create_api_client(session, vendor, actor, known)
             ctx.audit.write_in(session, "catalog.api_client.create", resource=f"catalog:vendor:{vendor.id}",
                                details={"client_id": registered.client.client_id})
             return registered.client.client_id, registered.secret or ""

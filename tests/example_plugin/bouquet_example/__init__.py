@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from bouquet import Action, Alert, Launchable, NavEntry, Panel, get_context, hookimpl, render
+from bouquet import Action, Alert, Launchable, NavEntry, Panel, Scope, get_context, hookimpl, render
 from bouquet.db import UtcDateTime, utcnow
 
 HERE = Path(__file__).parent
@@ -84,6 +84,11 @@ def bouquet_migrations():
 @hookimpl
 def bouquet_actions():
     return [Action("example.read", "Lire l'exemple", secretary=True), Action("example.write", "Écrire l'exemple")]
+
+
+@hookimpl
+def bouquet_scopes():
+    return [Scope("example.notes", "Lire et écrire les notes de l'exemple")]
 
 
 @hookimpl

@@ -105,6 +105,14 @@ async def prevention_external_acts(ctx: RequestContext, patient: PatientContext)
 
 
 @hookimpl
+async def prevention_external_acts_bulk(ctx: RequestContext, patients: list[PatientContext]) -> dict[str, list[dict[str, Any]]]:
+    """The DMP's vaccinations for a whole list (the prevention plugin's « mes patients »), by '<oid>|<matricule>'."""
+    from bouquet_dmp.vaccinations import external_acts_bulk
+
+    return await external_acts_bulk(ctx, patients)
+
+
+@hookimpl
 def bouquet_demo(db: Database) -> None:
     from bouquet_dmp.demo import load
 

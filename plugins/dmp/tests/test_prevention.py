@@ -53,3 +53,133 @@ def test_a_dmp_that_is_down_gives_no_acts_and_no_error(client, doctor, open_pati
     open_patient(client, LEFEBVRE)
     alerts = client.get("/patient/alerts")
     assert alerts.status_code == 200 and "grippe" in unescape(alerts.text).lower()   # the DMP's vaccine is unknown now
+
+
+# --- the population view « Prévention — mes patients » (prevention_external_acts_bulk) -------------
+
+FLU_LIST = "/p/prevention/mes-patients?rule=grippe-65-ans"
+
+
+def _declare(app, doctor, patients) -> None:
+    from bouquet_prevention import population
+
+    with app.state.db.write() as session:
+        population.declare(session, doctor.id, patients)
+
+
+def _flu_names(text: str) -> set[str]:
+    text = unescape(text)
+    return {name for name in ("LEFEBVRE", "MARTIN") if f"Ouvrir le dossier de {name}" in text}
+
+
+def _csv_names(body: bytes) -> set[str]:
+    lines = body.decode("utf-8-sig").splitlines()[1:]
+    return {line.split(";")[0] for line in lines}
+
+
+def test_the_population_view_and_csv_count_the_dmp_vaccinations(client, app, doctor):
+    from bouquet_dmp.models import DmpAccessEvent
+
+    _declare(app, doctor, [MARTIN, LEFEBVRE])
+    client.login(doctor)
+    page = client.get(FLU_LIST)
+    assert page.status_code == 200 and 'data-testid="external-notice"' not in page.text
+    # LEFEBVRE's DMP has his 20/10/2026 flu vaccine, as his patient page says; MARTIN's has none.
+    assert _flu_names(page.text) == {"MARTIN"}
+    export = client.get("/p/prevention/mes-patients.csv?rule=grippe-65-ans")
+    assert export.status_code == 200 and "X-Bouquet-Notice" not in export.headers
+    assert _csv_names(export.content) == {"MARTIN"}
+    with app.state.db.session() as session:
+        reads = session.exec(select(AuditEvent).where(AuditEvent.resource == "dmp/vaccinations")).all()
+        trail = session.exec(select(DmpAccessEvent).where(DmpAccessEvent.patient_ins == f"{LEFEBVRE.ins.oid}|{LEFEBVRE.ins.matricule}",
+                                                          DmpAccessEvent.transaction == "search")).all()
+    assert [(e.details["via"], e.details["patients"], e.details["with_acts"]) for e in reads] == [
+        ("prevention-population", 2, 2)] * 2   # one event per bulk read (page, then CSV)
+    assert len(trail) == 2 and all(e.outcome == "granted" and "liste de patients" in e.detail for e in trail)
+
+
+def test_a_professional_the_patient_blocked_still_sees_the_vaccine_due(client, app, doctor):
+    from bouquet_dmp import access
+    from bouquet_dmp.models import DmpAccessEvent
+
+    _declare(app, doctor, [MARTIN, LEFEBVRE])
+    lefebvre = f"{LEFEBVRE.ins.oid}|{LEFEBVRE.ins.matricule}"
+    access.block(app.state.db, lefebvre, doctor.idnat_ps)
+    client.login(doctor)
+    assert _flu_names(client.get(FLU_LIST).text) == {"MARTIN", "LEFEBVRE"}
+    assert _csv_names(client.get("/p/prevention/mes-patients.csv?rule=grippe-65-ans").content) == {"MARTIN", "LEFEBVRE"}
+    with app.state.db.session() as session:
+        trail = session.exec(select(DmpAccessEvent).where(DmpAccessEvent.patient_ins == lefebvre)).all()
+    assert trail and {e.outcome for e in trail} == {"denied"}
+
+
+def test_a_profession_without_the_vaccination_class_gets_nothing(client, app, doctor):
+    from bouquet_dmp import access
+    from bouquet_dmp.codes import CLASSES
+
+    _declare(app, doctor, [MARTIN, LEFEBVRE])
+    for class_code in CLASSES:
+        access.set_rule(app.state.db, "10", class_code, False)
+    client.login(doctor)
+    assert _flu_names(client.get(FLU_LIST).text) == {"MARTIN", "LEFEBVRE"}
+
+
+def test_a_failing_bulk_read_leaves_the_portal_acts_and_a_notice(client, app, doctor, monkeypatch):
+    from bouquet_dmp import vaccinations
+
+    async def broken(ctx, patients):
+        raise RuntimeError("DMP en panne")
+
+    _declare(app, doctor, [MARTIN, LEFEBVRE])
+    monkeypatch.setattr(vaccinations, "external_acts_bulk", broken)
+    client.login(doctor)
+    page = client.get(FLU_LIST)
+    assert page.status_code == 200 and 'data-testid="external-notice"' in page.text
+    assert "n'ont pas pu être lues" in unescape(page.text)
+    assert _flu_names(page.text) == {"MARTIN", "LEFEBVRE"}
+    export = client.get("/p/prevention/mes-patients.csv?rule=grippe-65-ans")
+    assert export.status_code == 200 and export.headers["X-Bouquet-Notice"] == "dmp-acts-unavailable"
+    assert _csv_names(export.content) == {"MARTIN", "LEFEBVRE"}
+    with app.state.db.session() as session:
+        viewed = session.exec(select(AuditEvent).where(AuditEvent.action == "prevention.population_viewed")).one()
+    assert viewed.details["external_failed"] == ["dmp"]
+
+
+def test_a_remote_dmp_cannot_be_read_in_bulk_and_says_so(client, app, doctor, monkeypatch):
+    monkeypatch.setenv("BOUQUET_DMP_URL", "http://127.0.0.1:9/fhir")
+    _declare(app, doctor, [LEFEBVRE])
+    client.login(doctor)
+    page = client.get(FLU_LIST)
+    assert page.status_code == 200 and 'data-testid="external-notice"' in page.text
+    assert _flu_names(page.text) == {"LEFEBVRE"}
+
+
+def test_the_bulk_read_takes_a_few_statements_for_a_long_list(app, doctor):
+    from sqlalchemy import event
+
+    from bouquet_dmp.identity import Caller
+    from bouquet_dmp.vaccinations import read_vaccinations
+    from bouquet_prevention.testing import synthetic_patients
+
+    patients = [MARTIN, LEFEBVRE, *synthetic_patients(2500)]
+    callers = [Caller(sub=doctor.label, name=doctor.display_name, kind="professional",
+                      patient=f"{p.ins.oid}|{p.ins.matricule}", idnat=doctor.idnat_ps, profession="10")
+               for p in patients]
+    statements: list[str] = []
+    engine = app.state.db.engine
+
+    def count(*args) -> None:
+        if not args[2].startswith("BEGIN"):   # SQLite's transaction opening, not a query
+            statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with app.state.db.write() as session:
+            acts, counts = read_vaccinations(session, callers)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    lefebvre = f"{LEFEBVRE.ins.oid}|{LEFEBVRE.ins.matricule}"
+    assert {"code": "grippe", "performed_on": "2026-10-20"} in acts[lefebvre]
+    assert counts["with_acts"] == 2
+    # the matrix, then per 1,000 patients: blocked, bris de glace, documents; one insert for the trail
+    assert len(statements) <= 1 + 3 * 3 + 1, statements

@@ -29,13 +29,16 @@ if TYPE_CHECKING:
     from bouquet.patient import PatientContext
     from bouquet.plugins import Plugins
 
-__all__ = ["HOOK_NAMES", "engine_for", "external_acts", "external_conditions", "register_hookspecs", "rules_for"]
+__all__ = ["HOOK_NAMES", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 
 log = logging.getLogger("bouquet.prevention")
 
-HOOK_NAMES = ("prevention_rules", "prevention_external_acts", "prevention_conditions")
+HOOK_NAMES = ("prevention_rules", "prevention_external_acts", "prevention_external_acts_bulk",
+              "prevention_conditions")
 #: How long other plugins get to answer `prevention_external_acts` / `prevention_conditions`.
 EXTERNAL_TIMEOUT_SECONDS = 2.0
+#: How long other plugins get to answer `prevention_external_acts_bulk` (a whole list at once).
+EXTERNAL_BULK_TIMEOUT_SECONDS = 5.0
 
 # Derived from code and the loaded plugins only (never from requests): safe to keep per process.
 _RULESETS: WeakKeyDictionary[Any, RuleSet] = WeakKeyDictionary()
@@ -92,6 +95,45 @@ async def external_acts(ctx: RequestContext, patient: PatientContext) -> list[Ac
                 continue
             acts.append(act)
     return acts
+
+
+def has_bulk_acts(plugins: Plugins) -> bool:
+    """Whether any plugin implements `prevention_external_acts_bulk` (else the list is not built)."""
+    register_hookspecs(plugins.pm)
+    caller = getattr(plugins.pm.hook, "prevention_external_acts_bulk", None)
+    return caller is not None and bool(caller.get_hookimpls())
+
+
+async def external_acts_bulk(ctx: RequestContext, patients: list[PatientContext]) -> tuple[dict[str, list[Act]], list[str]]:
+    """The acts other plugins hold for `patients` (`prevention_external_acts_bulk`, one call for the
+    whole list), by '<oid>|<matricule>', and the names of the plugins that failed or were too slow
+    (their acts are missing: the caller says so). Unknown codes and malformed items are dropped."""
+    register_hookspecs(ctx.plugins.pm)
+    failures: list[str] = []
+    results = await ctx.plugins.acall("prevention_external_acts_bulk", ctx=ctx, patients=patients,
+                                      timeout=EXTERNAL_BULK_TIMEOUT_SECONDS, failures=failures)
+    known = default_catalogue().acts
+    wanted = {f"{p.ins.oid}|{p.ins.matricule}" for p in patients}
+    acts: dict[str, list[Act]] = {}
+    for result in results:
+        if not isinstance(result.value, Mapping):
+            log.warning("plugin %s returned prevention acts Bouquet cannot use; ignored", result.plugin)
+            failures.append(result.plugin)
+            continue
+        dropped = 0
+        for key, items in result.value.items():
+            if key not in wanted or not isinstance(items, list | tuple):
+                dropped += 1
+                continue
+            for item in items:
+                act = _as_act(item)
+                if act is None or act.code not in known:
+                    dropped += 1
+                    continue
+                acts.setdefault(key, []).append(act)
+        if dropped:
+            log.warning("plugin %s returned %d prevention act(s) Bouquet cannot use; ignored", result.plugin, dropped)
+    return acts, failures
 
 
 async def external_conditions(ctx: RequestContext, patient: PatientContext) -> frozenset[str]:

@@ -35,6 +35,15 @@ def prevention_external_acts(ctx: RequestContext, patient: PatientContext) -> li
 
 
 @hookspec
+def prevention_external_acts_bulk(ctx: RequestContext, patients: list[PatientContext]) -> dict[str, list[Act]]:
+    """Acts held elsewhere for many patients at once (the population view « Prévention — mes
+    patients »), called once per evaluation: `{"<oid>|<matricule>": [acts as prevention_external_acts
+    returns them]}`, a patient without acts may be left out. The implementation applies the same
+    access rules as for one patient. May be async, is cut off after a timeout; raising (or timing out)
+    makes the view show the portal's acts only, with a notice."""
+
+
+@hookspec
 def prevention_conditions(ctx: RequestContext, patient: PatientContext) -> list[str]:
     """Condition codes of the catalogue that `patient` has (e.g. "diabete" from a problem list);
     may be async, is cut off after a timeout."""

@@ -7,15 +7,15 @@ opened in the portal (core table `patient_context`: established by them, or by a
 acting for them). Everything is read in bulk (a handful of queries for 10,000 patients) and
 evaluated in one pass; the functions taking a `Session` are blocking.
 
-Only what the portal holds is used here: its recorded acts, the traits stored with the list. The
-acts and conditions other plugins return (`prevention_external_acts`, the DMP) are read per
-patient on the patient page; asking them for thousands of patients at once is not what those
-hooks are for.
+The acts are those recorded in the portal and, passed in as `external`, those other plugins hold
+(`prevention_external_acts_bulk`, e.g. the DMP's vaccination records, asked once for the whole
+list by the page, keyed by '<oid>|<matricule>' as `ListedPatient.ins`). Conditions from other
+plugins (`prevention_conditions`) are per patient and not used here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,7 +26,7 @@ from sqlmodel import Session
 from bouquet.db import utcnow
 from bouquet.patient import PatientContext
 from bouquet.patient_context import PatientContextRecord
-from bouquet_prevention.engine import Engine, Outcome, PatientFacts, Status, index_acts
+from bouquet_prevention.engine import Act, Engine, Outcome, PatientFacts, Status, index_acts
 from bouquet_prevention.history import acts_by_patient
 from bouquet_prevention.models import DeclaredPatient
 
@@ -117,10 +117,15 @@ def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
 
 
 def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient], on: date,
-             statuses: frozenset[Status], rule_id: str = "") -> list[PopulationRow]:
+             statuses: frozenset[Status], rule_id: str = "",
+             external: Mapping[str, Sequence[Act]] | None = None) -> list[PopulationRow]:
     """Every (patient, rule) whose status is in `statuses` (and whose rule is `rule_id`, if given):
-    overdue first, then by date, then by name. The acts of all the patients are read at once."""
+    overdue first, then by date, then by name. The acts of all the patients are read at once;
+    `external` adds acts held elsewhere, by `ListedPatient.ins`."""
     acts = acts_by_patient(session, (patient.ins for patient in patients))
+    for ins, more in (external or {}).items():
+        if ins in acts:
+            acts[ins] = [*acts[ins], *more]
     rows: list[PopulationRow] = []
     keys: list[tuple[bool, date]] = []
     overdue = Status.OVERDUE

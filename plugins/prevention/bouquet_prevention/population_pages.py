@@ -26,7 +26,7 @@ from bouquet.patient_context import establish_in_session
 from bouquet.patient_plugin import OPEN_PATIENT
 from bouquet_prevention import clock, population
 from bouquet_prevention.engine import Outcome, Status
-from bouquet_prevention.hooks import engine_for, rules_for
+from bouquet_prevention.hooks import engine_for, external_acts_bulk, has_bulk_acts, rules_for
 from bouquet_prevention.rulesets import RuleSet
 
 __all__ = ["PAGE_SIZE", "POPULATION", "export_csv", "open_patient", "view"]
@@ -81,17 +81,43 @@ def _principal(ctx: Any) -> Any:
     return ctx.acting_for if ctx.account.kind == "secretary" else ctx.account
 
 
-async def _compute(ctx: Any, rule: str, status: str) -> tuple[int, list[population.PopulationRow]]:
+#: Shown above the list (and logged in the audit) when another plugin's acts could not be read.
+EXTERNAL_NOTICE = ("Les vaccinations enregistrées dans le DMP n'ont pas pu être lues : la liste ne tient compte "
+                   "que des actes enregistrés dans Bouquet et peut indiquer à faire un vaccin déjà fait.")
+
+
+def _contexts(patients: list[population.ListedPatient], on: date) -> list[PatientContext]:
+    found: list[PatientContext] = []
+    for patient in patients:
+        try:
+            found.append(PatientContext.from_dict(patient.traits, today=on))
+        except ValueError:
+            continue  # traits were checked when stored; an unreadable row only misses its external acts
+    return found
+
+
+async def _compute(ctx: Any, rule: str, status: str) -> tuple[int, list[population.PopulationRow], list[str]]:
+    """(patients, rows, plugins whose acts could not be read): the list, the acts other plugins
+    hold for it (`prevention_external_acts_bulk`, one call), then the evaluation."""
     principal_id = _principal(ctx).id
     engine, on = engine_for(ctx.plugins), clock.today()
 
-    def compute() -> tuple[int, list[population.PopulationRow]]:
+    def listed() -> list[population.ListedPatient]:
         with ctx.db.session() as session:
-            patients = population.patients_of(session, principal_id)
-            return len(patients), population.evaluate(session, engine, patients, on,
-                                                      population.STATUS_FILTERS[status], rule)
+            return population.patients_of(session, principal_id)
 
-    return await ctx.db.run(compute)
+    patients = await ctx.db.run(listed)
+    external: dict[str, list[Any]] = {}
+    failures: list[str] = []
+    if patients and has_bulk_acts(ctx.plugins):
+        external, failures = await external_acts_bulk(ctx, _contexts(patients, on))
+
+    def compute() -> list[population.PopulationRow]:
+        with ctx.db.session() as session:
+            return population.evaluate(session, engine, patients, on, population.STATUS_FILTERS[status], rule,
+                                       external)
+
+    return len(patients), await ctx.db.run(compute), failures
 
 
 async def view(request: Request) -> Response:
@@ -101,7 +127,7 @@ async def view(request: Request) -> Response:
     context: dict[str, Any] = {
         "rules": [(rule.id, rule.title) for rule in rules], "statuses": list(STATUS_LABELS.items()),
         "rule": request.query_params.get("rule", ""), "status": request.query_params.get("status", ""),
-        "refusal": None, "rows": [], "page": 1, "pages": 0, "total": 0, "patients": 0,
+        "refusal": None, "notice": None, "rows": [], "page": 1, "pages": 0, "total": 0, "patients": 0,
     }
     if not ctx.can(POPULATION):
         message = ("Choisissez d'abord le professionnel pour qui vous agissez." if ctx.account is not None
@@ -112,14 +138,15 @@ async def view(request: Request) -> Response:
         rule, status, page = _filters(request, rules, paged=True)
     except _BadFilter as bad:
         return await _page(request, context | {"refusal": bad}, 400)
-    patients, rows = await _compute(ctx, rule, status)
+    patients, rows, failures = await _compute(ctx, rule, status)
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = min(page, pages)
     shown = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     await ctx.audit.log("prevention.population_viewed", resource="prevention/mes-patients", details={
         "rule": rule, "status": status, "page": page, "patients": patients, "rows": len(rows),
-        "shown": sorted({row.patient.ins for row in shown})})
+        "shown": sorted({row.patient.ins for row in shown}), "external_failed": failures})
     return await _page(request, context | {
+        "notice": EXTERNAL_NOTICE if failures else None,
         "rule": rule, "status": status, "page": page, "pages": pages, "total": len(rows), "patients": patients,
         "rows": [_row(row) for row in shown], "may_open": ctx.can(OPEN_PATIENT),
     })
@@ -136,7 +163,7 @@ async def export_csv(request: Request) -> Response:
     except _BadFilter as bad:
         return Response(f"Filtre « {bad.field} » refusé : {bad.message}\n", status_code=400,
                         media_type="text/plain; charset=utf-8")
-    patients, rows = await _compute(ctx, rule, status)
+    patients, rows, failures = await _compute(ctx, rule, status)
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -147,10 +174,11 @@ async def export_csv(request: Request) -> Response:
                          ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
                          outcome.rule.title, state_label(outcome), _day(row.date), outcome.rule.source.label))
     await ctx.audit.log("prevention.population_exported", resource="prevention/mes-patients.csv", details={
-        "rule": rule, "status": status, "patients": patients, "rows": len(rows)})
+        "rule": rule, "status": status, "patients": patients, "rows": len(rows), "external_failed": failures})
+    headers = {"X-Bouquet-Notice": "dmp-acts-unavailable"} if failures else {}
     name = f"prevention-mes-patients-{clock.today().isoformat()}.csv"
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'} | headers)
 
 
 async def open_patient(request: Request) -> Response:

@@ -126,7 +126,7 @@ def test_the_csv_export_has_every_row_a_bom_and_the_same_filters(client: Any, ap
     assert martin[6] == "Vaccination contre le zona à partir de 65 ans"
     assert martin[7].startswith("À faire depuis le") or martin[7].startswith("En retard depuis le")
     [exported] = events(app, "prevention.population_exported")
-    assert exported.details == {"rule": "zona-65-ans", "status": "", "patients": 62, "rows": 62}
+    assert exported.details == {"rule": "zona-65-ans", "status": "", "patients": 62, "rows": 62, "external_failed": []}
     assert exported.acting_for is not None and exported.actor.startswith(f"account:{secretary.id}")
     refused = client.get(f"{PAGE}.csv", params={"status": "n'importe"})
     assert refused.status_code == 400 and "« status »" in refused.text

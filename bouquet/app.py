@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bouquet import errors, home, launch, logs, migrations, ops, patient_page, smart
+from bouquet import errors, fhir, home, launch, logs, migrations, ops, patient_page
 from bouquet.authz import Permissions
 from bouquet.context import ContextMiddleware
 from bouquet.csrf import CSRFMiddleware
@@ -72,12 +72,12 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         *oidc.routes,
         *portal.routes,
         *launch.routes,
-        *smart.routes,
+        *fhir.routes,
     ]
     routes += _plugin_routes(plugins)
     routes += _static_mounts(plugins)
 
-    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT, *launch.CSRF_EXEMPT, *smart.CSRF_EXEMPT]
+    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT, *launch.CSRF_EXEMPT]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             Middleware(ops.ObservabilityMiddleware),
             Middleware(ContextMiddleware),
             Middleware(CSRFMiddleware, secret=derive_key(settings.secret_key, "csrf"), origin=settings.base_url,
-                       cookie=cookie_name(settings.https), exempt=csrf_exempt),
+                       cookie=cookie_name(settings.https), exempt=csrf_exempt,
+                       cross_site=oidc.CSRF_CROSS_SITE),
         ],
         exception_handlers={HTTPException: errors.http_exception},
         lifespan=lifespan,

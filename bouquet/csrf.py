@@ -3,15 +3,16 @@
 Form posts send it in the `csrf_token` field, htmx and fetch in the `X-CSRF-Token` header. A
 request whose `Origin` is another site is refused outright. Endpoints authenticated by their
 caller's own credentials rather than by the browser's cookie (OAuth token endpoint, bearer-token
-APIs) are listed in `exempt`, as path prefixes. An entry written `=<path>` exempts that exact path
-only, from the token AND from the same-origin check: for endpoints other sites legitimately POST to
-in the browser and that change nothing before the person acts (OpenID Connect's `/authorize`).
+APIs) are listed in `exempt`, as path prefixes. The exact paths in `cross_site` are exempt from the
+token AND from the same-origin check: endpoints other sites legitimately POST to in the browser and
+that change nothing before the person acts (OpenID Connect's `/authorize`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from urllib.parse import parse_qs
 
 from starlette.datastructures import FormData
@@ -33,23 +34,24 @@ def token_for(secret: bytes, session_token_hash: str) -> str:
 class CSRFMiddleware:
     """Refuses unsafe requests without the session's token (403, nothing changed)."""
 
-    def __init__(self, app: ASGIApp, *, secret: bytes, origin: str, cookie: str, exempt: list[str]) -> None:
+    def __init__(self, app: ASGIApp, *, secret: bytes, origin: str, cookie: str, exempt: list[str],
+                 cross_site: Sequence[str] = ()) -> None:
         self.app, self.secret, self.origin, self.cookie, self.exempt = app, secret, origin, cookie, exempt
+        self.cross_site = frozenset(cross_site)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if f"={scope['path']}" in self.exempt:
+        if scope["path"] in self.cross_site:
             await self.app(scope, receive, send)
             return
         origin = request.headers.get("origin")
         if origin and origin != "null" and origin != self.origin:
             await _refuse(scope, receive, send, "Requête refusée : elle ne provient pas de ce site.")
             return
-        if any(scope["path"] == path or scope["path"].startswith(path.rstrip("/") + "/")
-               for path in self.exempt if not path.startswith("=")):
+        if any(scope["path"] == path or scope["path"].startswith(path.rstrip("/") + "/") for path in self.exempt):
             await self.app(scope, receive, send)
             return
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -30,7 +30,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Column, ForeignKey, String, update
 from sqlmodel import Field, Session, SQLModel, col, select
-from starlette.routing import BaseRoute
 
 from bouquet.db import UtcDateTime, utcnow
 
@@ -161,12 +160,3 @@ def check_launch(session: Session, handle: str, *, client_id: str, account_id: i
             raise LaunchRefused("launch already used")
     return row.patient_context_id
 
-
-def _routes() -> list[BaseRoute]:
-    from bouquet import fhir
-
-    return fhir.routes
-
-
-routes: list[BaseRoute] = _routes()
-CSRF_EXEMPT: list[str] = []

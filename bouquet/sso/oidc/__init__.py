@@ -7,7 +7,7 @@ What other modules and plugins use:
   declare with `bouquet_scopes` (`scopes`);
 - `await authenticate_bearer(request, scope="launch", audience=None) -> AccessGrant` (`bearer`), whose
   `patient_context_id` and `audience` come from a SMART launch or an RFC 8693 token exchange (`exchange`);
-- `routes` and `CSRF_EXEMPT`, mounted by `bouquet.app`.
+- `routes`, `CSRF_EXEMPT` and `CSRF_CROSS_SITE`, mounted by `bouquet.app`.
 
 Names load on first use, so that importing the built-in plugin stays cheap for the command line.
 """
@@ -28,6 +28,7 @@ _EXPORTS = {
     "BearerTokenError": "bouquet.sso.oidc.bearer",
     "routes": "bouquet.sso.oidc.endpoints",
     "CSRF_EXEMPT": "bouquet.sso.oidc.endpoints",
+    "CSRF_CROSS_SITE": "bouquet.sso.oidc.endpoints",
 }
 
 __all__ = sorted(_EXPORTS)

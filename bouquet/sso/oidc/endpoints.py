@@ -36,7 +36,10 @@ from bouquet.sso.oidc.server import (
 # "=" marks an exact path that cross-origin requests may also reach: relying parties POST
 # authentication requests to /authorize from their own pages (OpenID Connect Core §3.1.2.1);
 # /authorize changes nothing before the person acts, and its consent form keeps its CSRF token.
-CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO, f"={AUTHORIZE}")
+CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO)
+# Other sites POST authorization requests in the browser (OpenID Connect allows it); nothing changes
+# before the person acts, and the consent form keeps its token.
+CSRF_CROSS_SITE = (AUTHORIZE,)
 
 
 def metadata(provider: Provider) -> dict[str, Any]:

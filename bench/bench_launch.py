@@ -18,31 +18,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sso import machine, serve, stop  # noqa: E402  # the same server harness as the SSO benchmark
+from _common import (  # noqa: E402  # the same server harness as the SSO benchmark
+    SECRET, arguments, backend_name, database, machine, markdown_table, new_sessions, report, served, timed,
+    write_section,
+)
 
 from bouquet.db import Database  # noqa: E402
 from bouquet.demo_patients import DEMO_PATIENTS  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
 from bouquet.plugins import Plugins  # noqa: E402
-from bouquet.sessions import SessionStore, Timeouts  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402
 from bouquet.sso.oidc import keys  # noqa: E402
 from bouquet.sso.oidc.clients import register_client  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
-SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 SECTION = "## Practice-software launch"
 IDNAT = "810000000009"  # "8" + an RPPS number with its Luhn key
 
@@ -68,8 +64,7 @@ def prepare(url: str, browsers: int) -> Fixture:
                                          grant_types=["authorization_code", "client_credentials"],
                                          scope="openid launch", first_party=True)
             keys.ensure_keys(session, SECRET)
-        store = SessionStore(db, Timeouts(idle=timedelta(hours=1), absolute=timedelta(hours=2)))
-        tokens = [store.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"]).new_token for _ in range(browsers)]
+        tokens = new_sessions(db, doctor.id, browsers)
         assert registered.secret is not None
         return Fixture(registered.client.client_id, registered.secret, [t for t in tokens if t])
     finally:
@@ -99,9 +94,10 @@ async def launches(base: str, token: str, session_token: str, until: float, coun
             path = "/launch?" + created.json()["launch_url"].split("?", 1)[1]
             answers = await asyncio.gather(*(tab.get(path) for tab in tabs))
             statuses = sorted(answer.status_code for answer in answers)
-            if statuses == [303, 409] and any(a.headers.get("location") == "/patient" for a in answers):
+            opened = sum(answer.status_code == 303 and answer.headers.get("location") == "/patient" for answer in answers)
+            if statuses == [303, 409] and opened == 1:
                 counts["ok"] += 1
-            elif statuses == [303, 303]:
+            elif opened == 2:
                 counts["double"] += 1
             else:
                 counts["errors"] += 1
@@ -119,14 +115,8 @@ async def load(base: str, fixture: Fixture, seconds: float, concurrency: int) ->
                                  auth=(fixture.client_id, fixture.secret))
         answer.raise_for_status()
         token = answer.json()["access_token"]  # 5 minutes: longer than any run, as the software caches it
-    warm = {"ok": 0, "double": 0, "errors": 0}
-    await asyncio.gather(*(launches(base, token, s, time.monotonic() + 1.0, warm)
-                           for s in fixture.session_tokens[:concurrency]))
-    counts = {"ok": 0, "double": 0, "errors": 0}
-    started = time.monotonic()
-    await asyncio.gather(*(launches(base, token, s, started + seconds, counts)
-                           for s in fixture.session_tokens[:concurrency]))
-    return counts, time.monotonic() - started
+    return await timed(lambda s, until, counts: launches(base, token, s, until, counts),
+                       fixture.session_tokens[:concurrency], seconds, keys=("ok", "double", "errors"))
 
 
 def write_docs(table: str, args: argparse.Namespace) -> None:
@@ -153,60 +143,27 @@ The machine was shared with other work: 1-minute load average {args.load_before:
 handle must keep it at 0 whatever the load. A launch is three requests and four write transactions
 (the handle; its consumption; the patient context; the link between them), each audited.
 """
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section.rstrip() + "\n\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOCS.write_text(text.rstrip() + "\n", encoding="utf-8")
+    write_section(SECTION, section)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--no-write", action="store_true", help="Print the table only.")
-    args = parser.parse_args()
+    args = arguments(__doc__, workers=2, workers_type=int)
     rows = []
-    args.load_before = os.getloadavg()[0]
     for backend in args.backends.split(","):
-        with tempfile.TemporaryDirectory() as folder:
-            postgres = None
-            if backend == "postgresql":
-                from bouquet.testing.postgres import ThrowawayPostgres
-
-                postgres = ThrowawayPostgres()
-                postgres.start()
-                url = postgres.url
-            else:
-                url = f"sqlite:///{folder}/bench.db"
-            try:
-                fixture = prepare(url, args.concurrency)
-                process, base = serve(url, args.workers)
-                try:
-                    counts, elapsed = asyncio.run(load(base, fixture, args.seconds, args.concurrency))
-                finally:
-                    stop(process)
-            finally:
-                if postgres is not None:
-                    postgres.stop()
-        name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+        with database(backend) as url:
+            fixture = prepare(url, args.concurrency)
+            with served(url, args.workers) as base:
+                counts, elapsed = asyncio.run(load(base, fixture, args.seconds, args.concurrency))
+        name = backend_name(backend)
         ok = counts["ok"]
         rows.append((name, args.workers, ok, counts["double"], counts["errors"], ok / elapsed,
                      elapsed / ok * 1000 * args.concurrency if ok else 0))
         print(f"{name}: {ok / elapsed:.1f} launches/s ({ok} in {elapsed:.1f} s, {counts['double']} double uses, "
               f"{counts['errors']} errors)", flush=True)
-    table = "\n".join(["| database | workers | launches | double uses | errors | launches/s | mean latency (ms) |",
-                       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-                      + [f"| {name} | {workers} | {ok:,} | {double} | {errors} | {rate:,.1f} | {latency:,.0f} |"
-                         for name, workers, ok, double, errors, rate, latency in rows])
-    args.load_after = os.getloadavg()[0]
-    print()
-    print(table)
-    print(f"load average: {args.load_before:.1f} before, {args.load_after:.1f} after")
-    if not args.no_write:
-        write_docs(table, args)
-        print(f"\nWritten to {DOCS.relative_to(ROOT)}")
+    table = markdown_table(["database", "workers", "launches", "double uses", "errors", "launches/s", "mean latency (ms)"],
+                           [f"| {name} | {workers} | {ok:,} | {double} | {errors} | {rate:,.1f} | {latency:,.0f} |"
+                            for name, workers, ok, double, errors, rate, latency in rows])
+    report(table, args, write_docs)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ from pathlib import Path
 
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test client's issuer is http://testserver
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DOCS, SECRET, backend_name  # noqa: E402
+
 from bouquet.app import create_app  # noqa: E402
 from bouquet.db import Database  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
@@ -30,10 +33,7 @@ from bouquet.settings import Settings  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402
 from bouquet.testing.fixtures import BouquetClient, signed_in_session  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Portal sign-in through its own provider"
-SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 HTML = {"accept": "text/html"}
 PAGE = "/account/sessions"
 
@@ -93,8 +93,7 @@ def main() -> None:
     table = ["| database | sign-ins | median (ms) | p90 (ms) | page view with a portal session, median (ms) |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for backend, count, median, p90, view in rows:
-        name = "SQLite" if backend == "sqlite" else "PostgreSQL"
-        table.append(f"| {name} | {count} | {median:.1f} | {p90:.1f} | {view:.1f} |")
+        table.append(f"| {backend_name(backend)} | {count} | {median:.1f} | {p90:.1f} | {view:.1f} |")
     text = "\n".join(table)
     print(text)
     if args.no_write:

@@ -18,23 +18,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import os
-import re
 import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sso import SECRET, machine, serve, stop  # noqa: E402
+from _common import (  # noqa: E402
+    SECRET, arguments, backend_name, database, machine, markdown_table, new_sessions, pkce, report, served, timed,
+    write_section,
+)
 
 from bouquet.app import derive_key  # noqa: E402
 from bouquet.audit import Auditor  # noqa: E402
@@ -43,14 +40,11 @@ from bouquet.demo_patients import DEMO_PATIENTS  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
 from bouquet.patient_context import establish  # noqa: E402
 from bouquet.plugins import Plugins  # noqa: E402
-from bouquet.sessions import SessionStore, Timeouts  # noqa: E402
 from bouquet.smart import create_launch  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402
 from bouquet.sso.oidc import keys  # noqa: E402
 from bouquet.sso.oidc.clients import register_client  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 REDIRECT = "http://localhost:9/callback"
 SCOPE = "launch openid fhirUser patient/Patient.read"
 SECTION = "## SMART app launch"
@@ -86,14 +80,13 @@ def prepare(url: str, browsers: int, handles_each: int) -> Fixture:
         assert doctor.id is not None and registered.secret is not None
         audit = Auditor(db, derive_key(SECRET, "audit"), actor=doctor.label)
         context_id = establish(db, audit, doctor, None, DEMO_PATIENTS[0], "bench")
-        store = SessionStore(db, Timeouts(idle=timedelta(hours=1), absolute=timedelta(hours=2)))
         made = []
         with db.write() as session:
             for _ in range(browsers):
                 handles = [create_launch(session, client_id=registered.client.client_id, account_id=doctor.id,
                                          acting_for_id=None, patient_context_id=context_id) for _ in range(handles_each)]
                 made.append(handles)
-        tokens = [store.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"]).new_token for _ in range(browsers)]
+        tokens = new_sessions(db, doctor.id, browsers)
         return Fixture(registered.client.client_id, registered.secret,
                        [Browser(token, handles) for token, handles in zip(tokens, made, strict=True) if token])
     finally:
@@ -103,8 +96,7 @@ def prepare(url: str, browsers: int, handles_each: int) -> Fixture:
 async def launches(base: str, fixture: Fixture, browser: Browser, until: float, counts: dict[str, int]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30, headers={"Cookie": f"bouquet_session={browser.session_token}"}) as http:
         while time.monotonic() < until and browser.handles:
-            verifier = secrets.token_urlsafe(48)
-            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            verifier, challenge = pkce()
             authorized = await http.get("/authorize", params={
                 "response_type": "code", "client_id": fixture.client_id, "redirect_uri": REDIRECT, "scope": SCOPE,
                 "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(12), "launch": browser.handles.pop(),
@@ -126,12 +118,9 @@ async def launches(base: str, fixture: Fixture, browser: Browser, until: float, 
 
 
 async def load(base: str, fixture: Fixture, seconds: float) -> tuple[int, int, float]:
-    warm: dict[str, int] = {"ok": 0, "errors": 0}
-    await asyncio.gather(*(launches(base, fixture, browser, time.monotonic() + 1.0, warm) for browser in fixture.browsers))
-    counts = {"ok": 0, "errors": 0}
-    started = time.monotonic()
-    await asyncio.gather(*(launches(base, fixture, browser, started + seconds, counts) for browser in fixture.browsers))
-    return counts["ok"], counts["errors"], time.monotonic() - started
+    counts, elapsed = await timed(lambda browser, until, counts: launches(base, fixture, browser, until, counts),
+                                  fixture.browsers, seconds)
+    return counts["ok"], counts["errors"], elapsed
 
 
 def write_docs(table: str, args: argparse.Namespace) -> None:
@@ -161,61 +150,28 @@ audit event, chained, so it serialises on the audit chain), and the handle check
 queries to `/authorize`. As for the SSO figures, read them as a floor measured on a shared
 two-CPU machine, not a capacity plan.
 """
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section.rstrip() + "\n\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOCS.write_text(text.rstrip() + "\n", encoding="utf-8")
+    write_section(SECTION, section)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--no-write", action="store_true", help="Print the table only.")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     rows = []
-    args.load_before = os.getloadavg()[0]
     # More handles than a browser can use in the run (a launch takes tens of milliseconds at best).
     handles_each = int(40 * (args.seconds + 1))
     for backend in args.backends.split(","):
         for workers in [int(value) for value in args.workers.split(",")]:
-            with tempfile.TemporaryDirectory() as folder:
-                postgres = None
-                if backend == "postgresql":
-                    from bouquet.testing.postgres import ThrowawayPostgres
-
-                    postgres = ThrowawayPostgres()
-                    postgres.start()
-                    url = postgres.url
-                else:
-                    url = f"sqlite:///{folder}/bench.db"
-                try:
-                    fixture = prepare(url, args.concurrency, handles_each)
-                    process, base = serve(url, workers)
-                    try:
-                        ok, errors, elapsed = asyncio.run(load(base, fixture, args.seconds))
-                    finally:
-                        stop(process)
-                finally:
-                    if postgres is not None:
-                        postgres.stop()
-            name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+            with database(backend) as url:
+                fixture = prepare(url, args.concurrency, handles_each)
+                with served(url, workers) as base:
+                    ok, errors, elapsed = asyncio.run(load(base, fixture, args.seconds))
+            name = backend_name(backend)
             rows.append((name, workers, ok, errors, ok / elapsed, elapsed / ok * 1000 * args.concurrency if ok else 0))
             print(f"{name}, {workers} worker(s): {ok / elapsed:.1f} launches/s ({ok} in {elapsed:.1f} s, "
                   f"{errors} errors)", flush=True)
-    table = "\n".join(["| database | workers | launches | errors | launches/s | mean latency (ms) |",
-                       "| --- | ---: | ---: | ---: | ---: | ---: |"]
-                      + [f"| {name} | {workers} | {ok:,} | {errors} | {rate:,.1f} | {latency:,.0f} |"
-                         for name, workers, ok, errors, rate, latency in rows])
-    args.load_after = os.getloadavg()[0]
-    print()
-    print(table)
-    print(f"load average: {args.load_before:.1f} before, {args.load_after:.1f} after")
-    if not args.no_write:
-        write_docs(table, args)
-        print(f"\nWritten to {DOCS.relative_to(ROOT)}")
+    table = markdown_table(["database", "workers", "launches", "errors", "launches/s", "mean latency (ms)"],
+                           [f"| {name} | {workers} | {ok:,} | {errors} | {rate:,.1f} | {latency:,.0f} |"
+                            for name, workers, ok, errors, rate, latency in rows])
+    report(table, args, write_docs)
 
 
 if __name__ == "__main__":

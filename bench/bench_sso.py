@@ -15,36 +15,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import os
-import platform
-import re
 import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bouquet.db import Database
-from bouquet.migrations import upgrade
-from bouquet.plugins import Plugins
-from bouquet.sessions import SessionStore, Timeouts
-from bouquet.sso.accounts import Account
-from bouquet.sso.oidc import keys
-from bouquet.sso.oidc.clients import register_client
-from bouquet.testing.fixtures import free_port
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    SECRET, arguments, backend_name, database, machine, markdown_table, new_sessions, pkce, report, served, timed,
+    write_section,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
-SECRET = "bench-secret-key-0123456789abcdef-0123456789"
+from bouquet.db import Database  # noqa: E402
+from bouquet.migrations import upgrade  # noqa: E402
+from bouquet.plugins import Plugins  # noqa: E402
+from bouquet.sso.accounts import Account  # noqa: E402
+from bouquet.sso.oidc import keys  # noqa: E402
+from bouquet.sso.oidc.clients import register_client  # noqa: E402
+
 REDIRECT = "http://localhost:9/callback"
 SECTION = "## SSO round trips"
 
@@ -70,47 +62,17 @@ def prepare(url: str, browsers: int) -> Fixture:
             registered = register_client(session, name="Bench", redirect_uris=[REDIRECT], first_party=True,
                                          scope="openid profile scope_all")
             keys.ensure_keys(session, SECRET)
-        store = SessionStore(db, Timeouts(idle=timedelta(hours=1), absolute=timedelta(hours=2)))
-        tokens = [store.create(account_id=doctor.id, amr=["pwd", "otp", "mfa"]).new_token for _ in range(browsers)]
+        tokens = new_sessions(db, doctor.id, browsers)
         assert registered.secret is not None
         return Fixture(registered.client.client_id, registered.secret, [t for t in tokens if t])
     finally:
         db.dispose()
 
 
-def serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    base = f"http://localhost:{port}"
-    env = {**os.environ, "BOUQUET_DATABASE_URL": url, "BOUQUET_SECRET_KEY": SECRET, "BOUQUET_BASE_URL": base,
-           "BOUQUET_PLUGINS": "", "BOUQUET_LOG_LEVEL": "WARNING", "BOUQUET_SESSION_IDLE_MINUTES": "60"}
-    process = subprocess.Popen([sys.executable, "-m", "bouquet", "serve", "--port", str(port), "--workers", str(workers)],
-                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/.well-known/openid-configuration", timeout=2).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start: {process.stderr.read().decode() if process.stderr else ''}")
-        time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 async def round_trips(base: str, fixture: Fixture, session_token: str, until: float, counts: dict[str, int]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30, headers={"Cookie": f"bouquet_session={session_token}"}) as http:
         while time.monotonic() < until:
-            verifier = secrets.token_urlsafe(48)
-            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            verifier, challenge = pkce()
             authorized = await http.get("/authorize", params={
                 "response_type": "code", "client_id": fixture.client_id, "redirect_uri": REDIRECT,
                 "scope": "openid profile scope_all", "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(12),
@@ -131,19 +93,9 @@ async def round_trips(base: str, fixture: Fixture, session_token: str, until: fl
 
 
 async def load(base: str, fixture: Fixture, seconds: float, concurrency: int) -> tuple[int, int, float]:
-    warm: dict[str, int] = {"ok": 0, "errors": 0}
-    await asyncio.gather(*(round_trips(base, fixture, token, time.monotonic() + 1.0, warm)
-                           for token in fixture.session_tokens[:concurrency]))
-    counts = {"ok": 0, "errors": 0}
-    started = time.monotonic()
-    await asyncio.gather(*(round_trips(base, fixture, token, started + seconds, counts)
-                           for token in fixture.session_tokens[:concurrency]))
-    return counts["ok"], counts["errors"], time.monotonic() - started
-
-
-def machine() -> str:
-    return (f"CPython {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
-            f"{platform.system()} {platform.release().split('-')[0]}")
+    counts, elapsed = await timed(lambda token, until, counts: round_trips(base, fixture, token, until, counts),
+                                  fixture.session_tokens[:concurrency], seconds)
+    return counts["ok"], counts["errors"], elapsed
 
 
 def write_docs(table: str, args: argparse.Namespace) -> None:
@@ -174,59 +126,26 @@ core to use and mostly adds contention; on SQLite, every write transaction also 
 database's single write lock (`BEGIN IMMEDIATE`). On a host with spare cores, workers scale with
 PostgreSQL, whose row locks let them overlap.
 """
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section.rstrip() + "\n\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOCS.write_text(text.rstrip() + "\n", encoding="utf-8")
+    write_section(SECTION, section)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--no-write", action="store_true", help="Print the table only.")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     rows = []
-    args.load_before = os.getloadavg()[0]
     for backend in args.backends.split(","):
         for workers in [int(value) for value in args.workers.split(",")]:
-            with tempfile.TemporaryDirectory() as folder:
-                postgres = None
-                if backend == "postgresql":
-                    from bouquet.testing.postgres import ThrowawayPostgres
-
-                    postgres = ThrowawayPostgres()
-                    postgres.start()
-                    url = postgres.url
-                else:
-                    url = f"sqlite:///{folder}/bench.db"
-                try:
-                    fixture = prepare(url, args.concurrency)
-                    process, base = serve(url, workers)
-                    try:
-                        ok, errors, elapsed = asyncio.run(load(base, fixture, args.seconds, args.concurrency))
-                    finally:
-                        stop(process)
-                finally:
-                    if postgres is not None:
-                        postgres.stop()
-            name = "SQLite" if backend == "sqlite" else "PostgreSQL"
+            with database(backend) as url:
+                fixture = prepare(url, args.concurrency)
+                with served(url, workers) as base:
+                    ok, errors, elapsed = asyncio.run(load(base, fixture, args.seconds, args.concurrency))
+            name = backend_name(backend)
             rows.append((name, workers, ok, errors, ok / elapsed, elapsed / ok * 1000 * args.concurrency if ok else 0))
             print(f"{name}, {workers} worker(s): {ok / elapsed:.1f} round trips/s ({ok} in {elapsed:.1f} s, "
                   f"{errors} errors)", flush=True)
-    table = "\n".join(["| database | workers | round trips | errors | round trips/s | mean latency (ms) |",
-                       "| --- | ---: | ---: | ---: | ---: | ---: |"]
-                      + [f"| {name} | {workers} | {ok:,} | {errors} | {rate:,.1f} | {latency:,.0f} |"
-                         for name, workers, ok, errors, rate, latency in rows])
-    args.load_after = os.getloadavg()[0]
-    print()
-    print(table)
-    print(f"load average: {args.load_before:.1f} before, {args.load_after:.1f} after")
-    if not args.no_write:
-        write_docs(table, args)
-        print(f"\nWritten to {DOCS.relative_to(ROOT)}")
+    table = markdown_table(["database", "workers", "round trips", "errors", "round trips/s", "mean latency (ms)"],
+                           [f"| {name} | {workers} | {ok:,} | {errors} | {rate:,.1f} | {latency:,.0f} |"
+                            for name, workers, ok, errors, rate, latency in rows])
+    report(table, args, write_docs)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -50,6 +52,23 @@ async def _caller(request: Request) -> tuple[Vendor, Actor] | JSONResponse:
     if vendor is None:
         return _error(403, "forbidden", "Ce client n'est le client d'API d'aucun éditeur du catalogue.")
     return vendor, Actor(None, f"API de {vendor.name} (client {grant.client_id})", workflow.VENDOR, vendor.id)
+
+
+def _vendor_endpoint(handler: Callable[[Request, Vendor, Actor], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint for the calling vendor: `handler(request, vendor, actor)`, or `_caller`'s refusal."""
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        caller = await _caller(request)
+        if isinstance(caller, JSONResponse):
+            return caller
+        vendor, actor = caller
+        return await handler(request, vendor, actor)
+
+    return endpoint
+
+
+def _invalid(invalid: InvalidSubmission) -> JSONResponse:
+    return _error(400, "invalid_request", "La demande contient des erreurs : voir « errors ».", invalid.errors)
 
 
 def _summary(solution: Solution, content: dict[str, Any]) -> dict[str, Any]:
@@ -130,15 +149,12 @@ async def _run(request: Request, fn: Any, status: int = 200) -> Response:
     except TransitionRefused as refused:
         return _error(refused.status, "conflict" if refused.status == 409 else "invalid_request", refused.message)
     except InvalidSubmission as invalid:
-        return _error(400, "invalid_request", "La demande contient des erreurs : voir « errors ».", invalid.errors)
+        return _invalid(invalid)
 
 
 @public
-async def list_solutions(request: Request) -> Response:
-    caller = await _caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    vendor, _ = caller
+@_vendor_endpoint
+async def list_solutions(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db = request.app.state.db
 
     def run() -> dict[str, Any]:
@@ -149,17 +165,14 @@ async def list_solutions(request: Request) -> Response:
 
 
 @public
-async def create_solution(request: Request) -> Response:
-    caller = await _caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    vendor, actor = caller
+@_vendor_endpoint
+async def create_solution(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db, audit = request.app.state.db, _auditor(request, actor)
     try:
         body = await _body(request)
         content, pictures = _content_and_images(body)
     except InvalidSubmission as invalid:
-        return _error(400, "invalid_request", "La demande contient des erreurs : voir « errors ».", invalid.errors)
+        return _invalid(invalid)
 
     def run() -> dict[str, Any]:
         with db.write() as session:
@@ -180,16 +193,13 @@ def _auditor(request: Request, actor: Actor) -> Any:
 
 
 @public
-async def get_solution(request: Request) -> Response:
-    caller = await _caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    vendor, _ = caller
+@_vendor_endpoint
+async def get_solution(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db, solution_id = request.app.state.db, _id(request)
 
     def run() -> dict[str, Any]:
         with db.session() as session:
-            solution = solutions.owned(session, solution_id, vendor.id)  # type: ignore[arg-type]
+            solution = _owned(session, solution_id, vendor)
             summary = _summary(solution, solutions.content_of(session, solution))
             summary["history"] = [{"at": e.at.isoformat(), "transition": e.transition, "from": e.from_status,
                                    "to": e.to_status, "by": e.actor_label, "comment": e.comment}
@@ -197,6 +207,11 @@ async def get_solution(request: Request) -> Response:
             return summary
 
     return await _run(request, run)
+
+
+def _owned(session: Any, solution_id: int, vendor: Vendor) -> Solution:
+    """The vendor's solution `solution_id` (`NotFound`, hence a 404, if it is not theirs)."""
+    return solutions.owned(session, solution_id, vendor.id)  # type: ignore[arg-type]
 
 
 def _id(request: Request) -> int:
@@ -207,21 +222,18 @@ def _id(request: Request) -> int:
 
 
 @public
-async def update_solution(request: Request) -> Response:
-    caller = await _caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    vendor, actor = caller
+@_vendor_endpoint
+async def update_solution(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db, audit, solution_id = request.app.state.db, _auditor(request, actor), _id(request)
     try:
         body = await _body(request)
         content, pictures = _content_and_images(body)
     except InvalidSubmission as invalid:
-        return _error(400, "invalid_request", "La demande contient des erreurs : voir « errors ».", invalid.errors)
+        return _invalid(invalid)
 
     def run() -> dict[str, Any]:
         with db.write() as session:
-            solution = solutions.owned(session, solution_id, vendor.id)  # type: ignore[arg-type]
+            solution = _owned(session, solution_id, vendor)
             solutions.update(session, solution, content, pictures, actor)
             if body.get("submit") is True:
                 solutions.transition(session, solution, "submit", actor)
@@ -232,16 +244,13 @@ async def update_solution(request: Request) -> Response:
 
 
 @public
-async def submit_solution(request: Request) -> Response:
-    caller = await _caller(request)
-    if isinstance(caller, JSONResponse):
-        return caller
-    vendor, actor = caller
+@_vendor_endpoint
+async def submit_solution(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db, audit, solution_id = request.app.state.db, _auditor(request, actor), _id(request)
 
     def run() -> dict[str, Any]:
         with db.write() as session:
-            solution = solutions.owned(session, solution_id, vendor.id)  # type: ignore[arg-type]
+            solution = _owned(session, solution_id, vendor)
             solutions.transition(session, solution, "submit", actor)
             audit.write_in(session, "catalog.solution.submit", resource=f"catalog:solution:{solution_id}")
             return _summary(solution, solutions.content_of(session, solution))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bouquet.demo_patients import DEMO_PATIENTS
+from bouquet.testing.care_team import doctor, nurse, open_patient, secretary  # noqa: F401 (fixtures)
 from bouquet.testing.fixtures import TEST_SECRET
 
 from bouquet_dmp import demo
@@ -26,31 +27,6 @@ def app(make_app: Callable[..., Any]) -> Any:
     app = make_app()
     demo.load(app.state.db, DEMO_PATIENTS)   # the core's five; tests about the others load them
     return app
-
-
-@pytest.fixture
-def doctor(make_account: Callable[..., Any]) -> Any:
-    return make_account(given_name="Alice", family_name="MARTIN")
-
-
-@pytest.fixture
-def nurse(make_account: Callable[..., Any]) -> Any:
-    return make_account(given_name="Léa", family_name="DURAND", profession_code="60", profession_label="Infirmier")
-
-
-@pytest.fixture
-def secretary(make_account: Callable[..., Any]) -> Any:
-    return make_account(kind="secretary", given_name="Sophie", family_name="BERNARD")
-
-
-@pytest.fixture
-def open_patient() -> Callable[..., None]:
-    """`open_patient(client, patient=MARTIN)`: make a demo patient the client's patient in context."""
-    def open_(client: Any, patient: Any = MARTIN) -> None:
-        response = client.submit("/patient", {"demo": patient.ins.matricule})
-        assert response.status_code == 303, response.text
-
-    return open_
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bouquet.demo_patients import DEMO_PATIENTS
+from bouquet.testing.care_team import doctor, nurse, open_patient, secretary  # noqa: F401 (fixtures)
 
 HERE = Path(__file__).parent
 EXAMPLE_REGION = HERE.parent / "example_region"
@@ -56,31 +57,6 @@ def pinned_today(monkeypatch: pytest.MonkeyPatch) -> date:
 @pytest.fixture
 def app(make_app: Callable[..., Any], region_plugins: list[tuple[str, object]]) -> Any:
     return make_app(extra_plugins=region_plugins)
-
-
-@pytest.fixture
-def doctor(make_account: Callable[..., Any]) -> Any:
-    return make_account(given_name="Alice", family_name="MARTIN")
-
-
-@pytest.fixture
-def nurse(make_account: Callable[..., Any]) -> Any:
-    return make_account(given_name="Léa", family_name="DURAND", profession_code="60", profession_label="Infirmier")
-
-
-@pytest.fixture
-def secretary(make_account: Callable[..., Any]) -> Any:
-    return make_account(kind="secretary", given_name="Sophie", family_name="BERNARD")
-
-
-@pytest.fixture
-def open_patient() -> Callable[..., None]:
-    """`open_patient(client, patient=MARTIN)`: make a demo patient the client's patient in context."""
-    def open_(client: Any, patient: Any = MARTIN) -> None:
-        response = client.submit("/patient", {"demo": patient.ins.matricule})
-        assert response.status_code == 303, response.text
-
-    return open_
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from bouquet.context import RequestContext, get_context
 from bouquet.db import utcnow
-from bouquet.sso import delegation, invitations
+from bouquet.sso import delegation, factors, invitations
 from bouquet.sso.accounts import KIND_LABELS, Account, AccountKind, InvalidAccount, create_account
 from bouquet.ui import render
 
@@ -112,6 +112,7 @@ class AccountDetail:
     principals: list[Account]
     delegates: list[Account]
     lock: Any
+    second_factors: int = 0
 
 
 def _detail(ctx: RequestContext, account_id: int) -> AccountDetail:
@@ -126,6 +127,7 @@ def _detail(ctx: RequestContext, account_id: int) -> AccountDetail:
             principals=delegation.principals_of(session, account_id),
             delegates=[delegate for _d, delegate in delegation.delegates_of(session, account_id)],
             lock=lock_status(session, account_id),
+            second_factors=factors.total(session, account_id),
         )
 
 

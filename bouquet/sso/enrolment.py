@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from bouquet.context import RequestContext, ensure_session, get_context
 from bouquet.routing import public
 from bouquet.sessions import BrowserSession
-from bouquet.sso import flow, throttle, totp
+from bouquet.sso import factors, flow, throttle, totp
 from bouquet.sso.accounts import Account
 from bouquet.sso.completion import ISSUED_KEY, finish_enrolment, finish_signin, issued
 from bouquet.sso.forms import read_form
@@ -33,6 +34,8 @@ from bouquet.ui import render
 SECRET_KEY = "totp_enrolment"
 EXPIRED = "Votre connexion a expiré. Saisissez à nouveau votre identifiant et votre mot de passe."
 CODE_FORMAT = "Saisissez les 6 chiffres affichés par votre application."
+ALREADY_ENROLLED = ("Un second facteur a été enregistré pour ce compte entre-temps : aucun autre ne peut être "
+                    "ajouté sans lui. Connectez-vous avec ce second facteur ou un code de secours.")
 CODE_WRONG = ("Ce code ne correspond pas. Vérifiez que vous avez bien scanné le QR code de cette page "
               "et que l'heure de votre téléphone est juste, puis saisissez le code affiché.")
 
@@ -61,12 +64,27 @@ async def totp_setup(ctx: RequestContext, account_id: int, secret: str) -> dict[
     return {"secret": secret, "qr": totp.qr_code_data_uri(totp.provisioning_uri(secret, username))}
 
 
-def confirm_totp(ctx: RequestContext, account_id: int, secret: str, code: str, now: datetime) -> bool:
-    """Store the app when `code` is one of its codes (that code cannot then sign in); audit `factor.added`."""
+class AlreadyEnrolled(Exception):
+    """The account gained a second factor since this enrolment began: it must be asked for, not added."""
+
+
+def confirm_totp(ctx: RequestContext, account_id: int, secret: str, code: str, now: datetime, *,
+                 first_factor: bool = False) -> bool:
+    """Store the app when `code` is one of its codes (that code cannot then sign in); audit `factor.added`.
+
+    `first_factor=True` is enrolment on the strength of a password or an invitation alone: allowed
+    only while the account has no second factor, checked here under a lock on the account's row (so
+    a TOTP and a key enrolled at once in two tabs, or an enrolment started before the owner's, cannot
+    both pass). Raises `AlreadyEnrolled` otherwise.
+    """
     steps = totp.matching_steps(secret, code, now)
     if not steps:
         return False
     with ctx.db.write() as session:
+        if first_factor:
+            session.exec(select(Account.id).where(Account.id == account_id).with_for_update()).first()
+            if factors.has_second_factor(session, account_id):
+                raise AlreadyEnrolled(account_id)
         if totp.has_secret(session, account_id, secret, secret_key=ctx.settings.secret_key):
             return True  # the same form sent twice
         credential = totp.add(session, account_id, secret, secret_key=ctx.settings.secret_key, used_step=steps[0])
@@ -116,7 +134,14 @@ async def totp_confirm(request: Request) -> Response:
     browser = await ensure_session(ctx)
     secret = pending_secret(browser, SECRET_KEY, pending.account_id)
     now = throttle.current_time(ctx.app_state)
-    if not await ctx.db.run(confirm_totp, ctx, pending.account_id, secret, code, now):
+    try:
+        confirmed = await ctx.db.run(confirm_totp, ctx, pending.account_id, secret, code, now, first_factor=True)
+    except AlreadyEnrolled:
+        browser.pop(SECRET_KEY)
+        flow.end_enrolment(ctx)
+        ctx.flash(ALREADY_ENROLLED, "warning")
+        return RedirectResponse("/login/second-factor", status_code=303)
+    if not confirmed:
         return await _totp_form(request, pending, error=CODE_WRONG)
     browser.pop(SECRET_KEY)
     return await finish_enrolment(ctx, pending.account_id, [*pending.amr, flow.OTP])

@@ -80,6 +80,12 @@ def mark_enrolling(ctx: RequestContext) -> None:
         ctx.session.set(KEY, {**ctx.session.get(KEY), "enrolling": True})
 
 
+def end_enrolment(ctx: RequestContext) -> None:
+    """The account has a second factor now: the sign-in in progress asks for it instead of enrolling one."""
+    if ctx.session is not None and ctx.session.get(KEY):
+        ctx.session.set(KEY, {**ctx.session.get(KEY), "enrolling": False})
+
+
 def with_mfa(amr: list[str] | tuple[str, ...]) -> list[str]:
     """Add `mfa` when two distinct kinds of factor were used (or a user-verified passkey)."""
     values = list(dict.fromkeys(amr))

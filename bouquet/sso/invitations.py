@@ -4,6 +4,15 @@ An invitation is a single-use link, `{base_url}/invitation/<token>`, valid 7 day
 token is 256 random bits; only its SHA-256 is stored, so a copy of the database opens no account.
 Following the link, the person chooses a password, then goes on to enrol a second factor like
 anyone signing in for the first time.
+
+An invitation never weakens the second factor. For an account that already has one (a
+professional who forgot their password), the page also asks for a code of their authenticator app
+or one of their recovery codes, checked and throttled like the sign-in's second step; without it
+nothing changes. Someone who has lost every factor too needs the administrator to reset the
+factors first (`/admin/accounts/<id>`, with a reason, audited). Enrolling a factor on the strength
+of the invitation alone is allowed only while the account has none, checked under a lock on the
+account's row when the password is set and again when the factor is confirmed. Setting the
+password ends every session of the account, and the owner sees the event on their account page.
 """
 
 from __future__ import annotations
@@ -24,12 +33,21 @@ from bouquet.context import RequestContext, get_context
 from bouquet.db import UtcDateTime, utcnow
 from bouquet.routing import public
 from bouquet.sessions import hash_token
-from bouquet.sso import flow
+from bouquet.sso import factors, flow, recovery, throttle, totp
 from bouquet.sso.accounts import Account
+from bouquet.sso.completion import finish_signin
+from bouquet.sso.forms import read_form
 from bouquet.sso.passwords import hash_password, weakness
+from bouquet.sso.signin import check_second_factor
 from bouquet.ui import render
 
 DEFAULT_LIFETIME = timedelta(days=7)
+CODE_MISSING = ("Ce compte a déjà un second facteur : saisissez un code de votre application d'authentification "
+                "ou un de vos codes de secours. Si vous les avez tous perdus, demandez à l'administrateur de "
+                "réinitialiser vos seconds facteurs.")
+CODE_FORMAT = ("Saisissez les 6 chiffres affichés par votre application, ou un code de secours de 12 caractères "
+               "(par exemple abcd-efgh-jkmn).")
+CODE_WRONG = "Ce code n'est pas valable. Vérifiez-le, ou utilisez un de vos codes de secours."
 
 
 class Invitation(SQLModel, table=True):
@@ -52,6 +70,10 @@ class InvitationState(StrEnum):
     expired = "expired"
     unknown = "unknown"
     account_disabled = "account_disabled"
+
+
+class FactorRequired(Exception):
+    """The account has a second factor: the invitation is used only with one of them verified."""
 
 
 class AccountNotFound(LookupError):
@@ -128,15 +150,21 @@ def pending_for(session: Session, account_id: int) -> list[Invitation]:
 
 
 def accept(session: Session, key: bytes, token: str, password_hash: str,
-           record: audit.AuditRecord) -> Account | None:
+           record: audit.AuditRecord, *, factor_verified: bool = False) -> Account | None:
     """Use the invitation: set the password, spend the token, audit. None if it is no longer valid.
 
     The token is spent by a conditional UPDATE, so two browsers racing with one link cannot
     both succeed. The account's other pending invitations are spent too: they are now useless.
+    Raises `FactorRequired` (changing nothing) when the account has a second factor and the caller
+    has not verified one: checked under a lock on the account's row, so an enrolment finishing at
+    the same moment is seen.
     """
     state, invitation, account = lookup(session, token)
     if state != InvitationState.valid or invitation is None or account is None:
         return None
+    session.exec(select(Account.id).where(Account.id == account.id).with_for_update()).first()
+    if not factor_verified and factors.has_second_factor(session, account.id):
+        raise FactorRequired(account.id)
     now = utcnow()
     spent = session.execute(update(Invitation).where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
                             .values(used_at=now))
@@ -149,7 +177,7 @@ def accept(session: Session, key: bytes, token: str, password_hash: str,
     session.flush()
     audit.append(session, key, dataclasses.replace(
         record, actor=account.label, action="account.invitation_used", resource=account.label,
-        details={"invitation_id": invitation.id}))
+        details={"invitation_id": invitation.id, "second_factor": "verified" if factor_verified else "none yet"}))
     return account
 
 
@@ -176,6 +204,27 @@ async def _gone(request: Request, state: InvitationState) -> Response:
     return await render(request, "sso/invitation_gone.html", {"message": message}, status_code=status)
 
 
+def _has_factor(ctx: RequestContext, account_id: int) -> bool:
+    with ctx.db.session() as session:
+        return factors.has_second_factor(session, account_id)
+
+
+def _code_method(raw: str) -> tuple[str, str] | None:
+    """("totp", code) or ("recovery", code) for what was typed in the code field, None if it is neither."""
+    if (code := totp.normalise_code(raw)) is not None:
+        return "totp", code
+    if (code := recovery.normalise(raw)) is not None:
+        return "recovery", code
+    return None
+
+
+async def _form(request: Request, account: Account, *, needs_factor: bool, errors: dict[str, str] | None = None,
+                alert: str | None = None, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return await render(request, "sso/invitation.html", {
+        "invited": account, "errors": errors or {}, "needs_factor": needs_factor, "alert": alert,
+    }, status_code=status_code, headers=headers)
+
+
 @public
 async def invitation_page(request: Request) -> Response:
     ctx = get_context(request)
@@ -183,37 +232,59 @@ async def invitation_page(request: Request) -> Response:
     state, _invitation, account = await ctx.db.run(_lookup, ctx, token)
     if state != InvitationState.valid:
         return await _gone(request, state)
-    assert account is not None
+    assert account is not None and account.id is not None
     if ctx.account is not None and ctx.account.id != account.id:
         # Someone else is signed in in this browser: starting another sign-in here would mix them up.
         return await render(request, "sso/invitation_gone.html", {"message": (
             f"Vous êtes connecté(e) avec le compte de {ctx.account.display_name}. Déconnectez-vous, "
             "puis ouvrez de nouveau ce lien d'invitation.")}, status_code=409)
+    needs_factor = await ctx.db.run(_has_factor, ctx, account.id)
     if request.method == "GET":
-        return await render(request, "sso/invitation.html", {"invited": account, "errors": {}})
+        return await _form(request, account, needs_factor=needs_factor)
 
-    form = await request.form()
-    password, confirmation = str(form.get("password", "")), str(form.get("confirmation", ""))
+    form = await read_form(request, "password", "confirmation", "code")
+    password, confirmation = form["password"], form["confirmation"]
     errors: dict[str, str] = {}
     problem = weakness(password, names=(account.username, account.given_name, account.family_name))
     if problem:
         errors["password"] = problem
     elif password != confirmation:
         errors["confirmation"] = "Les deux mots de passe ne sont pas identiques."
+    method = _code_method(form["code"]) if needs_factor else None
+    if needs_factor and method is None:
+        errors["code"] = CODE_MISSING if not form["code"].strip() else CODE_FORMAT
     if errors:
-        return await render(request, "sso/invitation.html", {"invited": account, "errors": errors}, status_code=400)
+        return await _form(request, account, needs_factor=needs_factor, errors=errors, status_code=400)
+
+    if method is not None:
+        now = throttle.current_time(ctx.app_state)
+        outcome = await ctx.db.run(check_second_factor, ctx, account.id, method[0], method[1], now)
+        if isinstance(outcome, throttle.Refusal):
+            return await _form(request, account, needs_factor=True, alert=outcome.message(now), status_code=429,
+                               headers={"Retry-After": str(outcome.retry_after(now))})
+        if outcome != totp.Check.accepted:
+            return await _form(request, account, needs_factor=True, errors={"code": CODE_WRONG}, status_code=400)
 
     # Hash before taking the write lock: argon2 is deliberately slow.
     password_hash = await ctx.db.run(hash_password, password)
 
     def use() -> Account | None:
         with ctx.db.write() as session:
-            return accept(session, ctx.app_state.audit_key, token, password_hash, ctx.audit.record("-"))
+            return accept(session, ctx.app_state.audit_key, token, password_hash, ctx.audit.record("-"),
+                          factor_verified=method is not None)
 
-    used = await ctx.db.run(use)
+    try:
+        used = await ctx.db.run(use)
+    except FactorRequired:  # a factor was enrolled since the page was shown
+        return await _form(request, account, needs_factor=True, errors={"code": CODE_MISSING}, status_code=400)
     if used is None:  # spent or expired between the page and the post
         return await _gone(request, (await ctx.db.run(_lookup, ctx, token))[0])
     assert used.id is not None
+    # Whoever was signed in to this account with the old password is signed out everywhere.
+    await ctx.db.run(ctx.app_state.sessions.end_all, used.id, "invitation_used")
+    if method is not None:
+        await flow.begin(ctx, used.id, [flow.PWD], "/")
+        return await finish_signin(ctx, used.id, [flow.PWD, flow.OTP])
     await flow.begin(ctx, used.id, [flow.PWD], "/", enrolling=True)
     return RedirectResponse("/enrol", status_code=303)
 

@@ -20,7 +20,7 @@ from bouquet.sso.accounts import Account
 
 PARIS = ZoneInfo("Europe/Paris")
 # The actions an account's owner is shown (prefixes), and how they read in French.
-SHOWN_PREFIXES = ("signin.", "factor.", "session.", "recovery_codes.")
+SHOWN_PREFIXES = ("signin.", "factor.", "session.", "recovery_codes.", "account.invitation_used")
 LABELS = {
     "signin.success": "Connexion réussie",
     "signin.failure": "Échec de connexion",
@@ -32,6 +32,7 @@ LABELS = {
     "factor.removed": "Méthode de connexion supprimée",
     "session.ended": "Session terminée",
     "recovery_codes.issued": "Nouveaux codes de secours générés",
+    "account.invitation_used": "Mot de passe choisi avec une invitation (toutes les sessions ont été terminées)",
 }
 FACTOR_LABELS = {
     "password": "mot de passe",

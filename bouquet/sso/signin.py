@@ -194,7 +194,7 @@ async def _verify_second_factor(request: Request, method: str) -> Response:
                    else "Un code de secours compte 12 caractères, par exemple abcd-efgh-jkmn.")
         return await _second_factor_form(request, pending, method, error=problem, status_code=400)
     now = throttle.current_time(ctx.app_state)
-    outcome = await ctx.db.run(_check_second_factor, ctx, pending.account_id, method, code, now)
+    outcome = await ctx.db.run(check_second_factor, ctx, pending.account_id, method, code, now)
     if isinstance(outcome, throttle.Refusal):
         return await _second_factor_form(request, pending, method, alert=outcome.message(now), status_code=429,
                                          headers={"Retry-After": str(outcome.retry_after(now))})
@@ -214,8 +214,10 @@ async def _verify_second_factor(request: Request, method: str) -> Response:
     return response
 
 
-def _check_second_factor(ctx: RequestContext, account_id: int, method: str, code: str,
-                         now: datetime) -> totp.Check | throttle.Refusal:
+def check_second_factor(ctx: RequestContext, account_id: int, method: str, code: str,
+                        now: datetime) -> totp.Check | throttle.Refusal:
+    """Check a TOTP code (`method="totp"`) or a recovery code of the account, throttled and audited
+    like the sign-in's second step (the invitation page asks for one the same way)."""
     scope = throttle.OTP if method == "totp" else throttle.RECOVERY
     counters = [(scope, throttle.account_key(account_id)), (scope, throttle.source_key(ctx.source_ip))]
     with ctx.db.write() as session:

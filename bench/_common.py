@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bouquet.db import Database
-from bouquet.sessions import SessionStore, Timeouts
+from bouquet.foundation.db import Database
 from bouquet.testing.fixtures import free_port
+from bouquet.web.sessions import SessionStore, Timeouts
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"

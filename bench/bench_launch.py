@@ -27,13 +27,22 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402  # the same server harness as the SSO benchmark
-    SECRET, arguments, backend_name, database, machine, markdown_table, new_sessions, report, served, timed,
+    SECRET,
+    arguments,
+    backend_name,
+    database,
+    machine,
+    markdown_table,
+    new_sessions,
+    report,
+    served,
+    timed,
     write_section,
 )
 
-from bouquet.db import Database  # noqa: E402
-from bouquet.demo_patients import DEMO_PATIENTS  # noqa: E402
+from bouquet.foundation.db import Database  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
+from bouquet.patient.demo import DEMO_PATIENTS  # noqa: E402
 from bouquet.plugins import Plugins  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402
 from bouquet.sso.oidc import keys  # noqa: E402

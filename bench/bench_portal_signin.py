@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DOCS, SECRET, backend_name  # noqa: E402
 
 from bouquet.app import create_app  # noqa: E402
-from bouquet.db import Database  # noqa: E402
+from bouquet.foundation.db import Database  # noqa: E402
+from bouquet.foundation.settings import Settings  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
 from bouquet.plugins import Plugins  # noqa: E402
-from bouquet.settings import Settings  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402
 from bouquet.testing.fixtures import BouquetClient, signed_in_session  # noqa: E402
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bouquet.db import Database
+from bouquet.foundation.db import Database
 from bouquet.migrations import upgrade
 from bouquet.plugins import Plugins
 from bouquet.sso import rpps

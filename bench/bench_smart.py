@@ -29,18 +29,28 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    SECRET, arguments, backend_name, database, machine, markdown_table, new_sessions, pkce, report, served, timed,
+    SECRET,
+    arguments,
+    backend_name,
+    database,
+    machine,
+    markdown_table,
+    new_sessions,
+    pkce,
+    report,
+    served,
+    timed,
     write_section,
 )
 
-from bouquet.app import derive_key  # noqa: E402
-from bouquet.audit import Auditor  # noqa: E402
-from bouquet.db import Database  # noqa: E402
-from bouquet.demo_patients import DEMO_PATIENTS  # noqa: E402
+from bouquet.foundation.audit import Auditor  # noqa: E402
+from bouquet.foundation.db import Database  # noqa: E402
+from bouquet.foundation.keys import derive_key  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
-from bouquet.patient_context import establish  # noqa: E402
+from bouquet.patient.context import establish  # noqa: E402
+from bouquet.patient.demo import DEMO_PATIENTS  # noqa: E402
+from bouquet.patient.smart import create_launch  # noqa: E402
 from bouquet.plugins import Plugins  # noqa: E402
-from bouquet.smart import create_launch  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402
 from bouquet.sso.oidc import keys  # noqa: E402
 from bouquet.sso.oidc.clients import register_client  # noqa: E402

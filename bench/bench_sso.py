@@ -26,11 +26,21 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    SECRET, arguments, backend_name, database, machine, markdown_table, new_sessions, pkce, report, served, timed,
+    SECRET,
+    arguments,
+    backend_name,
+    database,
+    machine,
+    markdown_table,
+    new_sessions,
+    pkce,
+    report,
+    served,
+    timed,
     write_section,
 )
 
-from bouquet.db import Database  # noqa: E402
+from bouquet.foundation.db import Database  # noqa: E402
 from bouquet.migrations import upgrade  # noqa: E402
 from bouquet.plugins import Plugins  # noqa: E402
 from bouquet.sso.accounts import Account  # noqa: E402

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -14,29 +13,39 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bouquet import errors, fhir, home, launch, logs, migrations, ops, patient_page
-from bouquet.authz import Permissions
-from bouquet.context import ContextMiddleware
-from bouquet.csrf import CSRFMiddleware
-from bouquet.db import Database
-from bouquet.headers import SecurityHeadersMiddleware
+from bouquet import home, migrations, ops
+from bouquet import plugin_listing as listing
+from bouquet.context_middleware import ContextMiddleware
+from bouquet.foundation import logs
+from bouquet.foundation.db import Database
+from bouquet.foundation.keys import audit_key, derive_key
+from bouquet.foundation.settings import Settings, load_settings
 from bouquet.models import import_models
+from bouquet.patient import fhir, launch, smart
+from bouquet.patient import page as patient_page
+from bouquet.patient.display import patient_display
 from bouquet.plugins import Action, Plugins
-from bouquet.plugins import listing
-from bouquet.routing import public
-from bouquet.sessions import SessionStore, Timeouts, cookie_name
-from bouquet.settings import Settings, load_settings
-from bouquet.sso import account_pages, admin, delegation, invitations, portal, signin, webauthn
+from bouquet.sso import (
+    account_pages,
+    admin,
+    delegation,
+    invitations,
+    portal,
+    signin,
+    webauthn_account,
+    webauthn_pages,
+)
+from bouquet.sso.authz import Permissions
 from bouquet.sso.oidc import endpoints as oidc
 from bouquet.sso.oidc import scopes as oidc_scopes
-from bouquet.ui import make_environment, shell_dir
+from bouquet.web import errors
+from bouquet.web.csrf import CSRFMiddleware
+from bouquet.web.headers import SecurityHeadersMiddleware
+from bouquet.web.routing import public
+from bouquet.web.sessions import SessionStore, Timeouts, cookie_name
+from bouquet.web.ui import make_environment, shell_dir
 
 log = logging.getLogger("bouquet.app")
-
-
-def derive_key(secret: str, purpose: str) -> bytes:
-    """A key for one purpose, so that no two mechanisms share key material."""
-    return hashlib.sha256(f"bouquet:{purpose}:{secret}".encode()).digest()
 
 
 def create_app(settings: Settings | None = None, *, plugins: Plugins | None = None,
@@ -65,7 +74,8 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         *patient_page.routes,
         *signin.routes,
         *account_pages.routes,
-        *webauthn.routes,
+        *webauthn_pages.routes,
+        *webauthn_account.routes,
         *invitations.routes,
         *delegation.routes,
         *admin.routes,
@@ -96,7 +106,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             Middleware(ContextMiddleware),
             Middleware(CSRFMiddleware, secret=derive_key(settings.secret_key, "csrf"), origin=settings.base_url,
                        cookie=cookie_name(settings.https), exempt=csrf_exempt,
-                       cross_site=oidc.CSRF_CROSS_SITE),
+                       cross_site=oidc.CSRF_CROSS_SITE, refuse=errors.error_response),
         ],
         exception_handlers={HTTPException: errors.http_exception},
         lifespan=lifespan,
@@ -106,16 +116,19 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app.state.plugins = plugins
     app.state.csrf_key = derive_key(settings.secret_key, "csrf")
     app.state.csrf_exempt = csrf_exempt
-    app.state.audit_key = derive_key(settings.audit_key or settings.secret_key, "audit")
+    app.state.audit_key = audit_key(settings)
     app.state.sessions = SessionStore(db, Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),
                                                    absolute=timedelta(hours=settings.session_absolute_hours)),
                                         plugins)
     app.state.templates = make_environment(
         {result.plugin: str(result.value) for result in plugins.call("bouquet_templates")})
+    app.state.templates.globals["patient_display"] = patient_display  # the banner, shown on every page
     app.state.permissions = Permissions(
         [action for action in plugins.flat(plugins.call("bouquet_actions")) if isinstance(action, Action)])
     # The OAuth scopes the provider knows: the core's and those plugins declare (`bouquet_scopes`).
     app.state.scopes = oidc_scopes.collect(plugins)
+    # What the provider asks the patient layer (SMART launch, token exchange).
+    app.state.patients = smart.SmartPatients()
     app.state.router_routes = app.router.routes
     return app
 

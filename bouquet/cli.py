@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import click
 
-from bouquet.settings import SettingsError, load_settings
-
-
-def _plugins():  # noqa: ANN202 - lazily imported
-    from bouquet.plugins import Plugins
-
-    return Plugins(load_settings().plugin_names)
-
-
-@contextmanager
-def _database() -> Iterator[Any]:
-    from bouquet.db import Database
-
-    database = Database(load_settings().database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
+from bouquet import migrations
+from bouquet.foundation import audit as trail
+from bouquet.foundation.db import open_database
+from bouquet.foundation.keys import audit_key
+from bouquet.foundation.settings import SettingsError, load_settings
+from bouquet.plugins import Plugins
 
 
 @click.group()
@@ -56,10 +41,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (core and plugins)."""
-    from bouquet import migrations
 
-    with _database() as database:
-        migrations.upgrade(database.engine, _plugins())
+    with open_database(load_settings().database_url) as database:
+        migrations.upgrade(database.engine, Plugins(load_settings().plugin_names))
         click.echo(f"Database {database.engine.url.render_as_string(hide_password=True)} is up to date.")
 
 
@@ -71,12 +55,10 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Check the whole hash chain; exit 1 naming the first broken event."""
-    from bouquet import audit as trail
-    from bouquet.app import derive_key
 
     settings = load_settings()
-    with _database() as database, database.session() as session:
-        result = trail.verify(session, derive_key(settings.audit_key or settings.secret_key, "audit"))
+    with open_database(load_settings().database_url) as database, database.session() as session:
+        result = trail.verify(session, audit_key(settings))
     if result.ok:
         click.echo(f"Audit trail intact: {result.checked} events verified.")
         return
@@ -88,8 +70,8 @@ def audit_verify() -> None:
 @cli.command()
 def demo() -> None:
     """Load the demonstration data of the core and of every plugin (safe to run twice)."""
-    plugins = _plugins()
-    with _database() as database:
+    plugins = Plugins(load_settings().plugin_names)
+    with open_database(load_settings().database_url) as database:
         plugins.call("bouquet_demo", db=database)
     for name, info in plugins.info.items():
         if "bouquet_demo" in info.failures:
@@ -100,7 +82,7 @@ def demo() -> None:
 def build_cli() -> click.Group:
     """The command group with every plugin's sub-commands added."""
     try:
-        plugins = _plugins()
+        plugins = Plugins(load_settings().plugin_names)
     except SettingsError:
         return cli  # `main` reports the settings error when a command runs
     plugins.call("bouquet_cli", group=cli)

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bouquet.context import get_context
-from bouquet.ui import render
+from bouquet.web.context import get_context
+from bouquet.web.ui import render
 
 
 async def home(request: Request) -> Response:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+# Imported for their tables: SQLModel.metadata learns each table when its module is imported.
+from bouquet.foundation import audit  # noqa: F401
+from bouquet.patient import context, launch, smart  # noqa: F401
+from bouquet.sso import (  # noqa: F401
+    accounts,
+    delegation,
+    invitations,
+    portal_pending,
+    recovery,
+    throttle,
+    totp,
+    webauthn,
+)
+from bouquet.sso.oidc import models as oidc_models  # noqa: F401
+from bouquet.web import sessions  # noqa: F401
+
 
 def import_models(plugins: object | None = None) -> None:
-    """Import every table class so that SQLModel.metadata knows the whole schema."""
-    from bouquet import audit, launch, patient_context, sessions, smart  # noqa: F401
-    from bouquet.sso import accounts  # noqa: F401
-    from bouquet.sso import recovery, throttle, totp  # noqa: F401
-    from bouquet.sso import delegation, invitations  # noqa: F401
-    from bouquet.sso import webauthn  # noqa: F401
-    from bouquet.sso import portal_pending  # noqa: F401
-    from bouquet.sso.oidc import models as oidc_models  # noqa: F401
-
+    """Make SQLModel.metadata know the whole schema: the core's tables (imported with this module)
+    and those of every loaded plugin."""
     if plugins is not None:
         plugins.call("bouquet_models")  # type: ignore[attr-defined]

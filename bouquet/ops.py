@@ -13,9 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bouquet import errors, logs, metrics
+from bouquet.foundation import logs, metrics
 from bouquet.migrations import pending_heads
-from bouquet.routing import public, resolve
+from bouquet.web import errors
+from bouquet.web.routing import public, resolve
 
 log = logging.getLogger("bouquet.http")
 

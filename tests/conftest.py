@@ -25,7 +25,7 @@ def broken_plugins(install_plugin: Callable[..., None]) -> None:
 def migrated_with_plugins(database_url: str) -> Callable[[], None]:
     """Apply the migrations of every plugin installed *now* (e.g. the example's own branch)."""
     def migrate() -> None:
-        from bouquet.db import Database
+        from bouquet.foundation.db import Database
         from bouquet.migrations import upgrade
         from bouquet.plugins import Plugins
 

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from bouquet import audit
-from bouquet.audit import AuditRecord
-from bouquet.db import Database
+from bouquet.foundation import audit
+from bouquet.foundation.audit import AuditRecord
+from bouquet.foundation.db import Database
 
 KEY = b"k" * 32
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from bouquet.demo_patients import DEMO_PATIENTS, by_matricule
-from bouquet.ins import OID_NIR_TEST, Ins, nir_key
-from bouquet.patient import PatientContext
+from bouquet.patient.demo import DEMO_PATIENTS, by_matricule
+from bouquet.patient.ins import OID_NIR_TEST, Ins, nir_key
+from bouquet.patient.model import PatientContext
 
 
 def test_every_demo_patient_is_a_valid_test_patient():

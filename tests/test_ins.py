@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bouquet.ins import (
+from bouquet.patient.ins import (
     OID_LABELS,
     OID_NIA,
     OID_NIR,

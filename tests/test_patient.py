@@ -11,8 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bouquet.ins import OID_LABELS, OID_NIA, OID_NIR, OID_NIR_DEMO, OID_NIR_TEST, Ins, InsError, with_key
-from bouquet.patient import (
+from bouquet.patient.ins import (
+    OID_LABELS,
+    OID_NIA,
+    OID_NIR,
+    OID_NIR_DEMO,
+    OID_NIR_TEST,
+    Ins,
+    InsError,
+    with_key,
+)
+from bouquet.patient.model import (
     MIN_BIRTH_DATE,
     PatientContext,
     PatientContextError,

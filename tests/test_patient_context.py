@@ -9,11 +9,9 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent, Auditor
-from bouquet.db import utcnow
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.patient import PatientContextError
-from bouquet.patient_context import (
+from bouquet.foundation.audit import AuditEvent, Auditor
+from bouquet.foundation.db import utcnow
+from bouquet.patient.context import (
     CURRENT_KEY,
     RECENT_KEY,
     PatientContextRecord,
@@ -24,6 +22,8 @@ from bouquet.patient_context import (
     load,
     load_for,
 )
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.model import PatientContextError
 
 MARTIN, CHILD, ELDER = DEMO_PATIENTS[0], DEMO_PATIENTS[1], DEMO_PATIENTS[2]
 
@@ -44,7 +44,7 @@ def _statements(db):
     statements = []
 
     def record(_connection, _cursor, statement, *_args):
-        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN (see bouquet.db)
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN (see bouquet.foundation.db)
             statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)

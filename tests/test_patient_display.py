@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.ins import OID_NIR_DEMO, Ins
-from bouquet.patient_display import age_label, group_matricule, patient_display
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.display import age_label, group_matricule, patient_display
+from bouquet.patient.ins import OID_NIR_DEMO, Ins
 
 MARTIN, CHILD, ELDER, SANTONI, NDIAYE = DEMO_PATIENTS
 

@@ -14,10 +14,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bouquet import Alert, Launchable, NavEntry, Panel, get_context, hookimpl
-from bouquet.audit import AuditEvent
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.ins import OID_NIR, OID_NIR_TEST, with_key
-from bouquet.patient_context import CURRENT_KEY, PatientContextRecord, audit_ins
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.context import CURRENT_KEY, PatientContextRecord, audit_ins
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.ins import OID_NIR, OID_NIR_TEST, with_key
 from bouquet.testing.fixtures import signed_in_session
 
 MARTIN, CHILD = DEMO_PATIENTS[0], DEMO_PATIENTS[1]

@@ -13,10 +13,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from bouquet import Alert, Panel, hookimpl
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.sessions import cookie_name
+from bouquet.patient.demo import DEMO_PATIENTS
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import signed_in_session
+from bouquet.web.sessions import cookie_name
 
 pytestmark = pytest.mark.browser
 

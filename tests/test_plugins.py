@@ -108,9 +108,8 @@ def test_hook_bouquet_static(example_client):
 
 
 def test_hook_bouquet_models(example_app):
-    from sqlmodel import select
-
     from bouquet_example import ExampleNote
+    from sqlmodel import select
 
     with example_app.state.db.session() as session:
         session.add(ExampleNote(text="bonjour"))
@@ -190,9 +189,8 @@ def test_hook_bouquet_demo(example_plugin, migrated_with_plugins, monkeypatch, d
     for _ in range(2):  # idempotent
         result = CliRunner().invoke(build_cli(), ["demo"])
         assert result.exit_code == 0, result.output
-    from sqlmodel import select
-
     from bouquet_example import ExampleNote
+    from sqlmodel import select
 
     with make_app().state.db.session() as session:
         assert len(session.exec(select(ExampleNote)).all()) == 1

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bouquet.sessions import WebSession, hash_token
+from bouquet.web.sessions import WebSession, hash_token
 
 
 def _age(app, browser, **delta):

@@ -1,6 +1,6 @@
 import pytest
 
-from bouquet.settings import SettingsError, load_settings
+from bouquet.foundation.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize("name, value, says", [
@@ -21,7 +21,7 @@ def test_bad_value_is_named_with_the_reason(monkeypatch, name, value, says):
 def test_defaults(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
-    assert settings.database_url == "sqlite:///var/bouquet.db"
+    assert settings.database_url == "sqlite:///var/bouquet.foundation.db"
     assert settings.plugin_names is None
     assert len(settings.secret_key) >= 32
     assert load_settings().secret_key == settings.secret_key  # kept in ./var, shared by workers

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bouquet.sessions import cookie_name
 from bouquet.sso import totp
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import signed_in_session
 from bouquet.testing.signin import PASSWORD, install_clock, make_user
+from bouquet.web.sessions import cookie_name
 
 pytestmark = pytest.mark.browser
 

@@ -17,9 +17,16 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.routing import BaseRoute
 
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
-    from bouquet.plugins.contributions import Action, Alert, Launchable, NavEntry, Panel, Scope
+    from bouquet.foundation.db import Database
+    from bouquet.plugins.contributions import (
+        Action,
+        Alert,
+        Launchable,
+        NavEntry,
+        Panel,
+        Scope,
+    )
+    from bouquet.web.context import RequestContext
 
 hookspec = pluggy.HookspecMarker("bouquet")
 hookimpl = pluggy.HookimplMarker("bouquet")

@@ -9,21 +9,21 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, version
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
-from bouquet.plugins import hookspecs
-from bouquet.metrics import HOOK_FAILURES, HOOK_SECONDS
+import bouquet.plugins.hookspecs as hookspecs
+from bouquet.foundation.metrics import HOOK_FAILURES, HOOK_SECONDS
 
 log = logging.getLogger("bouquet.plugins")
 
 ENTRY_POINT_GROUP = "bouquet"
 # Core features written as plugins, with the same hooks as everyone else (Datasette's "default
 # plugins"): always registered, whatever BOUQUET_PLUGINS says, and listed on /-/plugins only with ?all=1.
-DEFAULT_PLUGINS = ("bouquet.sso.plugin", "bouquet.patient_plugin", "bouquet.sso.oidc.plugin")
+DEFAULT_PLUGINS = ("bouquet.sso.plugin", "bouquet.patient.plugin", "bouquet.sso.oidc.plugin")
 
 
 @dataclass
@@ -66,10 +66,8 @@ class Plugins:
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
-        from bouquet import __version__
-
         for module_name in DEFAULT_PLUGINS:
-            self.register(importlib.import_module(module_name), module_name, __version__, builtin=True)
+            self.register(importlib.import_module(module_name), module_name, version("bouquet"), builtin=True)
         self._load_entry_points(names)
         for name, plugin in extra:
             self.register(plugin, name)

@@ -14,12 +14,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.context import RequestContext, ensure_session, get_context
-from bouquet.sso import factors, recovery, reauth, session_pages, throttle, totp
-from bouquet.sso.enrolment import CODE_FORMAT, CODE_WRONG, confirm_totp, pending_secret, totp_setup
-from bouquet.sso.forms import read_form
+from bouquet.sso import factors, reauth, recovery, session_pages, throttle, totp
+from bouquet.sso.enrolment import (
+    CODE_FORMAT,
+    CODE_WRONG,
+    confirm_totp,
+    pending_secret,
+    totp_setup,
+)
 from bouquet.sso.security_events import local_time, recent
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, ensure_session, get_context
+from bouquet.web.forms import read_form
+from bouquet.web.ui import render
 
 # Where the secret of an app being added from the account page waits for its first code.
 NEW_SECRET_KEY = "totp_new"

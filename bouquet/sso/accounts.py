@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, String
 from sqlmodel import Field, Session, SQLModel, select
 
-from bouquet.db import UtcDateTime, utcnow
+from bouquet.foundation.db import UtcDateTime, utcnow
 
 
 class AccountKind(StrEnum):

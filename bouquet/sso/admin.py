@@ -18,11 +18,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bouquet.context import RequestContext, get_context
-from bouquet.db import utcnow
-from bouquet.sso import delegation, factors, invitations
-from bouquet.sso.accounts import KIND_LABELS, Account, AccountKind, InvalidAccount, create_account
-from bouquet.ui import render
+from bouquet.foundation.db import utcnow
+from bouquet.sso import delegation, factors, invitations, throttle
+from bouquet.sso.accounts import (
+    KIND_LABELS,
+    Account,
+    AccountKind,
+    InvalidAccount,
+    create_account,
+)
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.ui import render
 
 PAGE_SIZE = 25
 MAX_REASON = 500
@@ -96,12 +102,8 @@ def _tables_of(module: Any) -> list[Any]:
 
 
 def lock_status(session: Session, account_id: int) -> Any:
-    """The sign-in lock of the account, as `bouquet.sso.throttle.lock_status` reports it (None if unknown)."""
-    try:
-        from bouquet.sso.throttle import lock_status as throttle_lock_status  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return throttle_lock_status(session, account_id)
+    """The sign-in lock of the account, as `bouquet.sso.throttle.lock_status` reports it."""
+    return throttle.lock_status(session, account_id)
 
 
 @dataclass
@@ -240,8 +242,6 @@ async def account_action(request: Request) -> Response:
             elif action == "reset-factors":
                 details["deleted"] = delete_factors(session, account_id)
             elif action == "unlock":
-                from bouquet.sso import throttle
-
                 details["counters_cleared"] = throttle.unlock(session, account_id)
             session.add(account)
             ctx.audit.write_in(session, audit_action, resource=account.label, details=details)

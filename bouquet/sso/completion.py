@@ -23,10 +23,10 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from bouquet.context import RequestContext
 from bouquet.sso import devices, flow, recovery, throttle
 from bouquet.sso.accounts import Account
 from bouquet.sso.security_events import auditor_for
+from bouquet.web.context import RequestContext
 
 # Where `finish_enrolment` leaves the new recovery codes and the factors used, for one showing.
 ISSUED_KEY = "enrolment_codes"

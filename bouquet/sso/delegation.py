@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bouquet import audit
-from bouquet.context import RequestContext, get_context
-from bouquet.db import UtcDateTime, utcnow
-from bouquet.sessions import BrowserSession
+from bouquet.foundation import audit
+from bouquet.foundation.db import UtcDateTime, utcnow
 from bouquet.sso.accounts import Account, AccountKind, normalise_username
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.sessions import BrowserSession
+from bouquet.web.ui import render
 
 # Session data key: the automatic choice of a single principal was made (or is no longer wanted).
 AUTO_CHOSEN = "acting_for_auto"

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bouquet.db import Database
+from bouquet.foundation.db import Database
 from bouquet.sso import delegation
 from bouquet.sso.accounts import Account, AccountKind
 from bouquet.sso.passwords import hash_password, verify_password

@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bouquet.foundation.keys import derive_key
+
 LIFETIME = timedelta(days=180)
 MAX_ENTRIES = 5
 _SEPARATOR = "-"
@@ -31,7 +33,6 @@ def cookie_name(https: bool) -> str:
 
 def signing_key(secret_key: str) -> bytes:
     """The device cookies' own key, derived from the deployment's secret key."""
-    from bouquet.app import derive_key  # late: the app module imports the sign-in pages
 
     return derive_key(secret_key, "device-cookie")
 

@@ -20,15 +20,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.context import RequestContext, ensure_session, get_context
-from bouquet.routing import public
-from bouquet.sessions import BrowserSession
 from bouquet.sso import factors, flow, throttle, totp
 from bouquet.sso.accounts import Account
 from bouquet.sso.completion import ISSUED_KEY, finish_enrolment, finish_signin, issued
-from bouquet.sso.forms import read_form
 from bouquet.sso.security_events import auditor_for
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, ensure_session, get_context
+from bouquet.web.forms import read_form
+from bouquet.web.routing import public
+from bouquet.web.sessions import BrowserSession
+from bouquet.web.ui import render
 
 # Where the secret being enrolled waits, in the session's data, until a code confirms it.
 SECRET_KEY = "totp_enrolment"

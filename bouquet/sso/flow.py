@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from starlette.responses import RedirectResponse
 
-from bouquet.context import RequestContext, ensure_session, replace_session
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
+from bouquet.web.context import RequestContext, ensure_session, replace_session
 
 KEY = "signin"
 # bouquet.sso.portal.PENDING_KEY (the portal module imports this one).

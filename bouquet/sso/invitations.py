@@ -28,18 +28,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bouquet import audit
-from bouquet.context import RequestContext, get_context
-from bouquet.db import UtcDateTime, utcnow
-from bouquet.routing import public
-from bouquet.sessions import hash_token
+from bouquet.foundation import audit
+from bouquet.foundation.db import UtcDateTime, utcnow
 from bouquet.sso import factors, flow, recovery, throttle, totp
 from bouquet.sso.accounts import Account
 from bouquet.sso.completion import finish_signin
-from bouquet.sso.forms import read_form
 from bouquet.sso.passwords import hash_password, weakness
 from bouquet.sso.signin import check_second_factor
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.forms import read_form
+from bouquet.web.routing import public
+from bouquet.web.sessions import hash_token
+from bouquet.web.ui import render
 
 DEFAULT_LIFETIME = timedelta(days=7)
 CODE_MISSING = ("Ce compte a déjà un second facteur : saisissez un code de votre application d'authentification "

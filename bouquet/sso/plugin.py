@@ -6,7 +6,6 @@ imports happen inside the commands, so that building the command line stays quic
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,21 +13,21 @@ from typing import TYPE_CHECKING
 import click
 
 from bouquet import NavEntry, hookimpl
+from bouquet.foundation import audit
+from bouquet.foundation.audit import cli_actor
+from bouquet.foundation.db import open_database
+from bouquet.foundation.keys import audit_key
+from bouquet.foundation.settings import load_settings
+from bouquet.sso import demo, invitations, rpps
+from bouquet.sso.accounts import InvalidAccount, create_account
 
 if TYPE_CHECKING:
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
+    from bouquet.foundation.db import Database
+    from bouquet.web.context import RequestContext
 
 # How many rejected rows the import prints; `--rejections FILE` writes them all.
 REJECTIONS_SHOWN = 20
 
-
-def _cli_actor() -> str:
-    """How the audit trail names an operator at the command line."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in a bare container
-        return "cli"
 
 
 @hookimpl
@@ -44,10 +43,8 @@ def bouquet_cli(group: click.Group) -> None:
                   help="Write every rejected row (line|IdNat_PS|reason) to this file.")
     def import_command(file: Path, batch_size: int, rejections_file: Path | None) -> None:
         """Create or update professionals from an RPPS extract (PS_LibreAcces_Personne_activite)."""
-        from bouquet.cli import _database
-        from bouquet.sso import rpps
 
-        with _database() as database:
+        with open_database(load_settings().database_url) as database:
             try:
                 report = rpps.import_file(database, file, batch_size=batch_size)
             except rpps.ImportFileError as exc:
@@ -70,14 +67,9 @@ def bouquet_cli(group: click.Group) -> None:
         """Print a single-use link for ACCOUNT (id, username or IdNat_PS) to choose a password."""
         from datetime import timedelta
 
-        from bouquet import audit
-        from bouquet.app import derive_key
-        from bouquet.cli import _database
-        from bouquet.settings import load_settings
-        from bouquet.sso import invitations
 
         settings = load_settings()
-        with _database() as database, database.write() as session:
+        with open_database(load_settings().database_url) as database, database.write() as session:
             try:
                 found = invitations.find_account(session, account)
             except invitations.AccountNotFound:
@@ -85,8 +77,8 @@ def bouquet_cli(group: click.Group) -> None:
             if not found.active:
                 raise click.ClickException(f"account {found.username} is disabled: enable it first")
             _invitation, token = invitations.issue(
-                session, derive_key(settings.audit_key or settings.secret_key, "audit"), found,
-                record=audit.AuditRecord(actor=_cli_actor(), action="-"), lifetime=timedelta(days=days))
+                session, audit_key(settings), found,
+                record=audit.AuditRecord(actor=cli_actor(), action="-"), lifetime=timedelta(days=days))
         click.echo(f"Invitation for {found.display_name} ({found.username}), valid {days} days:")
         click.echo(invitations.invitation_link(settings.base_url, token))
 
@@ -102,11 +94,9 @@ def bouquet_cli(group: click.Group) -> None:
     def create_command(kind: str, username: str, given_name: str, family_name: str, email: str | None,
                        idnat_ps: str, organisation: str, siren: str) -> None:
         """Create an account without a password (then send it an invitation)."""
-        from bouquet.cli import _database
-        from bouquet.sso.accounts import InvalidAccount, create_account
 
         try:
-            with _database() as database, database.write() as session:
+            with open_database(load_settings().database_url) as database, database.write() as session:
                 created = create_account(session, kind=kind, username=username, given_name=given_name,
                                          family_name=family_name, email=email, idnat_ps=idnat_ps,
                                          organisation=organisation, siren=siren)
@@ -117,22 +107,16 @@ def bouquet_cli(group: click.Group) -> None:
 
 
 def _audit_import(database: Database, file: Path, report: object) -> None:
-    from bouquet import audit
-    from bouquet.app import derive_key
-    from bouquet.settings import load_settings
-
     settings = load_settings()
     with database.write() as session:
-        audit.append(session, derive_key(settings.audit_key or settings.secret_key, "audit"), audit.AuditRecord(
-            actor=_cli_actor(), action="account.rpps_import", resource=file.name,
+        audit.append(session, audit_key(settings), audit.AuditRecord(
+            actor=cli_actor(), action="account.rpps_import", resource=file.name,
             details={key: getattr(report, key) for key in ("rows", "created", "updated", "unchanged",
                                                            "rejected_people")}))
 
 
 @hookimpl
 def bouquet_demo(db: Database) -> None:
-    from bouquet.sso import demo
-
     for line in demo.load(db):
         click.echo(line, file=sys.stdout)
 

@@ -45,15 +45,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from bouquet.context import RequestContext, ensure_session, get_context
-from bouquet.routing import public
-from bouquet.sessions import BrowserSession, cookie_name
 from bouquet.sso import flow, portal_pending
 from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import acr
 from bouquet.sso.oidc.adapter import RequestData
+from bouquet.sso.oidc.claims import subject
 from bouquet.sso.oidc.server import AUTHORIZE, TOKEN, Provider, provider_of
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, ensure_session, get_context
+from bouquet.web.routing import public
+from bouquet.web.sessions import BrowserSession, cookie_name
+from bouquet.web.ui import render
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,6 @@ def of(browser: BrowserSession | None) -> PortalSession | None:
 
 def session_for(account: Account, browser: BrowserSession, acting_for_id: int | None = None) -> PortalSession:
     """The portal session the callback would build for this provider session (`BouquetClient.login`)."""
-    from bouquet.sso.oidc.claims import subject
 
     assert account.id is not None
     row = browser.row

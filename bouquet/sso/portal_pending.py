@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, String, Text, delete
 from sqlmodel import Field, SQLModel, col, select
 
-from bouquet.db import Database, UtcDateTime, utcnow
+from bouquet.foundation.db import Database, UtcDateTime, utcnow
+from bouquet.foundation.keys import derive_key
 
 #: As long as a sign-in may take (bouquet.sso.flow.PENDING_LIFETIME).
 LIFETIME = timedelta(minutes=10)
@@ -87,7 +88,6 @@ def binding_for(cookie: str) -> str:
 
 
 def _aead(secret_key: str) -> AESGCM:
-    from bouquet.app import derive_key  # late: bouquet.app imports every route module
 
     return AESGCM(derive_key(secret_key, _SEAL_PURPOSE))
 

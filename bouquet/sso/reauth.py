@@ -16,14 +16,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.context import RequestContext, get_context, replace_session
-from bouquet.db import utcnow
-from bouquet.routing import provider_page
-from bouquet.sessions import BrowserSession
+from bouquet.foundation.db import utcnow
 from bouquet.sso import factors, flow, passwords, portal, recovery, throttle, totp
 from bouquet.sso.accounts import Account
-from bouquet.sso.forms import read_form
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context, replace_session
+from bouquet.web.forms import read_form
+from bouquet.web.routing import provider_page
+from bouquet.web.sessions import BrowserSession
+from bouquet.web.ui import render
 
 RECENT = timedelta(seconds=portal.RECENT_SECONDS)
 WRONG = "Mot de passe ou code incorrect."

@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Column, String, delete, func, update
 from sqlmodel import Field, Session, SQLModel, select
 
-from bouquet.db import UtcDateTime, utcnow
+from bouquet.foundation.db import UtcDateTime, utcnow
 
 COUNT = 10
 LENGTH = 12

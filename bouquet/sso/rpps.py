@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, or_
 
-from bouquet.db import Database, utcnow
+from bouquet.foundation.db import Database, utcnow
 from bouquet.sso.accounts import Account, AccountKind, is_idnat_ps
 
 log = logging.getLogger("bouquet.sso.rpps")

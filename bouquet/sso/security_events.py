@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from bouquet.audit import AuditEvent, Auditor
+from bouquet.foundation.audit import AuditEvent, Auditor
 from bouquet.sso.accounts import Account
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.context import RequestContext, get_context
-from bouquet.sessions import WebSession
 from bouquet.sso.security_events import local_time
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.sessions import WebSession
+from bouquet.web.ui import render
 
 
 def _ids(ctx: RequestContext) -> tuple[int, int]:

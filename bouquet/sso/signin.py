@@ -20,15 +20,24 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.context import RequestContext, get_context
-from bouquet.routing import public
-from bouquet.sessions import cookie_name as session_cookie_name
-from bouquet.sso import devices, enrolment, factors, flow, passwords, recovery, throttle, totp
+from bouquet.sso import (
+    devices,
+    enrolment,
+    factors,
+    flow,
+    passwords,
+    recovery,
+    throttle,
+    totp,
+)
 from bouquet.sso.accounts import Account, normalise_username
 from bouquet.sso.completion import finish_enrolment, finish_signin
-from bouquet.sso.forms import read_form
 from bouquet.sso.security_events import auditor_for
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.forms import read_form
+from bouquet.web.routing import public
+from bouquet.web.sessions import cookie_name as session_cookie_name
+from bouquet.web.ui import render
 
 __all__ = ["finish_enrolment", "finish_signin", "routes"]
 

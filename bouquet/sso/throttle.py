@@ -30,7 +30,7 @@ from sqlalchemy import Column, String, UniqueConstraint, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
-from bouquet.db import UtcDateTime, utcnow
+from bouquet.foundation.db import UtcDateTime, utcnow
 
 PASSWORD, OTP, RECOVERY, CONFIRM = "password", "otp", "recovery", "confirm"
 # Which counters `lock_status` reports: the account-wide ones a stranger or a thief may trip.

@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import BigInteger, Column, delete, func, or_, update
 from sqlmodel import Field, Session, SQLModel, select
 
-from bouquet.db import UtcDateTime, utcnow
+from bouquet.foundation.db import UtcDateTime, utcnow
+from bouquet.foundation.keys import derive_key
 from bouquet.sso import factors
 
 STEP_SECONDS = 30
@@ -77,7 +78,6 @@ class UnreadableSecret(Exception):
 
 
 def _aead(secret_key: str) -> AESGCM:
-    from bouquet.app import derive_key  # late: bouquet.app imports every route module
 
     return AESGCM(derive_key(secret_key, "totp"))
 

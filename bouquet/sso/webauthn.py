@@ -10,7 +10,7 @@ backup-eligible one (a synced passkey; BE=1) can be copied to other devices → 
 verification ("user"), either counts as both factors.
 
 The HTTP endpoints are in `bouquet.sso.webauthn_pages` (ceremonies) and
-`bouquet.sso.webauthn_account` (the account's keys); `routes` gathers both.
+`bouquet.sso.webauthn_account` (the account's keys).
 """
 
 from __future__ import annotations
@@ -23,10 +23,19 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, LargeBinary, String, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
-from webauthn import generate_authentication_options, generate_registration_options
-from webauthn import verify_authentication_response, verify_registration_response
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, options_to_json_dict
-from webauthn.helpers import parse_authentication_credential_json, parse_registration_credential_json
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    options_to_json_dict,
+    parse_authentication_credential_json,
+    parse_registration_credential_json,
+)
 from webauthn.helpers.cose import COSEAlgorithmIdentifier
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
@@ -41,13 +50,13 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from bouquet.db import Database, UtcDateTime, utcnow
-from bouquet.sessions import BrowserSession, WebSession
-from bouquet.settings import Settings
+from bouquet.foundation.db import Database, UtcDateTime, utcnow
+from bouquet.foundation.settings import Settings
 from bouquet.sso import factors
 from bouquet.sso.accounts import Account
 from bouquet.sso.flow import HWK, SWK, USER
 from bouquet.sso.security_events import local_time
+from bouquet.web.sessions import BrowserSession, WebSession
 
 RP_NAME = "Bouquet"
 # Where the ceremony in progress lives in the session's data.
@@ -390,12 +399,3 @@ def account_details(session: Session, account_id: int) -> list[dict[str, Any]]:
 
 factors.register(factors.SecondFactor("webauthn", "Clé de sécurité ou clé d'accès", count_credentials,
                                       account_details))
-
-
-def __getattr__(name: str) -> Any:
-    # The endpoints import this module, so their routes are gathered here lazily.
-    if name == "routes":
-        from bouquet.sso import webauthn_account, webauthn_pages
-
-        return [*webauthn_pages.routes, *webauthn_account.routes]
-    raise AttributeError(name)

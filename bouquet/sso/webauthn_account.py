@@ -16,16 +16,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.context import RequestContext, ensure_session, get_context
 from bouquet.sso import factors
-from bouquet.sso.forms import read_form
 from bouquet.sso.reauth import confirm_redirect, recently_authenticated
 from bouquet.sso.webauthn import (
-    ADD, CeremonyError, NewCredential, WebAuthnCredential, clean_name, consume_challenge, credentials_of,
-    refused, registration_options, store_credential, verify_registration,
+    ADD,
+    CeremonyError,
+    NewCredential,
+    WebAuthnCredential,
+    clean_name,
+    consume_challenge,
+    credentials_of,
+    refused,
+    registration_options,
+    store_credential,
+    verify_registration,
 )
-from bouquet.sso.webauthn_pages import factor_details, json_errors, read_json, relying_party
-from bouquet.ui import render
+from bouquet.sso.webauthn_pages import (
+    factor_details,
+    json_errors,
+    read_json,
+    relying_party,
+)
+from bouquet.web.context import RequestContext, ensure_session, get_context
+from bouquet.web.forms import read_form
+from bouquet.web.ui import render
 
 ACCOUNT_PAGE = "/account"
 NEW_PAGE = "/account/webauthn/new"

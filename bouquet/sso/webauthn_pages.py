@@ -20,21 +20,43 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from webauthn.helpers.structs import AuthenticationCredential
 
-from bouquet.context import RequestContext, ensure_session, get_context, replace_session
-from bouquet.db import Database
-from bouquet.routing import provider_page, public
-from bouquet.sessions import BrowserSession
+from bouquet.foundation.db import Database
 from bouquet.sso import factors, flow
 from bouquet.sso.accounts import Account
 from bouquet.sso.completion import finish_enrolment, finish_signin
 from bouquet.sso.security_events import auditor_for
 from bouquet.sso.webauthn import (
-    CONFIRM, ENROL, PASSKEY, SECOND_FACTOR, CeremonyError, Challenge, CounterRegression, CredentialUse,
-    NewCredential, RelyingParty, WebAuthnCredential, authentication_options, clean_name, consume_challenge,
-    credentials_of, parse_assertion, refused, registration_options, store_credential,
-    use_credential, verify_registration,
+    CONFIRM,
+    ENROL,
+    PASSKEY,
+    SECOND_FACTOR,
+    CeremonyError,
+    Challenge,
+    CounterRegression,
+    CredentialUse,
+    NewCredential,
+    RelyingParty,
+    WebAuthnCredential,
+    authentication_options,
+    clean_name,
+    consume_challenge,
+    credentials_of,
+    parse_assertion,
+    refused,
+    registration_options,
+    store_credential,
+    use_credential,
+    verify_registration,
 )
-from bouquet.ui import render
+from bouquet.web.context import (
+    RequestContext,
+    ensure_session,
+    get_context,
+    replace_session,
+)
+from bouquet.web.routing import provider_page, public
+from bouquet.web.sessions import BrowserSession
+from bouquet.web.ui import render
 
 EXPIRED_SIGNIN = "Votre connexion a expiré. Saisissez de nouveau votre identifiant et votre mot de passe."
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bouquet.demo_patients import DEMO_PATIENTS
+from bouquet.patient.demo import DEMO_PATIENTS
 
 MARTIN = DEMO_PATIENTS[0]
 

@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import itertools
 import os
-from importlib.metadata import entry_points
 import shutil
-import socket
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +24,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from bouquet import csrf
-from bouquet.sessions import cookie_name, hash_token
-from bouquet.settings import Settings
+from bouquet.foundation.settings import Settings
+from bouquet.testing.servers import LiveServer, free_port, serve  # noqa: F401  (part of this module's face)
+from bouquet.web import csrf
+from bouquet.web.sessions import cookie_name, hash_token
 
 TEST_SECRET = "bouquet-test-secret-key-0123456789abcdef"
 # The plugins really installed, read when pytest loads this module: plugins that tests install
@@ -91,7 +88,7 @@ class _Templates:
         return server.url_for(name)
 
     def _make(self, backend: str) -> str:
-        from bouquet.db import Database
+        from bouquet.foundation.db import Database
         from bouquet.migrations import upgrade
         from bouquet.plugins import Plugins
 
@@ -295,41 +292,6 @@ def install_plugin(tmp_path: Path) -> Iterator[Callable[..., None]]:
 
 
 # --- live server and browser -----------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    url: str
-    app: Starlette
-
-
-def serve(app: Starlette, port: int) -> Callable[[], None]:
-    """Run `app` with uvicorn in a thread on 127.0.0.1:`port`; returns the function that stops it."""
-    import uvicorn
-
-    # Requests still running 2 s after the test (a browser's open htmx or keep-alive connection)
-    # are cancelled, so a test's teardown never waits on them; the app's shutdown still runs.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the live server on port {port} did not start")
-        time.sleep(0.02)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return stop
-
 
 @pytest.fixture
 def make_live_server(make_app: Callable[..., Starlette]) -> Iterator[Callable[..., LiveServer]]:

@@ -19,8 +19,8 @@ from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from bouquet.sessions import cookie_name
 from bouquet.sso.oidc.clients import register_client
+from bouquet.web.sessions import cookie_name
 
 REDIRECT = "http://localhost:9/callback"  # never contacted: the tests read the redirect themselves
 AMR_TOTP = ("pwd", "otp", "mfa")
@@ -90,8 +90,8 @@ class Browser:
         return self.http.get(url, headers=headers, **kwargs)
 
     def post(self, url: str, data: dict[str, str], **kwargs: Any) -> httpx.Response:
-        from bouquet import csrf
-        from bouquet.sessions import hash_token
+        from bouquet.web import csrf
+        from bouquet.web.sessions import hash_token
 
         assert self.token
         payload = {**data, csrf.FIELD: csrf.token_for(self.portal.app.state.csrf_key, hash_token(self.token))}
@@ -160,7 +160,7 @@ def make_relying_party(portal: Portal, scope: str = "openid profile scope_all", 
 
 def reauthenticate(browser: Browser, amr: tuple[str, ...] = AMR_TOTP) -> Browser:
     """What `/account/confirm` does after the factors are given again: a new session, same `sid`."""
-    from bouquet.sessions import BrowserSession
+    from bouquet.web.sessions import BrowserSession
 
     row = browser.session_row
     new = browser.portal.app.state.sessions.rotate(BrowserSession(row), account_id=row.account_id, amr=list(amr),

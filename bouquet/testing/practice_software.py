@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from bouquet.patient import PatientContext
+from bouquet.patient.model import PatientContext
 from bouquet.sso.oidc.clients import register_client
+from bouquet.testing.servers import free_port, serve
 
 NAME = "Logiciel Médical Exemple"
 SCOPE = "openid profile scope_all launch"
@@ -81,7 +82,6 @@ class PracticeSoftware:
 
 def start_practice_software(portal_url: str, portal_app: Any, port: int | None = None) -> PracticeSoftware:
     """Register the example in the portal and serve it on `port` (a free one by default)."""
-    from bouquet.testing.fixtures import free_port, serve
 
     port = port or free_port()
     url = f"http://localhost:{port}"

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso import passwords, recovery, totp
 
 PASSWORD = "cheval agrafe batterie correcte"
@@ -109,7 +109,7 @@ def follow(client: Any, response: Any, *, limit: int = 10) -> Any:
 def audit_actions(app: Any) -> list[str]:
     from sqlmodel import select
 
-    from bouquet.audit import AuditEvent
+    from bouquet.foundation.audit import AuditEvent
 
     with app.state.db.session() as session:
         return [event.action for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
@@ -120,8 +120,8 @@ def age_sign_in(app: Any, client: Any, minutes: float) -> None:
     `authenticated_at` and the portal session's `auth_time` (what its ID token said) alike."""
     from sqlmodel import select
 
-    from bouquet.sessions import WebSession, hash_token
     from bouquet.sso import portal
+    from bouquet.web.sessions import WebSession, hash_token
 
     with app.state.db.session() as session:
         row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(client.session_token))).one()

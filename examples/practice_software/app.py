@@ -30,9 +30,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.patient import PatientContext
-from examples.practice_software.bouquet_link import BouquetError, BouquetLink, PendingSignIn, professional_of
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.model import PatientContext
+from examples.practice_software.bouquet_link import (
+    BouquetError,
+    BouquetLink,
+    PendingSignIn,
+    professional_of,
+)
 
 HERE = Path(__file__).parent
 COOKIE = "lme_session"

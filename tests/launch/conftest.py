@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.patient import PatientContext
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.model import PatientContext
 from bouquet.testing.fixtures import BouquetClient
 from bouquet.testing.practice_software import register_practice_software
 

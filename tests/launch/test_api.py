@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlmodel import func, select
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.launch import LaunchHandle
-from bouquet.patient_context import PatientContextRecord
+from bouquet.patient.context import PatientContextRecord
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.launch import LaunchHandle
 from bouquet.sso.accounts import luhn_key
 from bouquet.testing.signin import audit_actions
 

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.launch import LaunchHandle
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.launch import LaunchHandle
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.practice_software import NAME
 from bouquet.testing.signin import PASSWORD, make_user
@@ -30,7 +30,7 @@ def _sign_in(page, username: str, code: str) -> None:
 
 
 def _expire(portal_app, launch_url: str) -> None:
-    from bouquet.launch_handles import hash_handle
+    from bouquet.patient.launch_handles import hash_handle
 
     handle = launch_url.split("launch=", 1)[1]
     with portal_app.state.db.write() as session:

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 from sqlmodel import select
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.launch import LaunchHandle
-from bouquet.patient_context import PatientContextRecord
+from bouquet.patient.context import PatientContextRecord
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.launch import LaunchHandle
 from bouquet.sso import portal, portal_pending
-from bouquet.testing.signin import audit_actions, install_clock, text_by_testid
 from bouquet.testing.practice_software import NAME
+from bouquet.testing.signin import audit_actions, install_clock, text_by_testid
 
 HTML = {"Accept": "text/html"}
 

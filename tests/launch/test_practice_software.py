@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from bouquet.demo_patients import DEMO_PATIENTS
+from bouquet.patient.demo import DEMO_PATIENTS
 from bouquet.sso.oidc import tokens
 from bouquet.testing.practice_software import example_module
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from sqlmodel import func, select
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.patient_context import PatientContextRecord
+from bouquet.patient.context import PatientContextRecord
+from bouquet.patient.demo import DEMO_PATIENTS
 from bouquet.testing.fixtures import BouquetClient
 
 HTML = {"Accept": "text/html"}

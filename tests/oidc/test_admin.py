@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.clients import find_client
 from bouquet.sso.oidc.models import Token

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.sessions import WebSession
+from bouquet.foundation.audit import AuditEvent
 from bouquet.testing.oidc import query_of
+from bouquet.web.sessions import WebSession
 
 
 def _consent_query(page: str) -> str:
@@ -94,7 +94,7 @@ def test_authorization_requests_may_be_posted_by_another_site(portal, browsers, 
     browser = browsers().sign_in(make_account())
     params = {key: values[0] for key, values in parse_qs(urlsplit(rp.authorization_url()).query).items()}
     client_origin = "http://localhost:9"
-    from bouquet.sessions import cookie_name
+    from bouquet.web.sessions import cookie_name
 
     # With the session cookie (a same-site form, or a browser sending it): answered at once.
     posted = browser.http.post("/authorize", data=params, headers={

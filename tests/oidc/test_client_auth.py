@@ -9,9 +9,9 @@ import httpx
 import pytest
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from joserfc.jwk import ECKey
+from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from sqlmodel import select
 from starlette.routing import Route
 
 from bouquet import hookimpl, public

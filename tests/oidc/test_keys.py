@@ -13,7 +13,7 @@ from cryptography.exceptions import InvalidTag
 from joserfc.errors import JoseError
 from sqlmodel import select
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import keys
 from bouquet.sso.oidc.clients import find_client
 from bouquet.sso.oidc.models import SigningKey

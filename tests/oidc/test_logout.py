@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bouquet.db import Database, utcnow
+from bouquet.foundation.db import Database, utcnow
 from bouquet.sso.oidc import logout, tokens
 from bouquet.sso.oidc.models import BackchannelLogout
 from bouquet.sso.oidc.server import provider_of

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bouquet.db import utcnow
-from bouquet.sessions import WebSession
+from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import logout
 from bouquet.sso.oidc.models import BackchannelLogout
 from bouquet.testing.oidc import LogoutReceiver, Portal, logout_claims
+from bouquet.web.sessions import WebSession
 
 
 @pytest.fixture

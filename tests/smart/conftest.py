@@ -16,13 +16,19 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bouquet import hookimpl, public
-from bouquet.audit import Auditor
-from bouquet.context import get_context
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.patient_context import CURRENT_KEY, establish
-from bouquet.smart import app_launch_url
+from bouquet.foundation.audit import Auditor
+from bouquet.patient.context import CURRENT_KEY, establish
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.smart import app_launch_url
 from bouquet.sso.oidc import BearerTokenError, authenticate_bearer
-from bouquet.testing.oidc import AMR_TOTP, Browser, Portal, RelyingParty, make_relying_party
+from bouquet.testing.oidc import (
+    AMR_TOTP,
+    Browser,
+    Portal,
+    RelyingParty,
+    make_relying_party,
+)
+from bouquet.web.context import get_context
 
 AUDIENCE = "bouquet:plugin:launcher"
 SMART_SCOPE = "openid profile fhirUser launch patient/Patient.read"

@@ -14,10 +14,10 @@ from fhir.resources.R4B.practitioner import Practitioner
 from sqlalchemy import update
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.db import utcnow
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.smart import AppLaunch, create_launch, patient_context_id_of
+from bouquet.foundation.audit import AuditEvent
+from bouquet.foundation.db import utcnow
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.smart import AppLaunch, create_launch, patient_context_id_of, SmartPatients
 from bouquet.sso.oidc.models import Token
 from bouquet.sso.oidc.server import purge
 from bouquet.sso.oidc.tokens import hash_secret
@@ -138,7 +138,7 @@ def test_launch_handles_that_are_refused(portal, patients, smart_rp, make_accoun
     # Handles are deleted a day after they expire, by the workers' periodic purge.
     with portal.db.write() as session:
         session.execute(update(AppLaunch).values(expires_at=utcnow() - timedelta(days=1, minutes=1)))
-    purge(portal.db)
+    purge(portal.db, SmartPatients())
     with portal.db.session() as session:
         assert session.exec(select(AppLaunch)).all() == []
 
@@ -166,7 +166,7 @@ def test_patient_reads_are_bound_to_the_token(portal, patients, smart_rp, make_a
     narrow = narrow_rp.exchange(browser.get(narrow_rp.authorization_url(
         scope="openid launch", launch=_launch(browser, narrow_rp.client_id)["launch"])).headers["location"])
     assert _read(portal, narrow["patient"], narrow["access_token"]).status_code == 403
-    from bouquet.patient_context import close
+    from bouquet.patient.context import close
 
     close(portal.db, patients.auditor(doctor), first, doctor, None)
     assert _read(portal, token["patient"], token["access_token"]).status_code == 404

@@ -8,10 +8,10 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from bouquet.sessions import cookie_name
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import free_port
 from bouquet.testing.oidc_rp import SMART_SCOPE, RelyingPartyApp
+from bouquet.web.sessions import cookie_name
 
 pytestmark = pytest.mark.browser
 

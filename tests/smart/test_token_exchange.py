@@ -7,9 +7,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent, verify
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.smart import patient_resource_id
+from bouquet.foundation.audit import AuditEvent, verify
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.patient.smart import patient_resource_id
 from bouquet.sso.oidc import InvalidClient, register_client
 
 EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"

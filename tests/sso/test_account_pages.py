@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 from bouquet.sso import recovery, totp
 from bouquet.sso.account_pages import LAST_FACTOR
 from bouquet.testing.fixtures import BouquetClient
 from bouquet.testing.signin import (
-    PASSWORD, age_sign_in, confirm_identity, follow, install_clock, make_user, next_in, password_step,
-    recovery_codes_in, text_by_testid,
+    PASSWORD,
+    age_sign_in,
+    confirm_identity,
+    follow,
+    install_clock,
+    make_user,
+    next_in,
+    password_step,
+    recovery_codes_in,
+    text_by_testid,
 )
 
 

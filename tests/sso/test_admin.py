@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 from bouquet.sso.accounts import Account
 from bouquet.testing.fixtures import BouquetClient
 
@@ -230,9 +230,9 @@ def test_a_vendor_needs_a_valid_siren(client, admin) -> None:
 
 @pytest.mark.browser
 def test_admin_pages_and_invitation_in_a_browser(page, live_server, browser, admin, doctor) -> None:  # noqa: ANN001
-    from bouquet.sessions import cookie_name
     from bouquet.testing.browser import assert_accessible
     from bouquet.testing.fixtures import signed_in_session
+    from bouquet.web.sessions import cookie_name
 
     signed_in = signed_in_session(live_server.app, admin)
     page.context.add_cookies([{"name": cookie_name(False), "value": signed_in.new_token, "url": live_server.url}])

@@ -10,10 +10,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bouquet import Action, get_context, hookimpl
-from bouquet.audit import AuditEvent
-from bouquet.authz import Permissions
-from bouquet.sessions import WebSession
+from bouquet.foundation.audit import AuditEvent
+from bouquet.sso.authz import Permissions
 from bouquet.sso.delegation import Delegation
+from bouquet.web.sessions import WebSession
 
 
 async def _book(request: Request) -> Response:
@@ -204,7 +204,7 @@ def test_revoking_stops_the_secretary_at_once(app, client, doctor, secretary) ->
 def test_a_disabled_principal_stops_the_secretary_too(app, client, doctor, secretary) -> None:
     from sqlalchemy import update
 
-    from bouquet.db import utcnow
+    from bouquet.foundation.db import utcnow
     from bouquet.sso.accounts import Account
 
     client.login(secretary, acting_for=doctor)
@@ -268,9 +268,9 @@ def test_regranting_after_a_revocation_reopens_the_delegation(app, client, docto
 
 @pytest.mark.browser
 def test_delegation_pages_in_a_browser(page, live_server, doctor, secretary, make_account) -> None:  # noqa: ANN001
-    from bouquet.sessions import cookie_name
     from bouquet.testing.browser import assert_accessible
     from bouquet.testing.fixtures import signed_in_session
+    from bouquet.web.sessions import cookie_name
 
     def sign_in(account) -> None:  # noqa: ANN001
         signed_in = signed_in_session(live_server.app, account)

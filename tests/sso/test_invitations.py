@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import update
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent, AuditRecord
-from bouquet.db import utcnow
+from bouquet.foundation.audit import AuditEvent, AuditRecord
+from bouquet.foundation.db import utcnow
 from bouquet.sso import flow, invitations
 from bouquet.sso.accounts import Account
 from bouquet.sso.invitations import Invitation

@@ -13,13 +13,19 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bouquet import hookimpl
-from bouquet.db import utcnow
-from bouquet.sessions import WebSession, hash_token
+from bouquet.foundation.db import utcnow
 from bouquet.sso import portal, portal_pending, totp
 from bouquet.sso.oidc import acr
 from bouquet.sso.oidc.models import Token
 from bouquet.sso.oidc.server import provider_of
-from bouquet.testing.signin import PASSWORD, audit_actions, install_clock, make_user, password_step
+from bouquet.testing.signin import (
+    PASSWORD,
+    audit_actions,
+    install_clock,
+    make_user,
+    password_step,
+)
+from bouquet.web.sessions import WebSession, hash_token
 
 HTML = {"accept": "text/html"}
 CALLBACK = "http://testserver/auth/callback"
@@ -215,7 +221,7 @@ class _KeyOnly:
 
     @hookimpl
     def bouquet_routes(self):
-        from bouquet.context import get_context
+        from bouquet.web.context import get_context
 
         async def vault(request):
             redirect = portal.acr_step_up(get_context(request), acr.PHISHING_RESISTANT, "/p/keyonly/vault")
@@ -400,7 +406,7 @@ def test_a_pending_sign_in_serves_once_in_its_own_browser_within_ten_minutes(app
     assert expired.status_code == 400 and "a expiré" in expired.text
     assert _pending(app, late_state) is None
 
-    from bouquet.audit import AuditEvent
+    from bouquet.foundation.audit import AuditEvent
 
     with app.state.db.session() as session:
         reasons = [event.details["reason"] for event in session.exec(

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.db import Database
+from bouquet.foundation.audit import AuditEvent
+from bouquet.foundation.db import Database
 from bouquet.sso import rpps
 from bouquet.sso.accounts import Account, is_idnat_ps
 from bouquet.testing.fixtures import TEST_SECRET

@@ -13,15 +13,20 @@ import pyotp
 import pytest
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent, AuditRecord
-from bouquet.sessions import WebSession
+from bouquet.foundation.audit import AuditEvent, AuditRecord
 from bouquet.sso import invitations, recovery, totp
 from bouquet.sso.accounts import Account
 from bouquet.sso.passwords import verify_password
 from bouquet.testing.fixtures import BouquetClient
 from bouquet.testing.signin import (
-    follow, install_clock, make_user, password_step, recovery_codes_in, text_by_testid,
+    follow,
+    install_clock,
+    make_user,
+    password_step,
+    recovery_codes_in,
+    text_by_testid,
 )
+from bouquet.web.sessions import WebSession
 
 NEW_PASSWORD = "une toute nouvelle phrase de passe"
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.db import utcnow
-from bouquet.sessions import WebSession, hash_token
+from bouquet.foundation.audit import AuditEvent
+from bouquet.foundation.db import utcnow
 from bouquet.sso import totp
 from bouquet.testing.fixtures import BouquetClient
 from bouquet.testing.signin import install_clock, make_user, sign_in
+from bouquet.web.sessions import WebSession, hash_token
 
 
 def _set_cookie_headers(response):

@@ -7,13 +7,21 @@ import re
 import pyotp
 from sqlmodel import select
 
-from bouquet.sessions import WebSession, hash_token
 from bouquet.sso import recovery, totp
 from bouquet.sso.signin import LOGIN_FAILED, TOTP_REPLAYED
 from bouquet.testing.signin import (
-    PASSWORD, audit_actions, csrf_in, follow, install_clock, make_user, password_step, recovery_codes_in, sign_in,
+    PASSWORD,
+    audit_actions,
+    csrf_in,
+    follow,
+    install_clock,
+    make_user,
+    password_step,
+    recovery_codes_in,
+    sign_in,
     text_by_testid,
 )
+from bouquet.web.sessions import WebSession, hash_token
 
 
 def test_login_page_has_the_stable_fields(client):
@@ -76,7 +84,7 @@ def test_success_is_audited_with_the_factors_used(app, client, make_account):
     secret = totp.new_secret()
     account, _ = make_user(app, make_account, totp_secret=secret)
     sign_in(client, account.username, secret, clock)
-    from bouquet.audit import AuditEvent
+    from bouquet.foundation.audit import AuditEvent
 
     with app.state.db.session() as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "signin.success")).one()
@@ -119,7 +127,7 @@ def test_recovery_code_signs_in_once(app, client, make_account):
 
 
 def test_unknown_account_wrong_password_and_disabled_account_look_the_same(app, make_account):
-    from bouquet.db import utcnow
+    from bouquet.foundation.db import utcnow
     from bouquet.testing.fixtures import BouquetClient
 
     make_user(app, make_account, username="known")

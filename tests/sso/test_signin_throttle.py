@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 from bouquet.sso import throttle, totp
 from bouquet.testing.fixtures import BouquetClient
-from bouquet.testing.signin import PASSWORD, csrf_in, install_clock, make_user, password_step, sign_in
+from bouquet.testing.signin import (
+    PASSWORD,
+    csrf_in,
+    install_clock,
+    make_user,
+    password_step,
+    sign_in,
+)
 
 
 def _wrong_code(secret, clock):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso import devices, throttle
 from bouquet.sso.throttle import Attempt, Policy, Refusal
 

@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from sqlalchemy import text
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso import factors, totp
 from bouquet.sso.totp import Check, TotpCredential
 

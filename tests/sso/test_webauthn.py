@@ -7,12 +7,28 @@ from datetime import timedelta
 import pytest
 from webauthn.helpers import base64url_to_bytes
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso import factors
 from bouquet.sso.webauthn import (
-    CHALLENGE_KEY, ENROL, PASSKEY, SECOND_FACTOR, CeremonyError, Challenge, CounterRegression, RelyingParty,
-    WebAuthnCredential, authentication_options, clean_name, consume_challenge, counter_regressed,
-    credentials_of, parse_assertion, registration_options, store_credential, use_credential, verify_registration,
+    CHALLENGE_KEY,
+    ENROL,
+    PASSKEY,
+    SECOND_FACTOR,
+    CeremonyError,
+    Challenge,
+    CounterRegression,
+    RelyingParty,
+    WebAuthnCredential,
+    authentication_options,
+    clean_name,
+    consume_challenge,
+    counter_regressed,
+    credentials_of,
+    parse_assertion,
+    registration_options,
+    store_credential,
+    use_credential,
+    verify_registration,
 )
 from bouquet.testing.webauthn import SoftAuthenticator
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.db import utcnow
+from bouquet.foundation.audit import AuditEvent
+from bouquet.foundation.db import utcnow
 from bouquet.sso.webauthn import WebAuthnCredential
 from bouquet.testing.signin import age_sign_in, follow, next_in
 from bouquet.testing.webauthn import SoftAuthenticator

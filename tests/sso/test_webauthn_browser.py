@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 from bouquet.sso.passwords import hash_password
 from bouquet.sso.webauthn import WebAuthnCredential
 from bouquet.testing.browser import add_virtual_authenticator, assert_accessible

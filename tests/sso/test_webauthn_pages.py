@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.db import utcnow
-from bouquet.sessions import WebSession, hash_token
+from bouquet.foundation.audit import AuditEvent
+from bouquet.foundation.db import utcnow
 from bouquet.sso.accounts import Account
 from bouquet.sso.webauthn import CHALLENGE_KEY, WebAuthnCredential
 from bouquet.testing.signin import follow
 from bouquet.testing.webauthn import SoftAuthenticator
+from bouquet.web.sessions import WebSession, hash_token
 
 ORIGIN = "http://testserver"
 

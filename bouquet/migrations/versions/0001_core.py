@@ -4,11 +4,10 @@ Revision ID: 0001
 Revises: 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from bouquet.db import UtcDateTime
-
+from bouquet.foundation.db import UtcDateTime
 
 revision = '0001'
 down_revision = None

@@ -4,11 +4,10 @@ Revision ID: 0006
 Revises: 0005
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from bouquet.db import UtcDateTime
-
+from bouquet.foundation.db import UtcDateTime
 
 revision = '0006'
 down_revision = '0005'

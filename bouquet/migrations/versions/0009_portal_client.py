@@ -10,9 +10,8 @@ Revises: 0008
 
 from datetime import datetime, timezone
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'

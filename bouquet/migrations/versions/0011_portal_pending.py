@@ -4,11 +4,10 @@ Revision ID: 0011
 Revises: 0010
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
-from bouquet.db import UtcDateTime
-
+from bouquet.foundation.db import UtcDateTime
 
 revision = '0011'
 down_revision = '0010'

@@ -43,7 +43,7 @@ signing_key = sa.table("oidc_signing_key", sa.column("kid", sa.String), sa.colum
 
 
 def _derive(secret_key: str, purpose: str) -> bytes:
-    # bouquet.app.derive_key, frozen here.
+    # bouquet.foundation.keys.derive_key, frozen here.
     return hashlib.sha256(f"bouquet:{purpose}:{secret_key}".encode()).digest()
 
 
@@ -54,7 +54,7 @@ def _associated_data(account_id: int) -> bytes:
 
 def _secret_key() -> str | None:
     """The portal's secret key as `load_settings()` finds it, without creating a development one."""
-    from bouquet.settings import VAR_DIR
+    from bouquet.foundation.settings import VAR_DIR
 
     if key := os.environ.get("BOUQUET_SECRET_KEY"):
         return key

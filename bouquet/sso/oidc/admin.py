@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bouquet.context import RequestContext, get_context
 from bouquet.sso.accounts import AccountKind
 from bouquet.sso.oidc import clients
 from bouquet.sso.oidc.models import OidcClient
 from bouquet.sso.oidc.scopes import KnownScopes, known_scopes
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.ui import render
 
 KINDS = {
     "client_secret_basic": "Application serveur avec un secret (client_secret_basic)",

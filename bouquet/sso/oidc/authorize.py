@@ -30,7 +30,7 @@ import hmac
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError
@@ -41,18 +41,27 @@ from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bouquet.audit import Auditor
-from bouquet.context import RequestContext, get_context
-from bouquet.routing import provider_page, public
-from bouquet.sessions import cookie_name
+from bouquet.foundation.audit import Auditor
+from bouquet.foundation.keys import derive_key
+from bouquet.sso.accounts import normalise_username
 from bouquet.sso.oidc import acr, consent
-from bouquet.sso.oidc.adapter import AuthlibResponse, RequestData, current_session, read_request
+from bouquet.sso.oidc.adapter import (
+    AuthlibResponse,
+    RequestData,
+    current_session,
+    read_request,
+)
 from bouquet.sso.oidc.claims import subject
+from bouquet.sso.oidc.consent import origin_of
 from bouquet.sso.oidc.grants import EndUser
 from bouquet.sso.oidc.models import OidcClient
+from bouquet.sso.oidc.patients import LaunchRefused, fhir_base
 from bouquet.sso.oidc.scopes import LAUNCH, scope_list
 from bouquet.sso.oidc.server import AUTHORIZE, Provider, provider_of
-from bouquet.ui import render
+from bouquet.web.context import RequestContext, get_context
+from bouquet.web.routing import provider_page, public
+from bouquet.web.sessions import cookie_name
+from bouquet.web.ui import render
 
 REAUTH = "bq_reauth"
 # As long as a sign-in may take (bouquet.sso.flow.PENDING_LIFETIME).
@@ -95,7 +104,6 @@ def _local_authorize_url(provider: Provider, data: RequestData) -> str:
 
 
 def _seal(provider: Provider, moment: str, client_id: str) -> str:
-    from bouquet.app import derive_key  # late: bouquet.app imports every route module
 
     key = derive_key(provider.settings.secret_key, "oidc-reauth-marker")
     return hmac.new(key, f"{moment}:{client_id}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -136,7 +144,6 @@ def _hint_subject(provider: Provider, hint: str) -> str:
 
 def _hint_matches(hint: str, account: Any) -> bool:
     """Whether `login_hint` names this account: its identifier, IdNat_PS, `sub` or e-mail address."""
-    from bouquet.sso.accounts import normalise_username
 
     wanted = hint.strip()
     return (normalise_username(wanted) == account.username or wanted == subject(account)
@@ -233,7 +240,8 @@ def _answer(provider: Provider, data: RequestData, user: EndUser | None, decisio
             return refuse(ConsentRequiredError())
         return Outcome(consent={"client": client, "scope": scope, "redirect_uri": grant.redirect_uri,
                                 "query": urlencode(list(data.values.multi_items())),
-                                "patient": _patient_label(user.patient_context_id)})
+                                "patient": provider.patients.label(current_session(), user.patient_context_id)
+                                if user.patient_context_id else None})
 
     if user.patient_context_id is not None:
         try:  # consumed now, once, whichever worker gets there first
@@ -249,8 +257,6 @@ def _answer(provider: Provider, data: RequestData, user: EndUser | None, decisio
 def _launch(provider: Provider, values: dict[str, str], client: OidcClient, user: EndUser, scope: str,
             consume: bool) -> str:
     """The patient context of this SMART launch, checked (and consumed if asked); OAuth errors otherwise."""
-    from bouquet.smart import LaunchRefused, check_launch, fhir_base
-
     handle = values.get("launch")
     if LAUNCH not in scope_list(scope):
         raise InvalidScopeError("A 'launch' handle needs the scope 'launch', which this client may not ask for.")
@@ -262,22 +268,11 @@ def _launch(provider: Provider, values: dict[str, str], client: OidcClient, user
         raise InvalidRequestError("Unknown 'aud': it must be the 'iss' the application was launched with.")
     assert user.account.id is not None
     try:
-        return check_launch(current_session(), handle, client_id=client.client_id, account_id=user.account.id,
-                            acting_for_id=user.acting_for.id if user.acting_for else None, consume=consume)
+        return provider.patients.check_launch(
+            current_session(), handle, client_id=client.client_id, account_id=user.account.id,
+            acting_for_id=user.acting_for.id if user.acting_for else None, consume=consume)
     except LaunchRefused as exc:
         raise InvalidRequestError(f"Invalid 'launch': {exc}.") from exc
-
-
-def _patient_label(patient_context_id: str | None) -> str | None:
-    """How the consent page names the patient a SMART launch will share: "MARTIN Marie, née le 02/10/1960"."""
-    from bouquet.patient_context import PatientContextRecord, _patient_of
-
-    record = current_session().get(PatientContextRecord, patient_context_id) if patient_context_id else None
-    patient = _patient_of(record) if record is not None else None
-    if patient is None:
-        return None
-    born = "née" if patient.traits.sex.value == "F" else "né"
-    return f"{patient.display_name}, {born} le {patient.traits.birth_date.strftime('%d/%m/%Y')}"
 
 
 def _int(value: str | None) -> int | None:
@@ -364,9 +359,3 @@ async def switch_account(request: Request) -> Response:
     https = ctx.settings.https
     response.delete_cookie(cookie_name(https), path="/", secure=https, httponly=True, samesite="lax")
     return response
-
-
-def origin_of(url: str) -> str:
-    """scheme://host[:port] of a URL (for the Content-Security-Policy of pages that leave for it)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

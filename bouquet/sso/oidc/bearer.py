@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bouquet.db import Database, utcnow
+from bouquet.foundation.db import Database, utcnow
 from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.scopes import scope_list

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.models import OidcClient
 from bouquet.sso.oidc.scopes import CORE, KnownScopes, scope_list

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlmodel import col, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bouquet.context import get_context
-from bouquet.db import utcnow
-from bouquet.headers import CSP
+from bouquet.foundation.db import utcnow
 from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import current_session
 from bouquet.sso.oidc.models import Consent, OidcClient
 from bouquet.sso.oidc.scopes import CORE, KnownScopes, known_scopes, scope_list
-from bouquet.ui import render
+from bouquet.sso.security_events import local_time
+from bouquet.web.context import get_context
+from bouquet.web.headers import CSP
+from bouquet.web.ui import render
 
 
 def covers(account: Account, client: OidcClient, scope: str) -> bool:
@@ -50,6 +52,12 @@ def remember(account: Account, client: OidcClient, scope: str) -> None:
     session.add(row)
 
 
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL (for the Content-Security-Policy of pages that leave for it)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def leaving_to(origin: str) -> str:
     """The default Content-Security-Policy, letting a form on this page lead to `origin`."""
     return CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
@@ -59,7 +67,6 @@ async def page(request: Request, *, client: OidcClient, scope: str, redirect_uri
                patient: str | None = None) -> Response:
     """The consent page for this authorization request (`query`, posted back as it came); `patient`
     names the patient a SMART launch would share."""
-    from bouquet.sso.oidc.authorize import origin_of  # late: authorize imports this module
 
     return await render(request, "oidc/consent.html", {
         "client": client, "shared": known_scopes(request.app).describe(scope), "query": query,
@@ -82,8 +89,6 @@ def granted(db: Any, account_id: int, known: KnownScopes = CORE) -> list[dict[st
 
 
 def _day(moment: datetime) -> str:
-    from bouquet.sso.security_events import local_time
-
     return local_time(moment)
 
 

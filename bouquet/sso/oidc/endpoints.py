@@ -14,10 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.routing import public
 from bouquet.sso.oidc import acr, admin, authorize, claims, consent, logout, scopes
 from bouquet.sso.oidc.adapter import read_request, to_response
-from bouquet.sso.oidc.bearer import BearerTokenError, bearer_token_of, validate_access_token
+from bouquet.sso.oidc.bearer import (
+    BearerTokenError,
+    bearer_token_of,
+    validate_access_token,
+)
 from bouquet.sso.oidc.exchange import TOKEN_EXCHANGE
 from bouquet.sso.oidc.grants import ASSERTION_ALGORITHMS, load_end_user
 from bouquet.sso.oidc.server import (
@@ -32,6 +35,7 @@ from bouquet.sso.oidc.server import (
     Provider,
     provider_of,
 )
+from bouquet.web.routing import public
 
 # "=" marks an exact path that cross-origin requests may also reach: relying parties POST
 # authentication requests to /authorize from their own pages (OpenID Connect Core §3.1.2.1);

@@ -21,15 +21,26 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, UnauthorizedClientError
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnauthorizedClientError,
+)
 from authlib.oauth2.rfc6749.grants import BaseGrant
 from authlib.oauth2.rfc6749.grants.base import TokenEndpointMixin
 
-from bouquet.db import utcnow
+from bouquet.foundation import audit
+from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import current_session
 from bouquet.sso.oidc.grants import EndUser, load_end_user
 from bouquet.sso.oidc.models import Token
+from bouquet.sso.oidc.patients import (
+    fhir_base,
+    patient_context_id_of,
+    patient_resource_id,
+)
 from bouquet.sso.oidc.scopes import scope_list
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -91,9 +102,6 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         self.patient_context_id = self._patient(subject, user, data.get("patient"), data.get("resource"))
 
     def _patient(self, subject: Token, user: EndUser, patient: str | None, resource: str | None) -> str | None:
-        from bouquet.patient_context import PatientContextRecord
-        from bouquet.smart import fhir_base, patient_context_id_of
-
         if resource is not None:
             prefix = fhir_base(self.server.provider.issuer) + "/Patient/"
             if not resource.startswith(prefix) or (patient is not None and resource != prefix + patient):
@@ -104,10 +112,8 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
         context_id = patient_context_id_of(patient)
         if subject.patient_context_id is not None and subject.patient_context_id != context_id:
             raise InvalidTargetError("The subject token is bound to another patient.")
-        record = current_session().get(PatientContextRecord, context_id)
         acting_for_id = user.acting_for.id if user.acting_for else None
-        if (record is None or record.ended_at is not None or record.established_by_id != user.account.id
-                or record.acting_for_id != acting_for_id):
+        if not self.server.provider.patients.held_by(current_session(), context_id, user.account.id, acting_for_id):
             raise InvalidTargetError("Unknown patient.")
         return context_id
 
@@ -122,21 +128,16 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
                           sid=subject.sid, auth_time=subject.auth_time, acr=subject.acr, amr=list(subject.amr),
                           patient_context_id=self.patient_context_id, audience=self.audience)
         if self.patient_context_id is not None:
-            from bouquet.smart import patient_resource_id
-
             token["patient"] = patient_resource_id(self.patient_context_id)
             self._audit(session)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
     def _audit(self, session: Any) -> None:
-        from bouquet import audit
-        from bouquet.patient_context import PatientContextRecord
-
         user: EndUser = self.request.user
-        record = session.get(PatientContextRecord, self.patient_context_id)
+        patients = self.server.provider.patients
         audit.append(session, self.server.provider.audit_key, audit.AuditRecord(
             actor=user.account.label, acting_for=user.acting_for.label if user.acting_for else None,
-            action="oidc.token_exchanged", patient_ins=record.patient_ins if record else None,
+            action="oidc.token_exchanged", patient_ins=patients.audit_ins(session, self.patient_context_id),
             resource=f"client:{self.request.client.client_id}",
             details={"audience": self.audience, "scope": self.request.scope,
                      "patient_context": self.patient_context_id}))

@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
+from authlib.oauth2.rfc6749.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+)
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
@@ -23,14 +32,16 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import Session, col, select
 
-from bouquet.db import utcnow
-from bouquet.sessions import WebSession
+from bouquet.foundation.db import utcnow
 from bouquet.sso.accounts import Account
+from bouquet.sso.delegation import principals_of
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import current_session
 from bouquet.sso.oidc.claims import user_claims
 from bouquet.sso.oidc.models import AuthorizationCode, OidcClient, Token
+from bouquet.sso.oidc.patients import patient_resource_id, practitioner_url
 from bouquet.sso.oidc.scopes import FHIR_USER, scope_list
+from bouquet.web.sessions import WebSession
 
 if TYPE_CHECKING:
     from bouquet.sso.oidc.server import Provider
@@ -59,7 +70,6 @@ def load_end_user(session: Session, account_id: int | None, acting_for_id: int |
                   auth_time: datetime, amr: list[str], acr: str | None, live_sign_in: bool) -> EndUser | None:
     """The end user again at the token endpoint; None when the account was disabled (or, with
     `live_sign_in`, when the portal sign-in has ended since the code was issued)."""
-    from bouquet.sso.delegation import principals_of  # late: delegation imports the web layer
 
     account = session.get(Account, account_id) if account_id is not None else None
     if account is None or not account.active or account.id is None:
@@ -113,8 +123,6 @@ def with_patient(response: tuple[int, dict[str, Any], Any], patient_context_id: 
     """SMART App Launch: the token response names the patient in context (its FHIR Patient id)."""
     status, body, headers = response
     if patient_context_id is not None and isinstance(body, dict) and "access_token" in body:
-        from bouquet.smart import patient_resource_id  # late: bouquet.smart imports the FHIR routes
-
         body["patient"] = patient_resource_id(patient_context_id)
     return status, body, headers
 
@@ -158,8 +166,6 @@ class BouquetOpenIDCode(OpenIDCode):
         claims.update(iss=self.provider.issuer, aud=client.client_id, iat=now,
                       exp=now + int(ID_TOKEN_LIFETIME.total_seconds()), auth_time=code.get_auth_time(), sid=code.sid)
         if FHIR_USER in scope_list(token["scope"]):
-            from bouquet.smart import practitioner_url  # late: bouquet.smart imports the FHIR routes
-
             claims["fhirUser"] = practitioner_url(self.provider.issuer, request.user.account)
         if code.nonce:
             claims["nonce"] = code.nonce

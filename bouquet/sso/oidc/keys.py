@@ -26,7 +26,9 @@ from joserfc import jwk
 from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
-from bouquet.db import Database, utcnow
+from bouquet.foundation.db import Database, utcnow
+from bouquet.foundation.keys import derive_key
+from bouquet.sso.oidc.adapter import bound
 from bouquet.sso.oidc.models import SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
@@ -39,7 +41,6 @@ _FIRST_KEYS_LOCK = 4_271_905_373
 
 
 def _aead(secret_key: str) -> AESGCM:
-    from bouquet.app import derive_key  # late: bouquet.app imports every route module
 
     return AESGCM(derive_key(secret_key, "oidc-signing-keys"))
 
@@ -154,8 +155,6 @@ class KeyRing:
             return self._loaded
 
     def _first_keys(self, now: datetime) -> list[SigningKey]:
-        from bouquet.sso.oidc.adapter import bound  # late: the adapter is the web side
-
         def create(session: Session) -> list[SigningKey]:
             ensure_keys(session, self.secret_key, now)
             return list(session.exec(select(SigningKey).where(_published(now)).order_by(SigningKey.id)).all())

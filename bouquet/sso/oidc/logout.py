@@ -36,18 +36,18 @@ from starlette.datastructures import MultiDict
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bouquet.context import get_context
-from bouquet.db import Database, utcnow
-from bouquet.routing import public
-from bouquet.sessions import WebSession, cookie_name
+from bouquet.foundation.db import Database, utcnow
 from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import RequestData, read_request
 from bouquet.sso.oidc.claims import subject
-from bouquet.sso.oidc.consent import leaving_to
+from bouquet.sso.oidc.consent import leaving_to, origin_of
 from bouquet.sso.oidc.models import BackchannelLogout, OidcClient, Token
-from bouquet.sso.oidc.server import END_SESSION, Provider, provider_of
-from bouquet.ui import render
+from bouquet.sso.oidc.server import END_SESSION, Provider, provider_of, purge
+from bouquet.web.context import get_context
+from bouquet.web.routing import public
+from bouquet.web.sessions import WebSession, cookie_name
+from bouquet.web.ui import render
 
 log = logging.getLogger("bouquet.oidc.logout")
 
@@ -100,7 +100,6 @@ async def end_session(request: Request) -> Response:
         return await render(request, "oidc/signed_out.html", {})
     headers = {}
     if validated.redirect_uri:
-        from bouquet.sso.oidc.authorize import origin_of
 
         headers["Content-Security-Policy"] = leaving_to(origin_of(validated.redirect_uri))
     return await render(request, "oidc/end_session.html", {
@@ -299,9 +298,8 @@ class DeliveryLoop:
         db = self.app.state.db
         if time.monotonic() - self._purged_at > PURGE_EVERY_SECONDS:
             self._purged_at = time.monotonic()
-            from bouquet.sso.oidc.server import purge
 
-            await db.run(purge, db)
+            await db.run(purge, db, getattr(self.app.state, "patients", None))
         if time.monotonic() - self._swept_at >= SWEEP_EVERY_SECONDS:
             self._swept_at = time.monotonic()
             await db.run(sweep_expired_sessions, self.app.state)

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bouquet.db import UtcDateTime, utcnow
+from bouquet.foundation.db import UtcDateTime, utcnow
 from bouquet.sso.oidc.scopes import scope_list
+from bouquet.sso.oidc.secrets import secret_matches
 
 
 class OidcClient(SQLModel, table=True):
@@ -78,7 +79,6 @@ class OidcClient(SQLModel, table=True):
         return redirect_uri in self.redirect_uris  # exact string match, nothing else
 
     def check_client_secret(self, client_secret: str) -> bool:
-        from bouquet.sso.oidc.tokens import secret_matches
 
         return self.secret_hash is not None and secret_matches(self.secret_hash, client_secret)
 

@@ -13,25 +13,33 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bouquet import NavEntry, hookimpl
+from bouquet.foundation import audit
+from bouquet.foundation.audit import cli_actor
+from bouquet.foundation.db import open_database
+from bouquet.foundation.keys import audit_key
+from bouquet.foundation.settings import load_settings
+from bouquet.plugins.manager import Plugins
+from bouquet.sso.oidc import keys as signing
+from bouquet.sso.oidc import logout
+from bouquet.sso.oidc.clients import DEFAULT_SCOPE, InvalidClient, register_client
+from bouquet.sso.oidc.logout import DeliveryLoop
+from bouquet.sso.oidc.models import OidcClient, SigningKey
+from bouquet.sso.oidc.scopes import collect
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
+    from bouquet.foundation.db import Database
+    from bouquet.web.context import RequestContext
 
 
 @hookimpl
 def bouquet_session_ended(db: Database, account_id: int, sid: str, reason: str) -> None:
-    from bouquet.sso.oidc import logout
-
     logout.enqueue(db, account_id, sid, reason)
 
 
 @hookimpl
 def bouquet_startup(app: Starlette) -> None:
-    from bouquet.sso.oidc.logout import DeliveryLoop
-
     app.state.oidc_delivery = DeliveryLoop(app)
     app.state.oidc_delivery.start()
 
@@ -51,15 +59,10 @@ def bouquet_nav(ctx: RequestContext) -> list[NavEntry]:
 
 
 def _audit(database: Any, action: str, resource: str, details: dict[str, Any]) -> None:
-    from bouquet import audit
-    from bouquet.app import derive_key
-    from bouquet.settings import load_settings
-    from bouquet.sso.plugin import _cli_actor
-
     settings = load_settings()
     with database.write() as session:
-        audit.append(session, derive_key(settings.audit_key or settings.secret_key, "audit"), audit.AuditRecord(
-            actor=_cli_actor(), action=action, resource=resource, details=details))
+        audit.append(session, audit_key(settings), audit.AuditRecord(
+            actor=cli_actor(), action=action, resource=resource, details=details))
 
 
 @hookimpl
@@ -76,12 +79,9 @@ def bouquet_cli(group: click.Group) -> None:
         published a day longer for the tokens they signed."""
         from datetime import timedelta
 
-        from bouquet.cli import _database
-        from bouquet.settings import load_settings
-        from bouquet.sso.oidc import keys as signing
 
         settings = load_settings()
-        with _database() as database:
+        with open_database(load_settings().database_url) as database:
             with database.write() as session:
                 signing.ensure_keys(session, settings.secret_key)
                 new = signing.rotate(session, settings.secret_key, publish_ahead=timedelta(seconds=publish_ahead))
@@ -95,10 +95,8 @@ def bouquet_cli(group: click.Group) -> None:
         """Every key still published, with when it signs."""
         from sqlmodel import select
 
-        from bouquet.cli import _database
-        from bouquet.sso.oidc.models import SigningKey
 
-        with _database() as database, database.session() as session:
+        with open_database(load_settings().database_url) as database, database.session() as session:
             for key in session.exec(select(SigningKey).order_by(SigningKey.id)).all():
                 until = key.retires_at.isoformat(timespec="seconds") if key.retires_at else "…"
                 gone = f", unpublished {key.unpublish_at.isoformat(timespec='seconds')}" if key.unpublish_at else ""
@@ -134,22 +132,18 @@ def bouquet_cli(group: click.Group) -> None:
                     client_id: str | None) -> None:
         """Register a client; prints its client_id and, once, its secret. Its scopes may be the core's
         and those the plugins loaded by BOUQUET_PLUGINS declare."""
-        from bouquet.cli import _database, _plugins
-        from bouquet.sso.oidc.clients import DEFAULT_SCOPE, InvalidClient, register_client
-        from bouquet.sso.oidc.scopes import collect
-        from bouquet.sso.plugin import _cli_actor
 
         jwks = json.loads(jwks_file.read_text(encoding="utf-8")) if jwks_file else None
-        known = collect(_plugins())
+        known = collect(Plugins(load_settings().plugin_names))
         try:
-            with _database() as database:
+            with open_database(load_settings().database_url) as database:
                 with database.write() as session:
                     registered = register_client(
                         session, name=name, redirect_uris=list(redirect_uris), token_endpoint_auth_method=auth_method,
                         jwks=jwks, grant_types=list(grant_types) or None, scope=scope or DEFAULT_SCOPE,
                         post_logout_redirect_uris=list(post_logout_redirect_uris),
                         backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
-                        may_introspect=introspect, id_token_signed_response_alg=alg, created_by=_cli_actor(),
+                        may_introspect=introspect, id_token_signed_response_alg=alg, created_by=cli_actor(),
                         client_id=client_id, known_scopes=known)
                     client_id, secret = registered.client.client_id, registered.secret
                 _audit(database, "oidc.client_registered", f"client:{client_id}", {"name": name})
@@ -165,10 +159,8 @@ def bouquet_cli(group: click.Group) -> None:
         """Every registered client."""
         from sqlmodel import select
 
-        from bouquet.cli import _database
-        from bouquet.sso.oidc.models import OidcClient
 
-        with _database() as database, database.session() as session:
+        with open_database(load_settings().database_url) as database, database.session() as session:
             for client in session.exec(select(OidcClient).order_by(OidcClient.name)).all():
                 state = "" if client.active else " (disabled)"
                 click.echo(f"{client.client_id}\t{client.name}\t{client.token_endpoint_auth_method}{state}")

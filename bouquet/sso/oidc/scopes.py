@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from bouquet.plugins.contributions import Scope
+
 if TYPE_CHECKING:
     from bouquet.plugins.manager import Plugins
 
@@ -116,8 +118,6 @@ class ScopeDeclarationError(ValueError):
 
 
 def _declarations(value: Any) -> list[tuple[Any, Any]]:
-    from bouquet.plugins.contributions import Scope
-
     if isinstance(value, Mapping):
         return list(value.items())
     items = value if isinstance(value, list | tuple) else [value]

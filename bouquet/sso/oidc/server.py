@@ -18,10 +18,18 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet
 from sqlmodel import select
 
-from bouquet.db import Database, utcnow
-from bouquet.settings import Settings
+from bouquet.foundation.db import Database, utcnow
+from bouquet.foundation.keys import audit_key
+from bouquet.foundation.settings import Settings
+from bouquet.sso.accounts import Account
 from bouquet.sso.oidc import scopes, tokens
-from bouquet.sso.oidc.adapter import AuthlibResponse, RequestData, StarletteOAuth2Request, bound_session, current_session
+from bouquet.sso.oidc.adapter import (
+    AuthlibResponse,
+    RequestData,
+    StarletteOAuth2Request,
+    bound_session,
+    current_session,
+)
 from bouquet.sso.oidc.claims import subject
 from bouquet.sso.oidc.exchange import TokenExchangeGrant
 from bouquet.sso.oidc.grants import (
@@ -37,6 +45,12 @@ from bouquet.sso.oidc.grants import (
 )
 from bouquet.sso.oidc.keys import KeyRing
 from bouquet.sso.oidc.models import OidcClient
+from bouquet.sso.oidc.patients import (
+    NoPatients,
+    PatientBinding,
+    fhir_base,
+    patient_resource_id,
+)
 
 T = TypeVar("T")
 
@@ -136,8 +150,6 @@ class Introspection(IntrospectionEndpoint):
         return client.may_introspect or token.row.client_id == client.client_id
 
     def introspect_token(self, token: TokenView) -> dict[str, Any]:
-        from bouquet.sso.accounts import Account
-
         row = token.row
         expires = row.refresh_expires_at if token.kind == "refresh_token" else row.access_expires_at
         payload: dict[str, Any] = {"active": True, "client_id": row.client_id, "scope": row.scope,
@@ -158,8 +170,6 @@ class Introspection(IntrospectionEndpoint):
         if row.audience is not None:
             payload["aud"] = row.audience
         if row.patient_context_id is not None:
-            from bouquet.smart import patient_resource_id
-
             payload["patient"] = patient_resource_id(row.patient_context_id)
         return payload
 
@@ -187,16 +197,14 @@ class Provider:
     client_auth_paths = (TOKEN, REVOKE, INTROSPECT)
 
     def __init__(self, settings: Settings, db: Database, plugin_names: list[str] | tuple[str, ...] = (),
-                 known_scopes: scopes.KnownScopes = scopes.CORE) -> None:
-        from bouquet.app import derive_key  # late: bouquet.app imports every route module
-        from bouquet.smart import fhir_base
-
+                 known_scopes: scopes.KnownScopes = scopes.CORE, patients: PatientBinding | None = None) -> None:
         self.settings, self.db = settings, db
         self.scopes = known_scopes  # the core's and the loaded plugins' (`bouquet_scopes`)
+        self.patients: PatientBinding = patients or NoPatients()  # SMART launch and token exchange
         self.issuer = settings.base_url
         # What token exchange may name as `audience`: each plugin's API, and the SMART /fhir base.
         self.audiences = frozenset({fhir_base(self.issuer), *(f"bouquet:plugin:{name}" for name in plugin_names)})
-        self.audit_key = derive_key(settings.audit_key or settings.secret_key, "audit")
+        self.audit_key = audit_key(settings)
         self.refresh_lifetime = timedelta(hours=settings.session_absolute_hours)
         self.keyring = KeyRing(db, settings.secret_key)
         self.server = self._build()
@@ -248,18 +256,12 @@ def provider_of(app: Any) -> Provider:
     if provider is None:
         plugins = getattr(state, "plugins", None)
         provider = state.oidc = Provider(state.settings, state.db, plugins.names if plugins is not None else (),
-                                         scopes.known_scopes(app))
+                                         scopes.known_scopes(app), getattr(state, "patients", None))
     return provider
 
 
-def purge(db: Database) -> int:
+def purge(db: Database, patients: PatientBinding | None = None) -> int:
     """Delete expired codes, tokens, assertion ids and SMART launch handles (blocking)."""
-    from sqlalchemy import delete
-
-    from bouquet.smart import AppLaunch
-
     now = utcnow()
     with db.write() as session:
-        removed = tokens.purge_expired(session, now)
-        return removed + session.execute(delete(AppLaunch).where(
-            AppLaunch.expires_at < now - tokens.KEEP_EXPIRED)).rowcount
+        return tokens.purge_expired(session, now) + (patients or NoPatients()).purge(session, now)

@@ -8,18 +8,16 @@ already consumed is treated as theft: every token descending from it is revoked.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc.models import AuthorizationCode, ClientAssertionJti, Token
+from bouquet.sso.oidc.secrets import hash_secret, new_secret, secret_matches  # noqa: F401  (used by callers)
 
 log = logging.getLogger("bouquet.oidc.tokens")
 
@@ -27,20 +25,6 @@ CODE_LIFETIME = timedelta(minutes=2)
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=5)
 # Rows are kept this long after they stop being usable, so that a replay is recognised as one.
 KEEP_EXPIRED = timedelta(days=1)
-
-
-def new_secret() -> str:
-    """A fresh code, token or client secret: 256 bits, URL-safe."""
-    return secrets.token_urlsafe(32)
-
-
-def hash_secret(value: str) -> str:
-    # The values are 256-bit random: a fast hash is enough, there is no dictionary to try.
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def secret_matches(stored_hash: str, value: str) -> bool:
-    return hmac.compare_digest(stored_hash, hash_secret(value))
 
 
 # --- authorization codes -----------------------------------------------------------------------

@@ -16,8 +16,8 @@ from bouquet import Action, Launchable, NavEntry, Scope, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
+    from bouquet.foundation.db import Database
+    from bouquet.web.context import RequestContext
 
 __version__ = "0.1.0"
 
@@ -47,7 +47,13 @@ def bouquet_scopes() -> list[Scope]:
 def bouquet_routes() -> list[Any]:
     from starlette.routing import Route
 
-    from bouquet_catalog import api, catalogue_pages, opendata, review_pages, vendor_pages
+    from bouquet_catalog import (
+        api,
+        catalogue_pages,
+        opendata,
+        review_pages,
+        vendor_pages,
+    )
 
     return [
         Route("/", catalogue_pages.search_page, methods=["GET"]),

@@ -18,8 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.headers import CSP
-
+from bouquet.web.headers import CSP
 from bouquet_catalog import solutions, web
 from bouquet_catalog.models import Image, Revision, Solution
 from bouquet_catalog.solutions import NotFound, Query
@@ -86,7 +85,7 @@ async def solution_page(request: Request) -> Response:
 
 
 async def open_solution(request: Request) -> Response:
-    """Launch a referenced solution: with the SMART launch when `bouquet.smart` offers it, else its plain URL."""
+    """Launch a referenced solution: with the SMART launch when `bouquet.patient.smart` offers it, else its plain URL."""
     ctx = get_context(request)
     web.require(ctx, web.BROWSE)
     solution_id = _solution_id(request)
@@ -113,9 +112,9 @@ async def open_solution(request: Request) -> Response:
 
 
 def _app_launch_url() -> Any:
-    """`bouquet.smart.app_launch_url` if this portal has it (looked up at call time), else None."""
+    """`bouquet.patient.smart.app_launch_url` if this portal has it (looked up at call time), else None."""
     try:
-        from bouquet import smart
+        from bouquet.patient import smart
     except ImportError:
         return None
     return getattr(smart, "app_launch_url", None)

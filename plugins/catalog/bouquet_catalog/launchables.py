@@ -11,7 +11,6 @@ from sqlmodel import col, select
 
 from bouquet import Launchable
 from bouquet.sso.oidc.models import OidcClient
-
 from bouquet_catalog.models import Solution
 from bouquet_catalog.workflow import Status
 

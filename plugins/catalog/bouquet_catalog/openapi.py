@@ -6,7 +6,13 @@ from typing import Any
 
 from bouquet_catalog import images
 from bouquet_catalog.submissions import MAX
-from bouquet_catalog.vocabulary import CATEGORIES, CE_CLASSES, CONFORMITIES, PROFESSIONS, REGIONS
+from bouquet_catalog.vocabulary import (
+    CATEGORIES,
+    CE_CLASSES,
+    CONFORMITIES,
+    PROFESSIONS,
+    REGIONS,
+)
 from bouquet_catalog.workflow import LABELS
 
 BASE = "/p/catalog/api"

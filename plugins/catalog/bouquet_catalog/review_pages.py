@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-
-from sqlmodel import select
-
 from bouquet_catalog import solutions, web, workflow
 from bouquet_catalog.models import Vendor
 from bouquet_catalog.solutions import NotFound

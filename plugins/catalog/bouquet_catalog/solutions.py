@@ -12,12 +12,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import clients as oidc_clients
-
 from bouquet_catalog import SUBMIT_SCOPE, workflow
 from bouquet_catalog.images import CheckedImage
-from bouquet_catalog.models import Image, ReviewEvent, Revision, Solution, Vendor, VendorApiClient
+from bouquet_catalog.models import (
+    Image,
+    ReviewEvent,
+    Revision,
+    Solution,
+    Vendor,
+    VendorApiClient,
+)
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.text import fold, terms
 from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES

@@ -11,8 +11,13 @@ import re
 from typing import Any
 
 from bouquet.sso.oidc.clients import uri_problem
-
-from bouquet_catalog.vocabulary import CATEGORIES, CE_CLASSES, CONFORMITIES, PROFESSIONS, REGIONS
+from bouquet_catalog.vocabulary import (
+    CATEGORIES,
+    CE_CLASSES,
+    CONFORMITIES,
+    PROFESSIONS,
+    REGIONS,
+)
 
 MAX = {"name": 120, "version": 40, "description": 5000, "detail": 100, "evidence": 500, "url": 500}
 MAX_REDIRECT_URIS = 5

@@ -23,7 +23,6 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.sso.oidc import known_scopes
-
 from bouquet_catalog import solutions, submissions, web, workflow
 from bouquet_catalog.solutions import Actor, NotFound
 from bouquet_catalog.submissions import InvalidSubmission

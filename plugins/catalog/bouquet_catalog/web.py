@@ -8,13 +8,18 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from bouquet.context import RequestContext
-
+from bouquet.web.context import RequestContext
 from bouquet_catalog import images, submissions, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.solutions import Actor
 from bouquet_catalog.text import paragraphs
-from bouquet_catalog.vocabulary import CATEGORIES, CLAIM_STATUSES, CONFORMITIES, PROFESSIONS, REGIONS
+from bouquet_catalog.vocabulary import (
+    CATEGORIES,
+    CLAIM_STATUSES,
+    CONFORMITIES,
+    PROFESSIONS,
+    REGIONS,
+)
 
 BROWSE, SUBMIT, REVIEW = "catalog.browse", "catalog.submit", "catalog.review"
 MAX_FIELDS = 120

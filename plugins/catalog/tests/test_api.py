@@ -8,7 +8,6 @@ import io
 import re
 
 import pytest
-
 from bouquet_catalog import openapi
 
 

@@ -11,14 +11,13 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner
-
-from bouquet.demo_patients import DEMO_PATIENTS
-
 from bouquet_catalog import bouquet_cli, solutions
 from bouquet_catalog.opendata import COLUMNS
 from bouquet_catalog.solutions import Actor
 from bouquet_catalog.workflow import OPERATOR, VENDOR
+from click.testing import CliRunner
+
+from bouquet.patient.demo import DEMO_PATIENTS
 
 VENDOR_SIDE, OPERATOR_SIDE = Actor(None, "Éditeur de test", VENDOR), Actor(None, "Opérateur de test", OPERATOR)
 REFERENCE = [("submit", None), ("start_review", None), ("approve", None)]

@@ -4,10 +4,9 @@ images are served as what they are."""
 from __future__ import annotations
 
 import pytest
-from sqlmodel import func, select
-
 from bouquet_catalog import submissions
 from bouquet_catalog.models import Image, Revision, Solution
+from sqlmodel import func, select
 
 
 @pytest.mark.parametrize(("overrides", "files", "field_message"), [

@@ -30,11 +30,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a checkout without install
 
-from bouquet.db import Database  # noqa: E402
-from bouquet.migrations import upgrade  # noqa: E402
-from bouquet.plugins import Plugins  # noqa: E402
-from bouquet.testing.fixtures import free_port, serve  # noqa: E402
-
 from bouquet_dmp import demo  # noqa: E402
 from bouquet_dmp.config import DmpSettings  # noqa: E402
 from bouquet_dmp.identity import Caller, key_for  # noqa: E402
@@ -43,6 +38,11 @@ from bouquet_dmp.models import DmpDocument  # noqa: E402
 from bouquet_dmp.pdf import text_pdf  # noqa: E402
 from bouquet_dmp.service import create_service  # noqa: E402
 from bouquet_dmp.testing import MARTIN, MARTIN_INS  # noqa: E402
+
+from bouquet.foundation.db import Database  # noqa: E402
+from bouquet.migrations import upgrade  # noqa: E402
+from bouquet.plugins import Plugins  # noqa: E402
+from bouquet.testing.fixtures import free_port, serve  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789abcdefghijklmnop"
 

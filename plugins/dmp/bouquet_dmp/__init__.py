@@ -16,9 +16,9 @@ from bouquet import Action, NavEntry, Panel, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
-    from bouquet.patient import PatientContext
+    from bouquet.foundation.db import Database
+    from bouquet.patient.model import PatientContext
+    from bouquet.web.context import RequestContext
 
 __version__ = "0.1.0"
 

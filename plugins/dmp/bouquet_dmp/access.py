@@ -15,11 +15,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bouquet.db import Database, utcnow
-
+from bouquet.foundation.db import Database, utcnow
 from bouquet_dmp.identity import Caller
-from bouquet_dmp.models import (DmpAccessEvent, DmpAccessRule, DmpBlockedProfessional, DmpDocument,
-                                DmpEmergencyAccess)
+from bouquet_dmp.models import (
+    DmpAccessEvent,
+    DmpAccessRule,
+    DmpBlockedProfessional,
+    DmpDocument,
+    DmpEmergencyAccess,
+)
 
 GRANTED, DENIED = "granted", "denied"
 

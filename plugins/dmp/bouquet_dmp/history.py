@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bouquet import get_context, render
-
 from bouquet_dmp import web
 from bouquet_dmp.mhd_client import DmpError
 

@@ -3,7 +3,7 @@
 The MHD client sends the header `X-Bouquet-Dmp-Identity: <payload>.<signature>`: the payload is
 base64url JSON (`sub`, `name`, `idnat`, `kind`, `profession`, `for_idnat`, `for_name`,
 `patient` = '<oid>|<matricule>', `iat`), the signature an HMAC-SHA256 over it with the key
-`bouquet.app.derive_key(BOUQUET_SECRET_KEY, "dmp-identity")`. The DMP service (embedded, or run
+`bouquet.foundation.keys.derive_key(BOUQUET_SECRET_KEY, "dmp-identity")`. The DMP service (embedded, or run
 alone with `bouquet dmp-service` with the same secret) checks the signature and the age, and
 refuses a request about any other patient than the signed one.
 """
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from hashlib import sha256
 from typing import Any
 
-from bouquet.app import derive_key
+from bouquet.foundation.keys import derive_key
 
 HEADER = "X-Bouquet-Dmp-Identity"
 PURPOSE = "dmp-identity"

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from bouquet import get_context, render
-
 from bouquet_dmp import web
 from bouquet_dmp.mhd_client import DmpError
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.patient_context import audit_ins
-
+from bouquet.patient.context import audit_ins
+from bouquet.patient.demo import DEMO_PATIENTS
 from bouquet_dmp.identity import HEADER, Caller, key_for, sign
 
 MARTIN, LEFEBVRE, SANTONI = DEMO_PATIENTS[0], DEMO_PATIENTS[2], DEMO_PATIENTS[3]

@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-
 from bouquet_dmp import web
 from bouquet_dmp.codes import TYPES
 from bouquet_dmp.config import dmp_settings

@@ -24,20 +24,25 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from bouquet.db import utcnow
-from bouquet.patient_context import audit_ins
-
+from bouquet.foundation.db import utcnow
+from bouquet.patient.context import audit_ins
 from bouquet_dmp import access, cda
 from bouquet_dmp.codes import CVX_TO_ACT, VACCINATION_TYPE
 from bouquet_dmp.config import dmp_settings
 from bouquet_dmp.content import CDA
 from bouquet_dmp.identity import Caller
 from bouquet_dmp.mhd_client import DmpError, DmpUnavailable, caller_of, client_for
-from bouquet_dmp.models import DmpAccessEvent, DmpAccessRule, DmpBlockedProfessional, DmpDocument, DmpEmergencyAccess  # noqa: F401
+from bouquet_dmp.models import (  # noqa: F401
+    DmpAccessEvent,
+    DmpAccessRule,
+    DmpBlockedProfessional,
+    DmpDocument,
+    DmpEmergencyAccess,
+)
 
 if TYPE_CHECKING:
-    from bouquet.context import RequestContext
-    from bouquet.patient import PatientContext
+    from bouquet.patient.model import PatientContext
+    from bouquet.web.context import RequestContext
 
 log = logging.getLogger("bouquet.dmp")
 

@@ -6,11 +6,17 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from bouquet.context import RequestContext
-from bouquet.patient_context import audit_ins
-
+from bouquet.patient.context import audit_ins
+from bouquet.web.context import RequestContext
 from bouquet_dmp import display
-from bouquet_dmp.mhd_client import DmpError, DmpInvalidAnswer, DmpRefused, DmpUnavailable, MhdClient, client_for
+from bouquet_dmp.mhd_client import (
+    DmpError,
+    DmpInvalidAnswer,
+    DmpRefused,
+    DmpUnavailable,
+    MhdClient,
+    client_for,
+)
 
 READ, UPLOAD, EMERGENCY = "dmp.read", "dmp.upload", "dmp.emergency_access"
 

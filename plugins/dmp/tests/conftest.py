@@ -7,13 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet.testing.care_team import doctor, nurse, open_patient, secretary  # noqa: F401 (fixtures)
-from bouquet.testing.fixtures import TEST_SECRET
-
 from bouquet_dmp import demo
 from bouquet_dmp.testing import MARTIN, identity_header
+
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.testing.care_team import doctor, nurse, open_patient, secretary  # noqa: F401 (fixtures)
+from bouquet.testing.fixtures import TEST_SECRET
 
 
 @pytest.fixture(autouse=True)

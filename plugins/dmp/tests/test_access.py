@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from sqlmodel import select
-
-from bouquet.audit import AuditEvent
-
 from bouquet_dmp import access
 from bouquet_dmp.models import DmpAccessEvent, DmpDocument
 from bouquet_dmp.testing import MARTIN, MARTIN_INS, SANTONI
+from sqlmodel import select
+
+from bouquet.foundation.audit import AuditEvent
 
 
 def _document_ids(html: str) -> list[str]:

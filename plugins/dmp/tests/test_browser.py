@@ -13,13 +13,12 @@ import re
 
 import pyotp
 import pytest
+from bouquet_dmp.testing import MARTIN
 from playwright.sync_api import expect
 
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.practice_software import NAME
 from bouquet.testing.signin import PASSWORD, make_user
-
-from bouquet_dmp.testing import MARTIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.backends("sqlite")]
 

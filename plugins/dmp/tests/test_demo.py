@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import func, select
-
-from bouquet.ins import OID_NIR_TEST
-
 from bouquet_dmp import cda, demo
 from bouquet_dmp.codes import CVX_TO_ACT
 from bouquet_dmp.models import DmpDocument, DmpRecord
 from bouquet_dmp.pdf import text_pdf
+from sqlmodel import func, select
+
+from bouquet.patient.ins import OID_NIR_TEST
 
 
 def test_twenty_patients_with_documents_loaded_once(app):

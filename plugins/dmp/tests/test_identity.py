@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from bouquet_dmp.content import PDF, TEXT, UPLOADABLE, ContentError, check, sniff
 from bouquet_dmp.identity import Caller, IdentityError, key_for, sign, verify
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from bouquet_dmp.testing import MARTIN
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.ins import with_key
-
-from bouquet_dmp.testing import MARTIN
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.ins import with_key
 
 
 def test_panel_counts_and_latest_documents(client, doctor, open_patient, app):

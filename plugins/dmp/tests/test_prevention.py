@@ -7,11 +7,10 @@ from datetime import date
 from html import unescape
 
 import pytest
+from bouquet_dmp.testing import LEFEBVRE, MARTIN
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-
-from bouquet_dmp.testing import LEFEBVRE, MARTIN
+from bouquet.foundation.audit import AuditEvent
 
 ON = date(2026, 11, 28)   # in the 2026-2027 influenza campaign
 
@@ -155,11 +154,10 @@ def test_a_remote_dmp_cannot_be_read_in_bulk_and_says_so(client, app, doctor, mo
 
 
 def test_the_bulk_read_takes_a_few_statements_for_a_long_list(app, doctor):
-    from sqlalchemy import event
-
     from bouquet_dmp.identity import Caller
     from bouquet_dmp.vaccinations import read_vaccinations
     from bouquet_prevention.testing import synthetic_patients
+    from sqlalchemy import event
 
     patients = [MARTIN, LEFEBVRE, *synthetic_patients(2500)]
     callers = [Caller(sub=doctor.label, name=doctor.display_name, kind="professional",

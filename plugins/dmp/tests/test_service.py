@@ -4,12 +4,16 @@ FHIR client (fhirpy); its answers validate against the FHIR R4B models, and it c
 from __future__ import annotations
 
 import json
-from datetime import date
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
+from bouquet_dmp.identity import HEADER, Caller
+from bouquet_dmp.mhd_client import provide_bundle
+from bouquet_dmp.service import create_service
+from bouquet_dmp.testing import LEFEBVRE, MARTIN, MARTIN_INS
 from click.testing import CliRunner
 from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
@@ -17,11 +21,6 @@ from fhir.resources.R4B.documentreference import DocumentReference
 from fhirpy import SyncFHIRClient
 
 from bouquet.testing.fixtures import TEST_SECRET, free_port, serve
-
-from bouquet_dmp.identity import HEADER, Caller
-from bouquet_dmp.mhd_client import provide_bundle
-from bouquet_dmp.service import create_service
-from bouquet_dmp.testing import LEFEBVRE, MARTIN, MARTIN_INS
 
 TOKEN = f"urn:oid:{MARTIN.ins.oid}|{MARTIN.ins.matricule}"
 

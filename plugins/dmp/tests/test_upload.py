@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from html import unescape
 
-from sqlmodel import func, select
-
-from bouquet.audit import AuditEvent
-
 from bouquet_dmp.models import DmpDocument
 from bouquet_dmp.pdf import text_pdf
 from bouquet_dmp.testing import MARTIN_INS
+from sqlmodel import func, select
+
+from bouquet.foundation.audit import AuditEvent
 
 FORM = {"type": "11502-2", "title": "Bilan lipidique de contrôle", "date": "2026-11-20"}
 

@@ -8,10 +8,9 @@ import hashlib
 import uuid
 from datetime import date
 
-from sqlmodel import select
-
 from bouquet_dmp.models import DmpDocument
 from bouquet_dmp.testing import MARTIN_INS
+from sqlmodel import select
 
 
 def _document(app, **where) -> DmpDocument:

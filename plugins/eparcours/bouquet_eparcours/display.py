@@ -9,14 +9,19 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from bouquet.patient import PatientContext
-
+from bouquet.patient.model import PatientContext
 from bouquet_eparcours.care_plans import CONSENT_METHODS
 from bouquet_eparcours.clock import ZONE
-from bouquet_eparcours.records import shown  # noqa: F401  # templates show recorded values with it
-from bouquet_eparcours.definitions import INCLUSION, REGIONS, PathwayDefinition, RecordField, StepDefinition
+from bouquet_eparcours.definitions import (
+    INCLUSION,
+    REGIONS,
+    PathwayDefinition,
+    RecordField,
+    StepDefinition,
+)
 from bouquet_eparcours.durations import Duration
 from bouquet_eparcours.models import CarePlan, TaskEvent
+from bouquet_eparcours.records import shown  # noqa: F401  # templates show recorded values with it
 from bouquet_eparcours.statuses import LABELS, TERMINAL, VERBS, TaskStatus
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",

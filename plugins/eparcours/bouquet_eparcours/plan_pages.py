@@ -15,11 +15,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.context import RequestContext
-
+from bouquet.web.context import RequestContext
 from bouquet_eparcours import care_plans, clock, fhir_export, web
+from bouquet_eparcours.care_plans import (
+    CONSENT_METHODS,
+    Inclusion,
+    InclusionRefused,
+    NotFound,
+    NotMember,
+    PlanExists,
+)
 from bouquet_eparcours.catalogue import LoadedPathway
-from bouquet_eparcours.care_plans import CONSENT_METHODS, Inclusion, InclusionRefused, NotFound, NotMember, PlanExists
 from bouquet_eparcours.definitions import COORDINATOR
 from bouquet_eparcours.statuses import OPEN
 

@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-
 from bouquet_eparcours import clock, statuses, tasks, web
 from bouquet_eparcours.care_plans import NotFound, NotMember
 from bouquet_eparcours.statuses import CLINICAL, LABELS, TaskStatus, TransitionRefused

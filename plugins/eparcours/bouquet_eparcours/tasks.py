@@ -20,16 +20,29 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bouquet.audit import Auditor
-from bouquet.db import Database, utcnow
+from bouquet.foundation.audit import Auditor
+from bouquet.foundation.db import Database, utcnow
 from bouquet.sso.accounts import Account
-
 from bouquet_eparcours import clock, records, scheduling
 from bouquet_eparcours.actors import Actor
-from bouquet_eparcours.care_plans import NotFound, definition_of, event, new_task, require_member
+from bouquet_eparcours.care_plans import (
+    NotFound,
+    definition_of,
+    event,
+    new_task,
+    require_member,
+)
 from bouquet_eparcours.definitions import PathwayDefinition, StepDefinition
 from bouquet_eparcours.models import CarePlan, CareTeamMember, Task, TaskEvent
-from bouquet_eparcours.statuses import CLINICAL, LABELS, OPEN, TERMINAL, TaskStatus, TransitionRefused, path
+from bouquet_eparcours.statuses import (
+    CLINICAL,
+    LABELS,
+    OPEN,
+    TERMINAL,
+    TaskStatus,
+    TransitionRefused,
+    path,
+)
 
 MAX_NOTE = 2000
 # A due date is moved within reason: a typing error of a year is caught.

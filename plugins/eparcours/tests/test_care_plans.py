@@ -6,12 +6,11 @@ from __future__ import annotations
 import html
 from datetime import date
 
+from bouquet_eparcours.models import CarePlan, CareTeamMember, TaskEvent
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.demo_patients import DEMO_PATIENTS
-
-from bouquet_eparcours.models import CarePlan, CareTeamMember, TaskEvent
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.demo import DEMO_PATIENTS
 
 INS = "1.2.250.1.213.1.4.10|"
 MARTIN = DEMO_PATIENTS[0]

@@ -7,11 +7,11 @@ from __future__ import annotations
 import html
 import logging
 
-from bouquet import hookimpl
-from bouquet.plugins import Plugins
-
 from bouquet_eparcours.catalogue import catalogue_of, load
 from bouquet_eparcours.hookspecs import HOOK
+
+from bouquet import hookimpl
+from bouquet.plugins import Plugins
 
 
 def text(response):
@@ -51,7 +51,7 @@ def test_a_separate_pathway_package_is_discovered_and_usable(make_app, region_pl
     assert "Suivi de l'insuffisance cardiaque (région X)" in page and "Bretagne" in page
     assert "Suivi du diabète de type 2 de l'adulte" in page         # the others are still there
 
-    from bouquet.demo_patients import DEMO_PATIENTS
+    from bouquet.patient.demo import DEMO_PATIENTS
 
     patient = DEMO_PATIENTS[2]
     assert client.submit("/patient", {"demo": patient.ins.matricule}).status_code == 303

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import html
 
+import bouquet_eparcours
 from sqlmodel import select
 from starlette.requests import Request
 
 from bouquet import Alert
-from bouquet.audit import AuditEvent
-from bouquet.context import RequestContext
-from bouquet.demo_patients import DEMO_PATIENTS
-
-import bouquet_eparcours
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.web.context import RequestContext
 
 
 def text(response):

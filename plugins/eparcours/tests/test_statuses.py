@@ -5,9 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from bouquet_eparcours.statuses import (
-    CLINICAL, LABELS, OPEN, TERMINAL, TaskStatus, TransitionRefused, allowed_next, is_overdue, path,
+    CLINICAL,
+    LABELS,
+    OPEN,
+    TERMINAL,
+    TaskStatus,
+    TransitionRefused,
+    allowed_next,
+    is_overdue,
+    path,
 )
 
 S = TaskStatus

@@ -8,13 +8,12 @@ import threading
 from datetime import date
 
 import pytest
-from sqlmodel import select
-
-from bouquet.audit import AuditEvent, Auditor
-
 from bouquet_eparcours import tasks as task_service
 from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.models import Task, TaskEvent
+from sqlmodel import select
+
+from bouquet.foundation.audit import AuditEvent, Auditor
 
 
 def text(response):

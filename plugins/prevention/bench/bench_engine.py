@@ -48,13 +48,13 @@ def population(size: int, seed: int = 2026) -> list[tuple[PatientFacts, list[Act
 
 def with_database(url: str, patients: list[tuple[PatientFacts, list[Act]]], engine: Engine, runs: int) -> tuple[float, float]:
     """Store the acts, then time (best of `runs`) reading them back for every patient, and read + evaluate."""
-    from sqlalchemy import insert
-
-    from bouquet.db import Database
-    from bouquet.migrations import upgrade
-    from bouquet.plugins import Plugins
     from bouquet_prevention.history import acts_by_patient
     from bouquet_prevention.models import PreventionAct
+    from sqlalchemy import insert
+
+    from bouquet.foundation.db import Database
+    from bouquet.migrations import upgrade
+    from bouquet.plugins import Plugins
 
     db = Database(url)
     try:
@@ -79,7 +79,7 @@ def with_database(url: str, patients: list[tuple[PatientFacts, list[Act]]], engi
 
 
 def _now():  # noqa: ANN202 - an aware datetime
-    from bouquet.db import utcnow
+    from bouquet.foundation.db import utcnow
 
     return utcnow()
 

@@ -46,13 +46,13 @@ def _best(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
 
 def _fill(app: Any, size: int) -> int:
     """The doctor, their declared patients, their acts and opened contexts; returns the doctor's id."""
-    from sqlalchemy import insert
-
-    from bouquet.db import utcnow
-    from bouquet.patient_context import PatientContextRecord
-    from bouquet.sso.accounts import Account
     from bouquet_prevention.models import PreventionAct
     from bouquet_prevention.population import declare
+    from sqlalchemy import insert
+
+    from bouquet.foundation.db import utcnow
+    from bouquet.patient.context import PatientContextRecord
+    from bouquet.sso.accounts import Account
 
     rng = random.Random(2026)
     codes = list(default_catalogue().acts)
@@ -85,14 +85,15 @@ def _fill(app: Any, size: int) -> int:
 
 
 def measure(url: str, size: int, runs: int) -> dict[str, float]:
-    from bouquet.app import create_app
-    from bouquet.db import Database
-    from bouquet.migrations import upgrade
-    from bouquet.plugins import Plugins
-    from bouquet.settings import Settings
-    from bouquet.testing.fixtures import BouquetClient
     from bouquet_prevention import population
     from bouquet_prevention.hooks import engine_for
+
+    from bouquet.app import create_app
+    from bouquet.foundation.db import Database
+    from bouquet.foundation.settings import Settings
+    from bouquet.migrations import upgrade
+    from bouquet.plugins import Plugins
+    from bouquet.testing.fixtures import BouquetClient
 
     fresh = Database(url)
     upgrade(fresh.engine, Plugins(["prevention"]))

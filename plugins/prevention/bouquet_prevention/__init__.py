@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import click
     from starlette.applications import Starlette
 
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
+    from bouquet.foundation.db import Database
+    from bouquet.web.context import RequestContext
 
 __version__ = "0.1.0"
 
@@ -39,7 +39,13 @@ def bouquet_actions() -> list[Action]:
 
 @hookimpl
 def bouquet_routes() -> list[Any]:
-    from bouquet_prevention import cds, panel, patient_status, population_pages, recording
+    from bouquet_prevention import (
+        cds,
+        panel,
+        patient_status,
+        population_pages,
+        recording,
+    )
 
     return [
         Route("/panel", panel.panel, methods=["GET"]),

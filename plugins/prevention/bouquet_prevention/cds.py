@@ -26,7 +26,13 @@ from bouquet_prevention import clock
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.cds_auth import CdsAuthError, CdsCaller, authenticate
 from bouquet_prevention.cds_cards import cards_for
-from bouquet_prevention.cds_request import HOOK, PREFETCH, CdsRequestError, PatientView, parse_patient_view
+from bouquet_prevention.cds_request import (
+    HOOK,
+    PREFETCH,
+    CdsRequestError,
+    PatientView,
+    parse_patient_view,
+)
 from bouquet_prevention.history import recorded_acts
 from bouquet_prevention.hooks import engine_for
 from bouquet_prevention.models import CdsFeedback

@@ -33,12 +33,12 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bouquet.db import utcnow
+from bouquet.foundation.db import utcnow
 from bouquet_prevention.models import CdsClient, CdsJwtId
 
 if TYPE_CHECKING:
-    from bouquet.context import RequestContext
-    from bouquet.db import Database
+    from bouquet.foundation.db import Database
+    from bouquet.web.context import RequestContext
 
 __all__ = ["ALGORITHMS", "CdsAuthError", "CdsCaller", "authenticate", "authenticate_bouquet_access_token"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bouquet.db import Database
-from bouquet.demo_patients import DEMO_PATIENTS
+from bouquet.foundation.db import Database
+from bouquet.patient.demo import DEMO_PATIENTS
 from bouquet.sso.accounts import Account
 from bouquet_prevention.population import declare
 

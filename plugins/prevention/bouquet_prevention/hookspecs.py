@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from bouquet.context import RequestContext
-    from bouquet.patient import PatientContext
-
+    from bouquet.patient.model import PatientContext
+    from bouquet.web.context import RequestContext
     from bouquet_prevention.engine import Act
 
 hookspec = pluggy.HookspecMarker("bouquet")

@@ -21,7 +21,8 @@ from typing import Any
 import click
 from sqlmodel import or_, select
 
-from bouquet.patient import PatientContext, PatientContextError
+from bouquet.foundation.keys import audit_key
+from bouquet.patient.model import PatientContext, PatientContextError
 
 __all__ = ["ImportRefused", "add_commands", "read_patients"]
 
@@ -74,10 +75,9 @@ def add_commands(prevention: click.Group) -> None:
     @click.option("--professional", required=True, help="The professional's user name or RPPS number (IdNat_PS).")
     def import_command(file: Path, professional: str) -> None:
         """Declare the patients of FILE (CSV) as PROFESSIONAL's: all of them, or none if a row is wrong."""
-        from bouquet import audit
-        from bouquet.app import derive_key
-        from bouquet.db import Database
-        from bouquet.settings import load_settings
+        from bouquet.foundation import audit
+        from bouquet.foundation.db import Database
+        from bouquet.foundation.settings import load_settings
         from bouquet.sso.accounts import Account
         from bouquet_prevention import clock
         from bouquet_prevention.population import declare
@@ -101,7 +101,7 @@ def add_commands(prevention: click.Group) -> None:
                     raise click.ClickException(f"aucun professionnel « {professional} » : rien n'a été importé.")
                 username = account.username
                 added, updated = declare(session, account.id, found)
-                audit.append(session, derive_key(settings.audit_key or settings.secret_key, "audit"), audit.AuditRecord(
+                audit.append(session, audit_key(settings), audit.AuditRecord(
                     actor=_cli_actor(), action="prevention.patients_imported", resource=file.name,
                     acting_for=None, details={"professional": username, "rows": len(found), "added": added,
                                               "updated": updated}))

@@ -23,10 +23,17 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
-from bouquet.db import utcnow
-from bouquet.patient import PatientContext
-from bouquet.patient_context import PatientContextRecord
-from bouquet_prevention.engine import Act, Engine, Outcome, PatientFacts, Status, index_acts
+from bouquet.foundation.db import utcnow
+from bouquet.patient.context import PatientContextRecord
+from bouquet.patient.model import PatientContext
+from bouquet_prevention.engine import (
+    Act,
+    Engine,
+    Outcome,
+    PatientFacts,
+    Status,
+    index_acts,
+)
 from bouquet_prevention.history import acts_by_patient
 from bouquet_prevention.models import DeclaredPatient
 

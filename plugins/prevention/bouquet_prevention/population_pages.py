@@ -21,12 +21,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.patient import PatientContext
-from bouquet.patient_context import establish_in_session
-from bouquet.patient_plugin import OPEN_PATIENT
+from bouquet.patient.context import establish_in_session
+from bouquet.patient.model import PatientContext
+from bouquet.patient.plugin import OPEN_PATIENT
 from bouquet_prevention import clock, population
 from bouquet_prevention.engine import Outcome, Status
-from bouquet_prevention.hooks import engine_for, external_acts_bulk, has_bulk_acts, rules_for
+from bouquet_prevention.hooks import (
+    engine_for,
+    external_acts_bulk,
+    has_bulk_acts,
+    rules_for,
+)
 from bouquet_prevention.rulesets import RuleSet
 
 __all__ = ["PAGE_SIZE", "POPULATION", "export_csv", "open_patient", "view"]

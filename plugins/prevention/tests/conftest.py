@@ -9,10 +9,9 @@ from datetime import date
 from typing import Any
 
 import pytest
-from joserfc.jwk import ECKey
-
 from bouquet_prevention import clock
 from bouquet_prevention.testing import CDS_ISS, ON, cds_jwt
+from joserfc.jwk import ECKey
 
 
 @pytest.fixture

@@ -11,15 +11,15 @@ from datetime import date
 from typing import Any
 
 import pytest
-from joserfc.jwk import ECKey, OctKey
-from sqlmodel import select
-
-from bouquet.audit import AuditEvent
-from bouquet.ins import with_key
 from bouquet_prevention.cds_cards import CARD_NAMESPACE
 from bouquet_prevention.cds_clients import disable_client
 from bouquet_prevention.models import CdsFeedback, PreventionAct
 from bouquet_prevention.testing import CDS_ENDPOINT, CDS_ISS, MARTIN, MARTIN_INS
+from joserfc.jwk import ECKey, OctKey
+from sqlmodel import select
+
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.ins import with_key
 
 SERVICE = "/p/prevention/cds-services/bouquet-prevention"
 HOOK_INSTANCE = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"

@@ -8,11 +8,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from bouquet_prevention.testing import MARTIN, MARTIN_INS
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
+from bouquet.foundation.audit import AuditEvent
 from bouquet.sso.oidc.clients import register_client
-from bouquet_prevention.testing import MARTIN, MARTIN_INS
 
 SERVICE = "/p/prevention/cds-services/bouquet-prevention"
 

@@ -8,11 +8,10 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner
-from joserfc.jwk import ECKey, OctKey, RSAKey
-
 from bouquet_prevention import bouquet_cli
 from bouquet_prevention.cds_clients import ClientError, list_clients, register_client
+from click.testing import CliRunner
+from joserfc.jwk import ECKey, OctKey, RSAKey
 
 
 def public_set(*keys: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-
 from bouquet_prevention.dates import add_months, add_years
 from bouquet_prevention.engine import Act, Engine, PatientFacts, Status
 from bouquet_prevention.rulesets import default_rules

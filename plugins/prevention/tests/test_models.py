@@ -6,9 +6,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
-
 from bouquet_prevention import bouquet_migrations, bouquet_models
+from sqlalchemy import inspect
 
 MIGRATIONS = Path(bouquet_migrations())
 

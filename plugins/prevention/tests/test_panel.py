@@ -7,10 +7,10 @@ from datetime import date
 from html import unescape
 from typing import Any
 
+from bouquet_prevention.testing import MARTIN_INS, open_patient
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet_prevention.testing import MARTIN_INS, open_patient
+from bouquet.foundation.audit import AuditEvent
 
 HX = {"HX-Request": "true"}
 

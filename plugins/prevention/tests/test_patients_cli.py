@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 import pytest
+from bouquet_prevention import bouquet_cli, population
+from bouquet_prevention.models import DeclaredPatient
 from click.testing import CliRunner
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet.demo_patients import DEMO_PATIENTS
-from bouquet_prevention import bouquet_cli, population
-from bouquet_prevention.models import DeclaredPatient
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.demo import DEMO_PATIENTS
 
 HEADER = "ins;oid;birth_name;given_names;birth_date;sex;birthplace"
 

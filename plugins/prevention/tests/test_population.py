@@ -10,15 +10,21 @@ from datetime import date
 from html import unescape
 from typing import Any
 
-from sqlalchemy import event
-from sqlmodel import select
-
-from bouquet.audit import AuditEvent
-from bouquet.demo_patients import DEMO_PATIENTS
 from bouquet_prevention import demo, population
 from bouquet_prevention.hooks import engine_for
 from bouquet_prevention.population_pages import PAGE_SIZE
-from bouquet_prevention.testing import MARTIN, MARTIN_INS, ON, open_patient, synthetic_patients
+from bouquet_prevention.testing import (
+    MARTIN,
+    MARTIN_INS,
+    ON,
+    open_patient,
+    synthetic_patients,
+)
+from sqlalchemy import event
+from sqlmodel import select
+
+from bouquet.foundation.audit import AuditEvent
+from bouquet.patient.demo import DEMO_PATIENTS
 
 PAGE = "/p/prevention/mes-patients"
 LEFEBVRE = DEMO_PATIENTS[2]  # 84

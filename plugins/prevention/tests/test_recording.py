@@ -9,12 +9,11 @@ from html import unescape
 from typing import Any
 
 import pytest
+from bouquet_prevention.models import PreventionAct
+from bouquet_prevention.testing import MARTIN_INS, ON, open_patient
 from sqlmodel import select
 
-from bouquet.audit import AuditEvent
-from bouquet_prevention.models import PreventionAct
-from bouquet_prevention.testing import MARTIN, MARTIN_INS, ON, open_patient
-
+from bouquet.foundation.audit import AuditEvent
 
 
 def rows(app: Any) -> list[PreventionAct]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from bouquet_prevention.catalogue import default_catalogue, load_catalogue
 from bouquet_prevention.errors import RuleFileError
 from bouquet_prevention.rulesets import RULES_DIR, default_rules, load_rule_dir, merge

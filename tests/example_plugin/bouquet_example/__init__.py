@@ -12,8 +12,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from bouquet import Action, Alert, Launchable, NavEntry, Panel, Scope, get_context, hookimpl, render
-from bouquet.db import UtcDateTime, utcnow
+from bouquet import (
+    Action,
+    Alert,
+    Launchable,
+    NavEntry,
+    Panel,
+    Scope,
+    get_context,
+    hookimpl,
+    render,
+)
+from bouquet.foundation.db import UtcDateTime, utcnow
 
 HERE = Path(__file__).parent
 EVENTS: list[str] = []  # lifecycle calls, for the tests to read

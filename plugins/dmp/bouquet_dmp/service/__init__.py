@@ -23,16 +23,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from bouquet.db import Database
-
+from bouquet.foundation.db import Database
 from bouquet_dmp.config import DmpSettings
 from bouquet_dmp.identity import key_for
+from bouquet_dmp.service import endpoints
 
 
 def create_service(db: Database, secret: str, settings: DmpSettings | None = None) -> Starlette:
     """A DMP service on `db`, trusting identities signed with the key derived from `secret`."""
-    from bouquet_dmp.service import endpoints
-
     app = Starlette(routes=endpoints.routes, exception_handlers=endpoints.exception_handlers)
     app.state.db = db
     app.state.identity_key = key_for(secret)

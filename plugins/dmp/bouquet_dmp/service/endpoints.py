@@ -14,16 +14,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bouquet.db import utcnow
-from bouquet.patient import PatientContext
-
+import bouquet_dmp.service.provide as provide
+from bouquet.foundation.db import utcnow
+from bouquet.patient.model import PatientContext
 from bouquet_dmp import access
 from bouquet_dmp.codes import CLASS_SYSTEM, IDNAT_PS_SYSTEM, LOINC, TYPES
 from bouquet_dmp.identity import HEADER, Caller, IdentityError, verify
 from bouquet_dmp.models import DmpDocument, DmpRecord
-from bouquet_dmp.service import provide
-from bouquet_dmp.service.resources import (FHIR_JSON, audit_event, document_reference, instant, outcome,
-                                           searchset)
+from bouquet_dmp.service.resources import (
+    FHIR_JSON,
+    audit_event,
+    document_reference,
+    instant,
+    outcome,
+    searchset,
+)
 
 MAX_BODY = 70_000_000
 MAX_REASON = 500

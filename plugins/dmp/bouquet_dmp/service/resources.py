@@ -11,7 +11,14 @@ from typing import Any
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from bouquet_dmp.codes import CLASS_SYSTEM, CLASSES, IDNAT_PS_SYSTEM, LOINC, PROFESSIONS, TYPES
+from bouquet_dmp.codes import (
+    CLASS_SYSTEM,
+    CLASSES,
+    IDNAT_PS_SYSTEM,
+    LOINC,
+    PROFESSIONS,
+    TYPES,
+)
 from bouquet_dmp.models import DmpAccessEvent, DmpDocument
 
 REFUSAL_SYSTEM = "urn:bouquet:dmp:refusal"

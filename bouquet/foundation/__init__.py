@@ -1,0 +1,1 @@
+"""The foundation: settings, database, key derivation, audit trail, logs, metrics. Imports nothing above it."""

@@ -1,0 +1,123 @@
+"""The database: one engine per app, short transactions, run off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, as an aware datetime (every timestamp in the database is UTC)."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (the same on SQLite and PostgreSQL), gives back aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (bouquet.foundation.db.utcnow())")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; we emit it ourselves so that
+        # `Database.write()` can take the write lock up front (BEGIN IMMEDIATE).
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get("sqlite_begin_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """The app's database. Use `session()` in sync code and `run()` from async code."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """Like `session()`, but takes the write lock first on SQLite so concurrent writers queue
+        instead of failing with "database is locked" on a read-then-write upgrade."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            if self.is_sqlite:
+                session.connection(execution_options={"sqlite_begin_immediate": True})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking database work in the thread pool, never on the event loop."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def open_database(url: str) -> Iterator[Database]:
+    """A `Database` on `url` for a command-line command, disposed of when the block ends."""
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        database.dispose()

@@ -1,0 +1,137 @@
+"""Settings, read from the environment (`BOUQUET_` prefix) and validated once at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class SettingsError(Exception):
+    """A setting has a value the portal cannot run with; the message says which and why."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Each field maps to `BOUQUET_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="BOUQUET_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR}/bouquet.foundation.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db",
+    )
+    base_url: str = Field(
+        default="http://localhost:8000",
+        description="Public origin of the portal (scheme://host[:port]); WebAuthn and OIDC derive from it",
+    )
+    secret_key: str = Field(
+        default="",
+        description="At least 32 characters, the same on every worker; derived keys sign CSRF tokens and seal the audit chain",
+    )
+    audit_key: str = Field(default="", description="Key of the audit hash chain; defaults to one derived from secret_key")
+    plugins: str | None = Field(
+        default=None,
+        description="Comma-separated entry-point names to load; unset loads all, empty loads none",
+    )
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 7)
+    signin_lock_minutes: int = Field(default=15, ge=1, le=24 * 60,
+                                     description="How long guessing is locked after 10 consecutive failures")
+    panel_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
+    launch_handle_seconds: int = Field(default=300, ge=10, le=3600,
+                                       description="How long a launch link from the practice software stays usable")
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True, description="One JSON object per log line")
+    check_migrations: bool = Field(default=True, description="Refuse to start on a database that is not migrated")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"sqlite", "postgresql+psycopg", "postgresql"}:
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if scheme == "postgresql":
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://bouquet.example.fr")
+        if parts.path not in {"", "/"} or parts.query or parts.fragment:
+            raise ValueError("must be an origin only, without path, query or fragment")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("secret_key", "audit_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters long (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def plugin_names(self) -> list[str] | None:
+        """The plugins asked for, or None for "every installed plugin"."""
+        if self.plugins is None:
+            return None
+        return [name.strip() for name in self.plugins.split(",") if name.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, apply `overrides`, and fail with one readable message per bad value."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "BOUQUET_" + str(error["loc"][0]).upper() if error["loc"] else "BOUQUET_?"
+            lines.append(f"  {name}: {error['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("Invalid settings:\n" + "\n".join(lines)) from None
+    if not settings.secret_key:
+        settings.secret_key = _local_secret_key()
+    return settings
+
+
+def _local_secret_key() -> str:
+    """A development key kept in ./var so that every worker on this host shares it."""
+    path = VAR_DIR / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        draft = path.with_name(f"secret_key.{secrets.token_hex(8)}")
+        draft.write_text(secrets.token_urlsafe(48), encoding="ascii")
+        draft.chmod(0o600)
+        try:
+            # link() is atomic: two workers starting together end up with the same key.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text(encoding="ascii").strip()

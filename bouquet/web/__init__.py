@@ -1,0 +1,1 @@
+"""The web layer: request context, sessions, CSRF, headers, errors, rendering, routing, forms."""

@@ -18,6 +18,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	scripts/install-system-deps
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed

@@ -19,9 +19,9 @@ from bouquet_catalog import solutions
 from bouquet_catalog.models import Revision, Solution, Vendor
 from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES, PROFESSIONS, REGIONS
 
-from bouquet.foundation.db import Database
-from bouquet.migrations import upgrade
-from bouquet.plugins import Plugins
+from bouquet.api.db import Database
+from bouquet.api.migrations import upgrade
+from bouquet.api.plugins import Plugins
 
 N, RUNS = 10_000, 50
 WORDS = ("télésurveillance cardiaque dossier patient officine radiologie coordination parcours agenda "

@@ -16,8 +16,8 @@ from bouquet import Action, Launchable, NavEntry, Scope, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from bouquet.foundation.db import Database
-    from bouquet.web.context import RequestContext
+    from bouquet.api.db import Database
+    from bouquet.api.web import RequestContext
 
 __version__ = "0.1.0"
 

@@ -17,8 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bouquet.sso.oidc.bearer import BearerTokenError, authenticate_bearer
-from bouquet.web.routing import public
+from bouquet.api.oauth import BearerTokenError, authenticate_bearer
+from bouquet.api.web import public
 from bouquet_catalog import SUBMIT_SCOPE, images, solutions, submissions, workflow
 from bouquet_catalog.models import Solution, Vendor
 from bouquet_catalog.solutions import Actor, NotFound
@@ -185,7 +185,7 @@ async def create_solution(request: Request, vendor: Vendor, actor: Actor) -> Res
 
 
 def _auditor(request: Request, actor: Actor) -> Any:
-    from bouquet.foundation.audit import Auditor
+    from bouquet.api.audit import Auditor
 
     state = request.app.state
     return Auditor(state.db, state.audit_key, actor=actor.label, source_ip=request.client.host if request.client else None)

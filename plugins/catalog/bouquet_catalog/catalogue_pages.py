@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.web.headers import CSP
+from bouquet.api.web import CSP
 from bouquet_catalog import solutions, web
 from bouquet_catalog.models import Image, Revision, Solution
 from bouquet_catalog.solutions import NotFound, Query
@@ -114,7 +114,7 @@ async def open_solution(request: Request) -> Response:
 def _app_launch_url() -> Any:
     """`bouquet.patient.smart.app_launch_url` if this portal has it (looked up at call time), else None."""
     try:
-        from bouquet.patient import smart
+        from bouquet.api import patient as smart
     except ImportError:
         return None
     return getattr(smart, "app_launch_url", None)

@@ -12,8 +12,8 @@ def add_commands(group: click.Group) -> None:
     @click.option("--database-url", envvar="BOUQUET_DATABASE_URL", default=None, help="Par défaut : celle des réglages.")
     def export(database_url: str | None) -> None:
         """Print the referenced solutions (JSON, as /p/catalog/opendata/solutions.json gives them)."""
-        from bouquet.foundation.db import Database
-        from bouquet.foundation.settings import Settings
+        from bouquet.api.db import Database
+        from bouquet.api.settings import Settings
         from bouquet_catalog.opendata import rows
 
         db = Database(database_url or Settings().database_url)

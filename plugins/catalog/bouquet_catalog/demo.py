@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bouquet.foundation.db import Database
+from bouquet.api.db import Database
 from bouquet_catalog import solutions
 from bouquet_catalog.models import Revision, Solution
 from bouquet_catalog.solutions import Actor

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bouquet import Launchable
-from bouquet.sso.oidc.models import OidcClient
+from bouquet.api.oauth import OidcClient
 from bouquet_catalog.models import Solution
 from bouquet_catalog.workflow import Status
 

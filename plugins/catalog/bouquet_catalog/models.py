@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-from bouquet.foundation.db import UtcDateTime, utcnow
+from bouquet.api.db import UtcDateTime, utcnow
 
 
 class Vendor(SQLModel, table=True):

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bouquet.web.routing import public
+from bouquet.api.web import public
 from bouquet_catalog.models import Revision, Solution, Vendor
 from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES, PROFESSIONS, REGIONS
 from bouquet_catalog.workflow import Status

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from bouquet.foundation.db import utcnow
-from bouquet.sso.oidc import clients as oidc_clients
+from bouquet.api import oauth as oidc_clients
+from bouquet.api.db import utcnow
 from bouquet_catalog import SUBMIT_SCOPE, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.models import (
@@ -30,7 +30,7 @@ from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES
 from bouquet_catalog.workflow import CHANGE, SOLUTION, Status, TransitionRefused
 
 if TYPE_CHECKING:
-    from bouquet.sso.oidc import KnownScopes
+    from bouquet.api.oauth import KnownScopes
 
 LAUNCH_SCOPE = "openid profile email scope_all launch fhirUser patient/Patient.read"
 PAGE_SIZE = 20

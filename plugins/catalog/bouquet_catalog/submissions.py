@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from bouquet.sso.oidc.clients import uri_problem
+from bouquet.api.oauth import uri_problem
 from bouquet_catalog.vocabulary import (
     CATEGORIES,
     CE_CLASSES,

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.sso.oidc import known_scopes
+from bouquet.api.oauth import known_scopes
 from bouquet_catalog import solutions, submissions, web, workflow
 from bouquet_catalog.solutions import Actor, NotFound
 from bouquet_catalog.submissions import InvalidSubmission

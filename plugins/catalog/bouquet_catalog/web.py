@@ -8,7 +8,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from bouquet.web.context import RequestContext
+from bouquet.api.web import RequestContext
 from bouquet_catalog import images, submissions, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.solutions import Actor

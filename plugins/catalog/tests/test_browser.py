@@ -9,11 +9,11 @@ from bouquet_catalog import images, solutions
 from bouquet_catalog.solutions import Actor
 from bouquet_catalog.workflow import OPERATOR, VENDOR
 
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS
+from bouquet.api.web import cookie_name
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import BouquetClient, free_port, signed_in_session
 from bouquet.testing.oidc_rp import RelyingPartyApp
-from bouquet.web.sessions import cookie_name
 
 pytestmark = pytest.mark.browser
 PATIENT = DEMO_PATIENTS[0]

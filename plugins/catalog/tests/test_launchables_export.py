@@ -17,7 +17,7 @@ from bouquet_catalog.solutions import Actor
 from bouquet_catalog.workflow import OPERATOR, VENDOR
 from click.testing import CliRunner
 
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS
 
 VENDOR_SIDE, OPERATOR_SIDE = Actor(None, "Éditeur de test", VENDOR), Actor(None, "Opérateur de test", OPERATOR)
 REFERENCE = [("submit", None), ("start_review", None), ("approve", None)]

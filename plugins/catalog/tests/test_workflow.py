@@ -13,7 +13,7 @@ from bouquet_catalog.models import ReviewEvent, Solution
 from bouquet_catalog.workflow import OPERATOR, SOLUTION, VENDOR, TransitionRefused
 from sqlmodel import select
 
-from bouquet.sso.oidc.models import OidcClient
+from bouquet.api.oauth import OidcClient
 
 
 def test_transitions_table_says_who_and_from_where():
@@ -117,13 +117,13 @@ def test_submit_request_changes_fix_reference_search_change_suspend(app, clients
 
 
 def test_open_is_audited_and_leads_to_the_app(app, clients, vendor, operator, doctor, h):
-    from bouquet.foundation.audit import AuditEvent
+    from bouquet.api.audit import AuditEvent
 
     seller, reviewer, reader = clients(vendor), clients(operator), clients(doctor)
     solution_id = int(h.post_form(seller, "/p/catalog/vendor/solutions", h.form()).headers["location"].rsplit("/", 1)[1])
     for name in ("start_review", "approve"):
         reviewer.submit(f"/p/catalog/review/{solution_id}/transition", {"name": name})
-    from bouquet.patient.demo import DEMO_PATIENTS
+    from bouquet.api.patient import DEMO_PATIENTS
 
     patient = DEMO_PATIENTS[0]
     assert reader.submit("/patient", {"demo": patient.ins.matricule}).status_code == 303

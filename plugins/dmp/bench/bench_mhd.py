@@ -39,9 +39,9 @@ from bouquet_dmp.pdf import text_pdf  # noqa: E402
 from bouquet_dmp.service import create_service  # noqa: E402
 from bouquet_dmp.testing import MARTIN, MARTIN_INS  # noqa: E402
 
-from bouquet.foundation.db import Database  # noqa: E402
-from bouquet.migrations import upgrade  # noqa: E402
-from bouquet.plugins import Plugins  # noqa: E402
+from bouquet.api.db import Database  # noqa: E402
+from bouquet.api.migrations import upgrade  # noqa: E402
+from bouquet.api.plugins import Plugins  # noqa: E402
 from bouquet.testing.fixtures import free_port, serve  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789abcdefghijklmnop"

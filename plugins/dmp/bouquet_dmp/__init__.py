@@ -16,9 +16,9 @@ from bouquet import Action, NavEntry, Panel, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from bouquet.foundation.db import Database
-    from bouquet.patient.model import PatientContext
-    from bouquet.web.context import RequestContext
+    from bouquet.api.db import Database
+    from bouquet.api.patient import PatientContext
+    from bouquet.api.web import RequestContext
 
 __version__ = "0.1.0"
 

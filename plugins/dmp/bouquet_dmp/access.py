@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bouquet.foundation.db import Database, utcnow
+from bouquet.api.db import Database, utcnow
 from bouquet_dmp.identity import Caller
 from bouquet_dmp.models import (
     DmpAccessEvent,

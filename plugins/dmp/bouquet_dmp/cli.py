@@ -17,8 +17,8 @@ def add_commands(group: click.Group) -> None:
         """Serve the DMP (FHIR R4, IHE MHD) alone, on the portal's database."""
         import uvicorn
 
-        from bouquet.foundation.db import Database
-        from bouquet.foundation.settings import load_settings
+        from bouquet.api.db import Database
+        from bouquet.api.settings import load_settings
         from bouquet_dmp.service import create_service
 
         settings = load_settings()

@@ -15,11 +15,17 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bouquet.foundation.db import Database
-from bouquet.patient.demo import DEMO_PATIENTS, DEMO_SOURCE
-from bouquet.patient.ins import OID_NIR_TEST, Ins, with_key
-from bouquet.patient.model import PatientContext, PatientTraits
-from bouquet.sso.accounts import luhn_key
+from bouquet.api.accounts import luhn_key
+from bouquet.api.db import Database
+from bouquet.api.patient import (
+    DEMO_PATIENTS,
+    DEMO_SOURCE,
+    OID_NIR_TEST,
+    Ins,
+    PatientContext,
+    PatientTraits,
+    with_key,
+)
 from bouquet_dmp.codes import CVX_OID, TYPES
 from bouquet_dmp.content import CDA, PDF, TEXT
 from bouquet_dmp.models import DmpDocument, DmpRecord

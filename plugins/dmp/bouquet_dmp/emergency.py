@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.web.forms import read_form
+from bouquet.api.web import read_form
 from bouquet_dmp import web
 from bouquet_dmp.config import dmp_settings
 from bouquet_dmp.mhd_client import DmpError

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from hashlib import sha256
 from typing import Any
 
-from bouquet.foundation.keys import derive_key
+from bouquet.api.keys import derive_key
 
 HEADER = "X-Bouquet-Dmp-Identity"
 PURPOSE = "dmp-identity"

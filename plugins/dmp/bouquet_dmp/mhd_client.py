@@ -31,8 +31,8 @@ from bouquet_dmp.service.provide import SUBMISSION_SET
 from bouquet_dmp.service.resources import REFUSAL_SYSTEM, TRANSACTION_SYSTEM
 
 if TYPE_CHECKING:
-    from bouquet.patient.model import PatientContext
-    from bouquet.web.context import RequestContext
+    from bouquet.api.patient import PatientContext
+    from bouquet.api.web import RequestContext
 
 EMBEDDED_BASE = "http://dmp.embedded"
 FHIR_JSON = "application/fhir+json"

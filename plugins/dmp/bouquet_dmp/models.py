@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bouquet.foundation.db import UtcDateTime, utcnow
+from bouquet.api.db import UtcDateTime, utcnow
 
 
 class DmpRecord(SQLModel, table=True):

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bouquet import get_context, render
-from bouquet.web.headers import CSP
+from bouquet.api.web import CSP
 from bouquet_dmp import cda, web
 from bouquet_dmp.codes import CLASSES, TYPES
 from bouquet_dmp.content import CDA, PDF

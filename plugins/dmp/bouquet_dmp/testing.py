@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bouquet.patient.context import audit_ins
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS, audit_ins
 from bouquet_dmp.identity import HEADER, Caller, key_for, sign
 
 MARTIN, LEFEBVRE, SANTONI = DEMO_PATIENTS[0], DEMO_PATIENTS[2], DEMO_PATIENTS[3]

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from bouquet.foundation.db import utcnow
-from bouquet.patient.context import audit_ins
+from bouquet.api.db import utcnow
+from bouquet.api.patient import audit_ins
 from bouquet_dmp import access, cda
 from bouquet_dmp.codes import CVX_TO_ACT, VACCINATION_TYPE
 from bouquet_dmp.config import dmp_settings
@@ -41,8 +41,8 @@ from bouquet_dmp.models import (  # noqa: F401
 )
 
 if TYPE_CHECKING:
-    from bouquet.patient.model import PatientContext
-    from bouquet.web.context import RequestContext
+    from bouquet.api.patient import PatientContext
+    from bouquet.api.web import RequestContext
 
 log = logging.getLogger("bouquet.dmp")
 

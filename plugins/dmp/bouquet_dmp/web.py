@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from bouquet.patient.context import audit_ins
-from bouquet.web.context import RequestContext
+from bouquet.api.patient import audit_ins
+from bouquet.api.web import RequestContext
 from bouquet_dmp import display
 from bouquet_dmp.mhd_client import (
     DmpError,

@@ -10,7 +10,7 @@ import pytest
 from bouquet_dmp import demo
 from bouquet_dmp.testing import MARTIN, identity_header
 
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS
 from bouquet.testing.care_team import doctor, nurse, open_patient, secretary  # noqa: F401 (fixtures)
 from bouquet.testing.fixtures import TEST_SECRET
 

@@ -12,7 +12,7 @@ from bouquet_dmp.models import DmpAccessEvent, DmpDocument
 from bouquet_dmp.testing import MARTIN, MARTIN_INS, SANTONI
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
+from bouquet.api.audit import AuditEvent
 
 
 def _document_ids(html: str) -> list[str]:

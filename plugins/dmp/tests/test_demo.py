@@ -11,7 +11,7 @@ from bouquet_dmp.models import DmpDocument, DmpRecord
 from bouquet_dmp.pdf import text_pdf
 from sqlmodel import func, select
 
-from bouquet.patient.ins import OID_NIR_TEST
+from bouquet.api.patient import OID_NIR_TEST
 
 
 def test_twenty_patients_with_documents_loaded_once(app):

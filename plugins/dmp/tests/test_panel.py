@@ -8,8 +8,8 @@ from html import unescape
 from bouquet_dmp.testing import MARTIN
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
-from bouquet.patient.ins import with_key
+from bouquet.api.audit import AuditEvent
+from bouquet.api.patient import with_key
 
 
 def test_panel_counts_and_latest_documents(client, doctor, open_patient, app):

@@ -10,7 +10,7 @@ import pytest
 from bouquet_dmp.testing import LEFEBVRE, MARTIN
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
+from bouquet.api.audit import AuditEvent
 
 ON = date(2026, 11, 28)   # in the 2026-2027 influenza campaign
 

@@ -100,7 +100,7 @@ def test_embedded_service_is_mounted_in_the_portal(client, doctor, identity, mon
 
 
 def test_cli_offers_the_standalone_service():
-    from bouquet.cli import build_cli
+    from bouquet.api.plugins import build_cli
 
     result = CliRunner().invoke(build_cli(), ["dmp-service", "--help"])
     assert result.exit_code == 0 and "--port" in result.output

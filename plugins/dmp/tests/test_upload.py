@@ -10,7 +10,7 @@ from bouquet_dmp.pdf import text_pdf
 from bouquet_dmp.testing import MARTIN_INS
 from sqlmodel import func, select
 
-from bouquet.foundation.audit import AuditEvent
+from bouquet.api.audit import AuditEvent
 
 FORM = {"type": "11502-2", "title": "Bilan lipidique de contrôle", "date": "2026-11-20"}
 

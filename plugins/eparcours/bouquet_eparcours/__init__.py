@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import click
     from starlette.applications import Starlette
 
-    from bouquet.web.context import RequestContext
+    from bouquet.api.web import RequestContext
 
 __version__ = "0.1.0"
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bouquet.sso.accounts import Account
-    from bouquet.web.context import RequestContext
+    from bouquet.api.accounts import Account
+    from bouquet.api.web import RequestContext
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bouquet.foundation.audit import Auditor
-from bouquet.foundation.db import Database
-from bouquet.patient.model import PatientContext
-from bouquet.sso.accounts import Account
+from bouquet.api.accounts import Account
+from bouquet.api.audit import Auditor
+from bouquet.api.db import Database
+from bouquet.api.patient import PatientContext
 from bouquet_eparcours import clock, scheduling
 from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.definitions import COORDINATOR, PathwayDefinition, RoleDefinition

@@ -14,8 +14,8 @@ def add_commands(group: click.Group) -> None:
     @group.command(name="eparcours-pathways")
     def eparcours_pathways() -> None:
         """List the installed care pathways; exit 1 if a definition is refused."""
-        from bouquet.foundation.settings import load_settings
-        from bouquet.plugins import Plugins
+        from bouquet.api.plugins import Plugins
+        from bouquet.api.settings import load_settings
         from bouquet_eparcours.catalogue import load
 
         catalogue = load(Plugins(load_settings().plugin_names))

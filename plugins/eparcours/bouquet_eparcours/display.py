@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from bouquet.patient.model import PatientContext
+from bouquet.api.patient import PatientContext
 from bouquet_eparcours.care_plans import CONSENT_METHODS
 from bouquet_eparcours.clock import ZONE
 from bouquet_eparcours.definitions import (

@@ -16,8 +16,8 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
-from bouquet.foundation.db import utcnow
-from bouquet.sso.accounts import Account
+from bouquet.api.accounts import Account
+from bouquet.api.db import utcnow
 from bouquet_eparcours import records
 from bouquet_eparcours.care_plans import CONSENT_METHODS, PlanView, patient_of
 from bouquet_eparcours.definitions import PathwayDefinition, RecordField

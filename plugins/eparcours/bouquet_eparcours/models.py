@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bouquet.foundation.db import UtcDateTime, utcnow
+from bouquet.api.db import UtcDateTime, utcnow
 
 
 class CarePlan(SQLModel, table=True):

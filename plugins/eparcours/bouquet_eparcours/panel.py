@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from bouquet import Alert, get_context, render
-from bouquet.web.context import RequestContext
+from bouquet.api.web import RequestContext
 from bouquet_eparcours import care_plans, clock, web
 
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.web.context import RequestContext
+from bouquet.api.web import RequestContext
 from bouquet_eparcours import care_plans, clock, fhir_export, web
 from bouquet_eparcours.care_plans import (
     CONSENT_METHODS,

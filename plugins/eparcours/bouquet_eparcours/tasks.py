@@ -20,9 +20,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bouquet.foundation.audit import Auditor
-from bouquet.foundation.db import Database, utcnow
-from bouquet.sso.accounts import Account
+from bouquet.api.accounts import Account
+from bouquet.api.audit import Auditor
+from bouquet.api.db import Database, utcnow
 from bouquet_eparcours import clock, records, scheduling
 from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.care_plans import (

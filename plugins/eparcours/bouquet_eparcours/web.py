@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from bouquet.web.context import RequestContext
+from bouquet.api.web import RequestContext
 from bouquet_eparcours import display
 from bouquet_eparcours.actors import Actor, actor_of
 from bouquet_eparcours.catalogue import Catalogue, catalogue_of

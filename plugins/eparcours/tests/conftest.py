@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS
 from bouquet.testing.care_team import doctor, nurse, open_patient, secretary  # noqa: F401 (fixtures)
 
 HERE = Path(__file__).parent

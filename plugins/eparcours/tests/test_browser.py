@@ -11,11 +11,11 @@ from bouquet_eparcours import care_plans
 from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.catalogue import catalogue_of
 
-from bouquet.foundation.audit import Auditor
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.audit import Auditor
+from bouquet.api.patient import DEMO_PATIENTS
+from bouquet.api.web import cookie_name
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import free_port, serve, signed_in_session
-from bouquet.web.sessions import cookie_name
 
 pytestmark = pytest.mark.browser
 

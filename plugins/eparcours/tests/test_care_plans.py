@@ -9,8 +9,8 @@ from datetime import date
 from bouquet_eparcours.models import CarePlan, CareTeamMember, TaskEvent
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.audit import AuditEvent
+from bouquet.api.patient import DEMO_PATIENTS
 
 INS = "1.2.250.1.213.1.4.10|"
 MARTIN = DEMO_PATIENTS[0]

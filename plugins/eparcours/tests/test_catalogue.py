@@ -11,7 +11,7 @@ from bouquet_eparcours.catalogue import catalogue_of, load
 from bouquet_eparcours.hookspecs import HOOK
 
 from bouquet import hookimpl
-from bouquet.plugins import Plugins
+from bouquet.api.plugins import Plugins
 
 
 def text(response):
@@ -51,7 +51,7 @@ def test_a_separate_pathway_package_is_discovered_and_usable(make_app, region_pl
     assert "Suivi de l'insuffisance cardiaque (région X)" in page and "Bretagne" in page
     assert "Suivi du diabète de type 2 de l'adulte" in page         # the others are still there
 
-    from bouquet.patient.demo import DEMO_PATIENTS
+    from bouquet.api.patient import DEMO_PATIENTS
 
     patient = DEMO_PATIENTS[2]
     assert client.submit("/patient", {"demo": patient.ins.matricule}).status_code == 303
@@ -136,7 +136,7 @@ def test_references_are_checked_after_the_fields():
 def test_the_command_line_lists_the_pathways(monkeypatch, database_url):
     from click.testing import CliRunner
 
-    from bouquet.cli import build_cli
+    from bouquet.api.plugins import build_cli
 
     monkeypatch.setenv("BOUQUET_DATABASE_URL", database_url)
     monkeypatch.setenv("BOUQUET_SECRET_KEY", "bouquet-test-secret-key-0123456789abcdef")

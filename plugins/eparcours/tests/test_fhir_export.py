@@ -6,7 +6,7 @@ from __future__ import annotations
 from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
+from bouquet.api.audit import AuditEvent
 
 
 def test_the_plan_exports_as_a_valid_fhir_bundle(client, doctor, nurse, include, tasks_of):

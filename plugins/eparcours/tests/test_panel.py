@@ -9,9 +9,9 @@ from sqlmodel import select
 from starlette.requests import Request
 
 from bouquet import Alert
-from bouquet.foundation.audit import AuditEvent
-from bouquet.patient.demo import DEMO_PATIENTS
-from bouquet.web.context import RequestContext
+from bouquet.api.audit import AuditEvent
+from bouquet.api.patient import DEMO_PATIENTS
+from bouquet.api.web import RequestContext
 
 
 def text(response):

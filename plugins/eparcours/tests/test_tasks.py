@@ -13,7 +13,7 @@ from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.models import Task, TaskEvent
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent, Auditor
+from bouquet.api.audit import AuditEvent, Auditor
 
 
 def text(response):

@@ -52,9 +52,9 @@ def with_database(url: str, patients: list[tuple[PatientFacts, list[Act]]], engi
     from bouquet_prevention.models import PreventionAct
     from sqlalchemy import insert
 
-    from bouquet.foundation.db import Database
-    from bouquet.migrations import upgrade
-    from bouquet.plugins import Plugins
+    from bouquet.api.db import Database
+    from bouquet.api.migrations import upgrade
+    from bouquet.api.plugins import Plugins
 
     db = Database(url)
     try:
@@ -79,7 +79,7 @@ def with_database(url: str, patients: list[tuple[PatientFacts, list[Act]]], engi
 
 
 def _now():  # noqa: ANN202 - an aware datetime
-    from bouquet.foundation.db import utcnow
+    from bouquet.api.db import utcnow
 
     return utcnow()
 

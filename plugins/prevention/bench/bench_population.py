@@ -50,9 +50,9 @@ def _fill(app: Any, size: int) -> int:
     from bouquet_prevention.population import declare
     from sqlalchemy import insert
 
-    from bouquet.foundation.db import utcnow
-    from bouquet.patient.context import PatientContextRecord
-    from bouquet.sso.accounts import Account
+    from bouquet.api.accounts import Account
+    from bouquet.api.db import utcnow
+    from bouquet.api.patient import PatientContextRecord
 
     rng = random.Random(2026)
     codes = list(default_catalogue().acts)
@@ -88,11 +88,10 @@ def measure(url: str, size: int, runs: int) -> dict[str, float]:
     from bouquet_prevention import population
     from bouquet_prevention.hooks import engine_for
 
-    from bouquet.app import create_app
-    from bouquet.foundation.db import Database
-    from bouquet.foundation.settings import Settings
-    from bouquet.migrations import upgrade
-    from bouquet.plugins import Plugins
+    from bouquet.api.db import Database
+    from bouquet.api.migrations import upgrade
+    from bouquet.api.plugins import Plugins, create_app
+    from bouquet.api.settings import Settings
     from bouquet.testing.fixtures import BouquetClient
 
     fresh = Database(url)
@@ -116,7 +115,7 @@ def measure(url: str, size: int, runs: int) -> dict[str, float]:
         with app.state.db.session() as session:
             results["read list"], _ = _best(runs, lambda: population.patients_of(session, doctor_id))
         with BouquetClient(app, base_url="http://testserver", follow_redirects=False) as client:
-            from bouquet.sso.accounts import Account
+            from bouquet.api.accounts import Account
 
             with app.state.db.session() as session:
                 doctor = session.get(Account, doctor_id)

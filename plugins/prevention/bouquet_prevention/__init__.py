@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import click
     from starlette.applications import Starlette
 
-    from bouquet.foundation.db import Database
-    from bouquet.web.context import RequestContext
+    from bouquet.api.db import Database
+    from bouquet.api.web import RequestContext
 
 __version__ = "0.1.0"
 

@@ -33,12 +33,12 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bouquet.foundation.db import utcnow
+from bouquet.api.db import utcnow
 from bouquet_prevention.models import CdsClient, CdsJwtId
 
 if TYPE_CHECKING:
-    from bouquet.foundation.db import Database
-    from bouquet.web.context import RequestContext
+    from bouquet.api.db import Database
+    from bouquet.api.web import RequestContext
 
 __all__ = ["ALGORITHMS", "CdsAuthError", "CdsCaller", "authenticate", "authenticate_bouquet_access_token"]
 
@@ -120,13 +120,13 @@ async def authenticate(request: Request, ctx: RequestContext, audiences: Collect
 async def authenticate_bouquet_access_token(request: Request, ctx: RequestContext, token: str) -> CdsCaller | None:
     """The caller when `token` is a live Bouquet access token with the `launch` scope; None when it is
     no Bouquet token (unknown, expired, revoked); CdsAuthError (403) when it lacks the scope."""
-    from bouquet.sso.oidc.bearer import validate_access_token
+    from bouquet.api.oauth import validate_access_token
 
     if len(token) >= MAX_ACCESS_TOKEN_LENGTH:
         return None
 
     def lookup() -> tuple[Any, str | None]:
-        from bouquet.sso.oidc.models import OidcClient
+        from bouquet.api.oauth import OidcClient
 
         with ctx.db.session() as session:
             grant = validate_access_token(session, token)

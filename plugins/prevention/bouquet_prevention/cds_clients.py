@@ -17,11 +17,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import col, select
 
-from bouquet.foundation.db import utcnow
+from bouquet.api.db import utcnow
 from bouquet_prevention.models import CdsClient
 
 if TYPE_CHECKING:
-    from bouquet.foundation.db import Database
+    from bouquet.api.db import Database
 
 __all__ = ["ClientError", "add_commands", "check_jwks", "disable_client", "list_clients", "register_client"]
 
@@ -138,8 +138,8 @@ class _database:  # noqa: N801 - used as a context manager, like the core's own 
     """The portal's database, from the same settings as `bouquet serve`."""
 
     def __enter__(self) -> Database:
-        from bouquet.foundation.db import Database
-        from bouquet.foundation.settings import load_settings
+        from bouquet.api.db import Database
+        from bouquet.api.settings import load_settings
 
         self.db = Database(load_settings().database_url)
         return self.db

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bouquet.patient.ins import OID_LABELS, Ins, InsError
+from bouquet.api.patient import OID_LABELS, Ins, InsError
 from bouquet_prevention.catalogue import Catalogue
 from bouquet_prevention.engine import Act, PatientFacts
 

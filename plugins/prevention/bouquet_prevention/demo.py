@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bouquet.foundation.db import Database
-from bouquet.patient.demo import DEMO_PATIENTS
-from bouquet.sso.accounts import Account
+from bouquet.api.accounts import Account
+from bouquet.api.db import Database
+from bouquet.api.patient import DEMO_PATIENTS
 from bouquet_prevention.population import declare
 
 __all__ = ["DEMO_DOCTOR", "load"]

@@ -17,8 +17,8 @@ from bouquet_prevention.hooks import external_acts
 from bouquet_prevention.models import PreventionAct
 
 if TYPE_CHECKING:
-    from bouquet.patient.model import PatientContext
-    from bouquet.web.context import RequestContext
+    from bouquet.api.patient import PatientContext
+    from bouquet.api.web import RequestContext
 
 __all__ = ["acts_by_patient", "find_same", "history_of", "patient_ins", "recorded_acts"]
 

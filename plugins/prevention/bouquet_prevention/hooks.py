@@ -25,9 +25,9 @@ from bouquet_prevention.engine import Act, Engine
 from bouquet_prevention.rulesets import RuleSet, default_rules, merge
 
 if TYPE_CHECKING:
-    from bouquet.patient.model import PatientContext
-    from bouquet.plugins import Plugins
-    from bouquet.web.context import RequestContext
+    from bouquet.api.patient import PatientContext
+    from bouquet.api.plugins import Plugins
+    from bouquet.api.web import RequestContext
 
 __all__ = ["HOOK_NAMES", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from bouquet.patient.model import PatientContext
-    from bouquet.web.context import RequestContext
+    from bouquet.api.patient import PatientContext
+    from bouquet.api.web import RequestContext
     from bouquet_prevention.engine import Act
 
 hookspec = pluggy.HookspecMarker("bouquet")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bouquet.foundation.db import UtcDateTime, utcnow
+from bouquet.api.db import UtcDateTime, utcnow
 
 __all__ = ["CdsClient", "CdsFeedback", "CdsJwtId", "DeclaredPatient", "PreventionAct"]
 

@@ -21,8 +21,8 @@ from typing import Any
 import click
 from sqlmodel import or_, select
 
-from bouquet.foundation.keys import audit_key
-from bouquet.patient.model import PatientContext, PatientContextError
+from bouquet.api.keys import audit_key
+from bouquet.api.patient import PatientContext, PatientContextError
 
 __all__ = ["ImportRefused", "add_commands", "read_patients"]
 
@@ -75,10 +75,10 @@ def add_commands(prevention: click.Group) -> None:
     @click.option("--professional", required=True, help="The professional's user name or RPPS number (IdNat_PS).")
     def import_command(file: Path, professional: str) -> None:
         """Declare the patients of FILE (CSV) as PROFESSIONAL's: all of them, or none if a row is wrong."""
-        from bouquet.foundation import audit
-        from bouquet.foundation.db import Database
-        from bouquet.foundation.settings import load_settings
-        from bouquet.sso.accounts import Account
+        from bouquet.api import audit as audit
+        from bouquet.api.accounts import Account
+        from bouquet.api.db import Database
+        from bouquet.api.settings import load_settings
         from bouquet_prevention import clock
         from bouquet_prevention.population import declare
 

@@ -23,9 +23,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
-from bouquet.foundation.db import utcnow
-from bouquet.patient.context import PatientContextRecord
-from bouquet.patient.model import PatientContext
+from bouquet.api.db import utcnow
+from bouquet.api.patient import PatientContext, PatientContextRecord
 from bouquet_prevention.engine import (
     Act,
     Engine,

@@ -21,9 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.patient.context import establish_in_session
-from bouquet.patient.model import PatientContext
-from bouquet.patient.plugin import OPEN_PATIENT
+from bouquet.api.patient import OPEN_PATIENT, PatientContext, establish_in_session
 from bouquet_prevention import clock, population
 from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.hooks import (

@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS
 
 __all__ = ["CDS_ENDPOINT", "CDS_ISS", "MARTIN", "MARTIN_INS", "ON", "cds_jwt", "open_patient", "synthetic_patients"]
 
@@ -56,8 +56,13 @@ def _letters(n: int) -> str:
 def synthetic_patients(count: int, *, first_year: int = 1930, years: int = 90) -> list[Any]:
     """`count` fictitious patients (PatientContext) with distinct, valid test INS: both sexes, birth
     years from `first_year` over `years` years; deterministic (the same list every time)."""
-    from bouquet.patient.ins import OID_NIR_TEST, Ins, with_key
-    from bouquet.patient.model import PatientContext, PatientTraits
+    from bouquet.api.patient import (
+        OID_NIR_TEST,
+        Ins,
+        PatientContext,
+        PatientTraits,
+        with_key,
+    )
 
     patients = []
     for n in range(count):

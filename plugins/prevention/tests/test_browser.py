@@ -12,9 +12,9 @@ import pytest
 from bouquet_prevention import population
 from bouquet_prevention.testing import MARTIN, synthetic_patients
 
+from bouquet.api.web import cookie_name
 from bouquet.testing.browser import assert_accessible
 from bouquet.testing.fixtures import free_port, serve, signed_in_session
-from bouquet.web.sessions import cookie_name
 
 pytestmark = pytest.mark.browser
 

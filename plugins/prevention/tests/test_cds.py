@@ -18,8 +18,8 @@ from bouquet_prevention.testing import CDS_ENDPOINT, CDS_ISS, MARTIN, MARTIN_INS
 from joserfc.jwk import ECKey, OctKey
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
-from bouquet.patient.ins import with_key
+from bouquet.api.audit import AuditEvent
+from bouquet.api.patient import with_key
 
 SERVICE = "/p/prevention/cds-services/bouquet-prevention"
 HOOK_INSTANCE = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"

@@ -11,8 +11,8 @@ import pytest
 from bouquet_prevention.testing import MARTIN, MARTIN_INS
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
-from bouquet.sso.oidc.clients import register_client
+from bouquet.api.audit import AuditEvent
+from bouquet.api.oauth import register_client
 
 SERVICE = "/p/prevention/cds-services/bouquet-prevention"
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from bouquet_prevention.dates import add_months, add_years, month_day
 
-from bouquet.patient.model import PatientTraits
+from bouquet.api.patient import PatientTraits
 
 
 @pytest.mark.parametrize(("start", "months", "expected"), [
@@ -26,8 +26,7 @@ def test_add_months(start: date, months: int, expected: date) -> None:
 
 
 def test_add_years_agrees_with_the_core_age_on_29_february() -> None:
-    from bouquet.patient.ins import OID_NIR_TEST, Ins, with_key
-    from bouquet.patient.model import PatientContext
+    from bouquet.api.patient import OID_NIR_TEST, Ins, PatientContext, with_key
 
     born = date(2008, 2, 29)
     patient = PatientContext(Ins(with_key("2080275056001"), OID_NIR_TEST),

@@ -18,7 +18,7 @@ from bouquet_prevention.hooks import HOOK_NAMES, register_hookspecs, rules_for
 from bouquet_prevention.testing import open_patient
 
 from bouquet import hookimpl
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.patient import DEMO_PATIENTS
 from bouquet.testing.fixtures import BouquetClient
 
 SANTONI = DEMO_PATIENTS[3]  # a woman born on 8 July 1985: 41 on the pinned day

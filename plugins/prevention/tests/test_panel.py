@@ -10,7 +10,7 @@ from typing import Any
 from bouquet_prevention.testing import MARTIN_INS, open_patient
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
+from bouquet.api.audit import AuditEvent
 
 HX = {"HX-Request": "true"}
 

@@ -12,8 +12,8 @@ from bouquet_prevention.models import DeclaredPatient
 from click.testing import CliRunner
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.audit import AuditEvent
+from bouquet.api.patient import DEMO_PATIENTS
 
 HEADER = "ins;oid;birth_name;given_names;birth_date;sex;birthplace"
 

@@ -23,8 +23,8 @@ from bouquet_prevention.testing import (
 from sqlalchemy import event
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
-from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.api.audit import AuditEvent
+from bouquet.api.patient import DEMO_PATIENTS
 
 PAGE = "/p/prevention/mes-patients"
 LEFEBVRE = DEMO_PATIENTS[2]  # 84

@@ -13,7 +13,7 @@ from bouquet_prevention.models import PreventionAct
 from bouquet_prevention.testing import MARTIN_INS, ON, open_patient
 from sqlmodel import select
 
-from bouquet.foundation.audit import AuditEvent
+from bouquet.api.audit import AuditEvent
 
 
 def rows(app: Any) -> list[PreventionAct]:

@@ -6,7 +6,7 @@ Revision ID: dmp_0001
 import sqlalchemy as sa
 from alembic import op
 
-from bouquet.foundation.db import UtcDateTime
+from bouquet.api.db import UtcDateTime
 
 revision = "dmp_0001"
 down_revision = None

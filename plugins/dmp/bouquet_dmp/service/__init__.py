@@ -23,7 +23,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from bouquet.foundation.db import Database
+from bouquet.api.db import Database
 from bouquet_dmp.config import DmpSettings
 from bouquet_dmp.identity import key_for
 from bouquet_dmp.service import endpoints

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import bouquet_dmp.service.provide as provide
-from bouquet.foundation.db import utcnow
-from bouquet.patient.model import PatientContext
+from bouquet.api.db import utcnow
+from bouquet.api.patient import PatientContext
 from bouquet_dmp import access
 from bouquet_dmp.codes import CLASS_SYSTEM, IDNAT_PS_SYSTEM, LOINC, TYPES
 from bouquet_dmp.identity import HEADER, Caller, IdentityError, verify

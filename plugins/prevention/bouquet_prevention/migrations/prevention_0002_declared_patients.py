@@ -7,7 +7,7 @@ Revises: prevention_0001
 import sqlalchemy as sa
 from alembic import op
 
-from bouquet.foundation.db import UtcDateTime
+from bouquet.api.db import UtcDateTime
 
 revision = "prevention_0002"
 down_revision = "prevention_0001"

@@ -17,6 +17,7 @@ from bouquet import home, migrations, ops
 from bouquet import plugin_listing as listing
 from bouquet.context_middleware import ContextMiddleware
 from bouquet.foundation import logs
+from bouquet.foundation.audit import AuditSealer
 from bouquet.foundation.db import Database
 from bouquet.foundation.keys import audit_key, derive_key
 from bouquet.foundation.settings import Settings, load_settings
@@ -91,11 +92,14 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sealer = AuditSealer(db, app.state.audit_key)
+        sealer.start()
         await plugins.acall("bouquet_startup", app=app)
         try:
             yield
         finally:
             await plugins.acall("bouquet_shutdown", app=app)
+            await sealer.stop()
             db.dispose()
 
     app = Starlette(

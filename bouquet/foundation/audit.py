@@ -1,28 +1,48 @@
 """The audit trail: an append-only, hash-chained record of every access to patient data.
 
-Each event is sealed with an HMAC over its fields and the previous event's seal, so an edit,
-a deletion or an insertion made directly in the database breaks the chain at that event, and
-`bouquet audit verify` names it. Appends are serialised by locking the single `audit_chain`
-row first, which works the same on PostgreSQL (row lock) and SQLite (write lock).
+Appending never waits on other writers. An event is inserted with a MAC over its fields
+(`mac`: HMAC-SHA256 under the audit key), in the caller's transaction, and nothing else: no
+shared row is locked, so audited requests in every worker on every host run side by side.
+Committed events are then chained by one **sealer** at a time, in the order it finds them (as a
+transparency log sequences its entries): each gets its position (`chain_seq`, 1, 2, 3… without
+gaps) and a link `hash = HMAC(key, prev_hash:chain_seq:mac)` to the event before it. The sealer
+runs in every worker every second (`AuditSealer`); on PostgreSQL a sealer that finds the chain
+head locked by another skips its turn (`SKIP LOCKED`), on SQLite the write lock serialises them.
+
+`bouquet audit verify` seals what is pending, then walks the chain: an edited event (its MAC or
+its link no longer matches), a deleted one (a gap), an inserted one (no MAC without the key, or a
+broken link) and reordered ones (broken links) are named. Events still pending when `verify`
+reads them are checked by their MAC: until sealed (about a second), deleting one goes unnoticed —
+the price of never serialising requests, like a transparency log's merge delay.
+
+Events chained before this design (migration 0013) keep their seal (`mac` empty, `hash` over the
+fields and the previous hash) and stay verifiable; new events chain after them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text, update
+from sqlalchemy import JSON, Column, Integer, String, Text, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from bouquet.foundation.db import Database, UtcDateTime, utcnow
 
 GENESIS = "0" * 64
+#: How often each worker's sealer looks for events to chain, and how many it chains at once.
+SEAL_EVERY_SECONDS = 1.0
+SEAL_BATCH = 5_000
+
+log = logging.getLogger("bouquet.audit")
 
 
 class AuditEvent(SQLModel, table=True):
@@ -30,7 +50,8 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_event"
 
-    seq: int = Field(primary_key=True, description="Position in the chain, 1, 2, 3… without gaps")
+    seq: int | None = Field(default=None, primary_key=True,
+                            description="Insertion order (a rolled-back transaction leaves a gap: its event never existed)")
     at: datetime = Field(sa_type=UtcDateTime)
     actor: str = Field(max_length=200, description="Account that acted, e.g. 'account:12 (Dr Martin)'")
     acting_for: str | None = Field(default=None, max_length=200, description="Principal of a secretary")
@@ -41,12 +62,16 @@ class AuditEvent(SQLModel, table=True):
     source_ip: str | None = Field(default=None, max_length=64)
     request_id: str | None = Field(default=None, max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    mac: str | None = Field(default=None, sa_column=Column(String(64), nullable=True),
+                            description="HMAC of the fields, set at insertion (empty for events sealed before 0013)")
+    chain_seq: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, unique=True, index=True),
+                                  description="Position in the chain, 1, 2, 3… without gaps; empty until sealed")
+    prev_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class AuditChain(SQLModel, table=True):
-    """The head of the chain: the last sequence number and seal. Its one row is the append lock."""
+    """The head of the chain: the last position and link. The sealer locks its one row."""
 
     __tablename__ = "audit_chain"
 
@@ -57,7 +82,7 @@ class AuditChain(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """What a caller says about an event; the chain adds time, sequence and seals."""
+    """What a caller says about an event; the trail adds the time, the MAC and, later, the link."""
 
     actor: str
     action: str
@@ -70,54 +95,102 @@ class AuditRecord:
     details: dict[str, Any] | None = None
 
 
-def _seal(key: bytes, prev_hash: str, fields: dict[str, Any]) -> str:
-    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hmac.new(key, (prev_hash + payload).encode(), hashlib.sha256).hexdigest()
+_FIELDS = ("at", "actor", "acting_for", "patient_ins", "action", "resource", "outcome", "source_ip", "request_id",
+           "details")
 
 
-def _sealed_fields(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "at": event.at.isoformat(timespec="microseconds"),
-        "actor": event.actor,
-        "acting_for": event.acting_for,
-        "patient_ins": event.patient_ins,
-        "action": event.action,
-        "resource": event.resource,
-        "outcome": event.outcome,
-        "source_ip": event.source_ip,
-        "request_id": event.request_id,
-        "details": event.details or {},
-    }
+def _payload(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def _field_values(row: Any) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in _FIELDS}
+    values["at"] = row.at.isoformat(timespec="microseconds")
+    values["details"] = row.details or {}
+    return values
+
+
+def _mac(key: bytes, row: Any) -> str:
+    return hmac.new(key, _payload(_field_values(row)), hashlib.sha256).hexdigest()
+
+
+def _link(key: bytes, prev_hash: str, position: int, mac: str) -> str:
+    return hmac.new(key, f"{prev_hash}:{position}:{mac}".encode(), hashlib.sha256).hexdigest()
+
+
+def _legacy_seal(key: bytes, prev_hash: str, row: Any) -> str:
+    """The seal of an event chained before migration 0013 (its fields with its seq, after the previous hash)."""
+    fields = {**_field_values(row), "seq": row.seq}
+    return hmac.new(key, prev_hash.encode() + _payload(fields), hashlib.sha256).hexdigest()
 
 
 def append(session: Session, key: bytes, record: AuditRecord) -> AuditEvent:
-    """Add `record` to the chain inside the caller's transaction (it is kept only if that commits).
+    """Add `record` to the trail inside the caller's transaction (it is kept only if that commits).
 
-    Call it last in the transaction: it holds the chain lock until commit.
+    Takes no lock: the event is chained after the commit, by the sealer (`seal`).
     """
-    session.execute(update(AuditChain).where(AuditChain.id == 1).values(seq=AuditChain.seq + 1))
-    head = session.execute(select(AuditChain.seq, AuditChain.last_hash).where(AuditChain.id == 1)).one()
     event = AuditEvent(
-        seq=head.seq,
-        at=utcnow(),
-        actor=record.actor,
-        acting_for=record.acting_for,
-        patient_ins=record.patient_ins,
-        action=record.action,
-        resource=record.resource,
-        outcome=record.outcome,
-        source_ip=record.source_ip,
-        request_id=record.request_id,
-        details=record.details or {},
-        prev_hash=head.last_hash,
-        hash="",
+        at=utcnow(), actor=record.actor, acting_for=record.acting_for, patient_ins=record.patient_ins,
+        action=record.action, resource=record.resource, outcome=record.outcome, source_ip=record.source_ip,
+        request_id=record.request_id, details=record.details or {},
     )
-    event.hash = _seal(key, event.prev_hash, _sealed_fields(event))
+    event.mac = _mac(key, event)
     session.add(event)
     session.flush()
-    session.execute(update(AuditChain).where(AuditChain.id == 1).values(last_hash=event.hash))
     return event
+
+
+def seal(db: Database, key: bytes, limit: int = SEAL_BATCH) -> int:
+    """Chain the committed events not chained yet, oldest insertion first; returns how many.
+
+    One sealer at a time: on PostgreSQL, a sealer that finds the head locked returns 0 at once.
+    """
+    with db.session() as session:
+        if session.exec(select(AuditEvent.seq).where(AuditEvent.chain_seq.is_(None)).limit(1)).first() is None:
+            return 0
+    with db.write() as session:
+        head = session.exec(select(AuditChain).where(AuditChain.id == 1).with_for_update(skip_locked=True)).first()
+        if head is None:
+            return 0
+        if not _holds_the_key(session, key, head):
+            log.error("audit sealer: this key does not match the audit chain (BOUQUET_AUDIT_KEY or "
+                      "BOUQUET_SECRET_KEY differs from the one that chained it): nothing chained")
+            return 0
+        rows = session.exec(select(AuditEvent.seq, AuditEvent.mac).where(AuditEvent.chain_seq.is_(None))
+                            .order_by(AuditEvent.seq).limit(limit)).all()
+        position, last, links = head.seq, head.last_hash, []
+        for seq, mac in rows:
+            position += 1
+            link = _link(key, last, position, mac or "")
+            links.append({"seq": seq, "chain_seq": position, "prev_hash": last, "hash": link})
+            last = link
+        if links:
+            session.execute(update(AuditEvent), links)
+            head.seq, head.last_hash = position, last
+            session.add(head)
+        return len(links)
+
+
+def _holds_the_key(session: Session, key: bytes, head: AuditChain) -> bool:
+    """Whether `key` is the chain's: the last link recomputes (or, on an empty chain, the first pending
+    event's MAC does). A sealer with another key would otherwise chain events under a wrong key."""
+    if head.seq:
+        last = session.execute(select(*_COLUMNS).where(AuditEvent.chain_seq == head.seq)).first()
+        if last is None or last.prev_hash is None:
+            return False
+        expected = _legacy_seal(key, last.prev_hash, last) if last.mac is None else _link(key, last.prev_hash, head.seq, last.mac)
+        return hmac.compare_digest(expected, head.last_hash)
+    first = session.execute(select(*_COLUMNS).where(AuditEvent.chain_seq.is_(None)).order_by(AuditEvent.seq)
+                            .limit(1)).first()
+    return first is None or (first.mac is not None and hmac.compare_digest(first.mac, _mac(key, first)))
+
+
+def seal_all(db: Database, key: bytes) -> int:
+    """Chain every pending event (a command's `audit verify`, tests); returns how many."""
+    total = 0
+    while count := seal(db, key):
+        total += count
+    return total
 
 
 @dataclass(frozen=True)
@@ -127,41 +200,95 @@ class VerifyResult:
     checked: int
     broken_seq: int | None = None
     reason: str | None = None
+    pending: int = 0
 
     @property
     def ok(self) -> bool:
         return self.broken_seq is None
 
 
-def verify(session: Session, key: bytes, batch: int = 5000) -> VerifyResult:
-    """Walk the whole chain and report the first event whose seal, order or link is wrong."""
-    expected_seq, prev_hash, checked = 1, GENESIS, 0
-    for event in _events(session, batch):
-        if event.seq != expected_seq:
-            missing = "missing" if event.seq > expected_seq else "duplicated"
-            return VerifyResult(checked, expected_seq, f"event #{expected_seq} is {missing} (found #{event.seq} next)")
-        if event.prev_hash != prev_hash:
-            return VerifyResult(checked, event.seq, f"event #{event.seq} does not link to event #{event.seq - 1}")
-        if not hmac.compare_digest(event.hash, _seal(key, prev_hash, _sealed_fields(event))):
-            return VerifyResult(checked, event.seq, f"event #{event.seq} was altered (its seal does not match its content)")
-        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+_COLUMNS = (AuditEvent.seq, AuditEvent.chain_seq, AuditEvent.mac, AuditEvent.prev_hash, AuditEvent.hash,
+            *(getattr(AuditEvent, name) for name in _FIELDS))
+
+
+def verify(session: Session, key: bytes, batch: int = 20_000) -> VerifyResult:
+    """Walk the chain and report the first event whose content, position or link is wrong; then check
+    the MAC of every event not chained yet. Reads rows, not ORM objects (10 million events: see
+    `docs/benchmarks.md`)."""
+    expected, prev_hash, checked = 1, GENESIS, 0
+    for row in _rows(session, batch, chained=True):
+        if row.chain_seq != expected:
+            missing = "missing" if row.chain_seq > expected else "duplicated"
+            return VerifyResult(checked, expected, f"event #{expected} is {missing} (found #{row.chain_seq} next)")
+        if row.prev_hash != prev_hash:
+            return VerifyResult(checked, expected, f"event #{expected} does not link to event #{expected - 1}")
+        if row.mac is None:
+            intact = hmac.compare_digest(row.hash or "", _legacy_seal(key, prev_hash, row))
+        else:
+            intact = (hmac.compare_digest(row.mac, _mac(key, row))
+                      and hmac.compare_digest(row.hash or "", _link(key, prev_hash, expected, row.mac)))
+        if not intact:
+            return VerifyResult(checked, expected, f"event #{expected} was altered (its seal does not match its content)")
+        prev_hash, expected, checked = row.hash, expected + 1, checked + 1
     head = session.get(AuditChain, 1)
     if head is None:
         return VerifyResult(checked, 0, "the chain head row is missing")
     if head.seq != checked or head.last_hash != prev_hash:
         return VerifyResult(checked, checked + 1, f"event #{checked + 1} onwards were removed (the head records #{head.seq})")
-    return VerifyResult(checked)
+    pending = 0
+    for row in _rows(session, batch, chained=False):
+        if row.mac is None or not hmac.compare_digest(row.mac, _mac(key, row)):
+            return VerifyResult(checked, checked + 1, f"an event not chained yet (insertion #{row.seq}) was altered "
+                                                      "or forged (its MAC does not match its content)", pending)
+        pending += 1
+    return VerifyResult(checked, pending=pending)
 
 
-def _events(session: Session, batch: int) -> Iterator[AuditEvent]:
-    last = 0
+def _rows(session: Session, batch: int, *, chained: bool) -> Iterator[Any]:
+    order = AuditEvent.chain_seq if chained else AuditEvent.seq
+    where = AuditEvent.chain_seq.is_not(None) if chained else AuditEvent.chain_seq.is_(None)
+    last = None
     while True:
-        rows = session.exec(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)).all()
+        query = select(*_COLUMNS).where(where).order_by(order).limit(batch)
+        if last is not None:
+            query = query.where(order > last)
+        rows = session.execute(query).all()
         if not rows:
             return
         yield from rows
-        last = rows[-1].seq
-        session.expunge_all()
+        last = rows[-1].chain_seq if chained else rows[-1].seq
+
+
+class AuditSealer:
+    """Chains pending events every `SEAL_EVERY_SECONDS` in the background of one worker (started and
+    stopped with the app). Any number of workers may run one; they never wait on each other."""
+
+    def __init__(self, db: Database, key: bytes, every: float = SEAL_EVERY_SECONDS) -> None:
+        self.db, self.key, self.every = db, key, every
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.db.run(seal, self.db, self.key) == SEAL_BATCH:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is away: try again next turn, never stop sealing
+                log.exception("audit sealer: chaining pending events failed; retrying")
+            await asyncio.sleep(self.every)
 
 
 class Auditor:

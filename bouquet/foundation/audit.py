@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Integer, String, Text, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, select
 
 from bouquet.foundation.db import Database, UtcDateTime, utcnow
@@ -111,11 +112,15 @@ def _field_values(row: Any) -> dict[str, Any]:
 
 
 def _mac(key: bytes, row: Any) -> str:
-    return hmac.new(key, _payload(_field_values(row)), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 of the event's fields: a JSON array in a fixed order (unambiguous field boundaries)."""
+    values = ["v1", row.at.isoformat(timespec="microseconds"), *(getattr(row, name) for name in _FIELDS[1:-1]),
+              row.details or {}]
+    payload = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hmac.digest(key, payload.encode(), "sha256").hex()
 
 
 def _link(key: bytes, prev_hash: str, position: int, mac: str) -> str:
-    return hmac.new(key, f"{prev_hash}:{position}:{mac}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{prev_hash}:{position}:{mac}".encode(), "sha256").hex()
 
 
 def _legacy_seal(key: bytes, prev_hash: str, row: Any) -> str:
@@ -175,13 +180,13 @@ def _holds_the_key(session: Session, key: bytes, head: AuditChain) -> bool:
     """Whether `key` is the chain's: the last link recomputes (or, on an empty chain, the first pending
     event's MAC does). A sealer with another key would otherwise chain events under a wrong key."""
     if head.seq:
-        last = session.execute(select(*_COLUMNS).where(AuditEvent.chain_seq == head.seq)).first()
+        last = session.connection().execute(sa_select(*_COLUMNS).where(_TABLE.c.chain_seq == head.seq)).first()
         if last is None or last.prev_hash is None:
             return False
         expected = _legacy_seal(key, last.prev_hash, last) if last.mac is None else _link(key, last.prev_hash, head.seq, last.mac)
         return hmac.compare_digest(expected, head.last_hash)
-    first = session.execute(select(*_COLUMNS).where(AuditEvent.chain_seq.is_(None)).order_by(AuditEvent.seq)
-                            .limit(1)).first()
+    first = session.connection().execute(sa_select(*_COLUMNS).where(_TABLE.c.chain_seq.is_(None))
+                                         .order_by(_TABLE.c.seq).limit(1)).first()
     return first is None or (first.mac is not None and hmac.compare_digest(first.mac, _mac(key, first)))
 
 
@@ -207,8 +212,9 @@ class VerifyResult:
         return self.broken_seq is None
 
 
-_COLUMNS = (AuditEvent.seq, AuditEvent.chain_seq, AuditEvent.mac, AuditEvent.prev_hash, AuditEvent.hash,
-            *(getattr(AuditEvent, name) for name in _FIELDS))
+_TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
+# Core columns: `verify` reads plain rows through the connection, without the ORM's per-row work.
+_COLUMNS = tuple(_TABLE.c[name] for name in ("seq", "chain_seq", "mac", "prev_hash", "hash", *_FIELDS))
 
 
 def verify(session: Session, key: bytes, batch: int = 20_000) -> VerifyResult:
@@ -245,14 +251,14 @@ def verify(session: Session, key: bytes, batch: int = 20_000) -> VerifyResult:
 
 
 def _rows(session: Session, batch: int, *, chained: bool) -> Iterator[Any]:
-    order = AuditEvent.chain_seq if chained else AuditEvent.seq
-    where = AuditEvent.chain_seq.is_not(None) if chained else AuditEvent.chain_seq.is_(None)
-    last = None
+    order = _TABLE.c.chain_seq if chained else _TABLE.c.seq
+    where = _TABLE.c.chain_seq.is_not(None) if chained else _TABLE.c.chain_seq.is_(None)
+    connection, last = session.connection(), None
     while True:
-        query = select(*_COLUMNS).where(where).order_by(order).limit(batch)
+        query = sa_select(*_COLUMNS).where(where).order_by(order).limit(batch)
         if last is not None:
             query = query.where(order > last)
-        rows = session.execute(query).all()
+        rows = connection.execute(query).all()
         if not rows:
             return
         yield from rows

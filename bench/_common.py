@@ -68,9 +68,16 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def served(url: str, workers: int) -> Iterator[str]:
     """`bouquet serve --workers N` on `url` for the block; yields its base URL."""
+    with serving(url, workers) as (_process, base):
+        yield base
+
+
+@contextmanager
+def serving(url: str, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Like `served`, also yielding the server's process (the leader of its process group)."""
     process, base = serve(url, workers)
     try:
-        yield base
+        yield process, base
     finally:
         stop(process)
 

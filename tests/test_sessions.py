@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import update
 
+from bouquet.foundation.db import utcnow
 from bouquet.web.sessions import WebSession, hash_token
 
 
@@ -77,3 +80,48 @@ def test_session_data_round_trips_through_the_database(client, make_account):
     client.app.state.sessions.save(browser)
     assert "Enregistré" in client.get("/").text
     assert "Enregistré" not in client.get("/").text  # shown once
+
+
+@pytest.mark.backends("sqlite")
+def test_parallel_requests_of_one_page_never_hit_a_locked_database(app, make_account):
+    # A page's panels arrive as parallel requests of one session while other requests write: the
+    # session's "last seen" touch must wait its turn, not fail with "database is locked".
+    import threading
+
+    from bouquet.web.sessions import TOUCH_EVERY
+
+    account = make_account()
+    store = app.state.sessions
+    browsers = [store.create(account_id=account.id, amr=["pwd", "otp"]) for _ in range(6)]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def age() -> None:
+        with app.state.db.write() as session:
+            session.execute(update(WebSession).values(last_seen_at=utcnow() - TOUCH_EVERY - timedelta(seconds=1)))
+
+    def reader(token: str) -> None:
+        try:
+            for _ in range(25):
+                assert store.load(token) is not None
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def writer() -> None:
+        try:
+            while not stop.is_set():
+                age()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    age()
+    writers = [threading.Thread(target=writer) for _ in range(2)]
+    readers = [threading.Thread(target=reader, args=(browser.new_token,)) for browser in browsers]
+    for thread in writers + readers:
+        thread.start()
+    for thread in readers:
+        thread.join()
+    stop.set()
+    for thread in writers:
+        thread.join()
+    assert errors == []

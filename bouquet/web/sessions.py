@@ -122,16 +122,21 @@ class SessionStore:
         now = utcnow()
         with self.db.session() as session:
             row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(token))).first()
-            if row is None or row.ended_at is not None:
-                return None
-            expired = self._expiry_reason(row, now)
-            if not expired:
-                if now - row.last_seen_at > TOUCH_EVERY:
-                    row.last_seen_at = now
-                    session.add(row)
-                return BrowserSession(row)
-        self.end(row.id, expired)
-        return None
+        if row is None or row.ended_at is not None:
+            return None
+        expired = self._expiry_reason(row, now)
+        if expired:
+            self.end(row.id, expired)
+            return None
+        if now - row.last_seen_at > TOUCH_EVERY:
+            # A write transaction of its own (on SQLite, BEGIN IMMEDIATE waits its turn): upgrading the
+            # read above to a write fails at once with "database is locked" when another request
+            # wrote meanwhile, as a page's parallel panel requests do.
+            with self.db.write() as session:
+                session.execute(update(WebSession).where(WebSession.id == row.id, WebSession.last_seen_at < now)
+                                .values(last_seen_at=now))
+            row.last_seen_at = now
+        return BrowserSession(row)
 
     def _expiry_reason(self, row: WebSession, now: datetime) -> str | None:
         if now - row.last_seen_at > self.timeouts.idle:

@@ -24,7 +24,7 @@ from bouquet.sso.accounts import Account
 from bouquet.sso.delegation import acting_for_of
 from bouquet.sso.portal import PortalSession
 from bouquet.web.context import RequestContext
-from bouquet.web.routing import is_provider_page, is_public, resolve
+from bouquet.web.routing import is_provider_page, is_public, resolved
 from bouquet.web.sessions import BrowserSession, cookie_name
 
 
@@ -59,7 +59,7 @@ class ContextMiddleware:
                             (b"set-cookie", _cookie_header(cookie, current.new_token, state.settings.https).encode()))
             await send(message)
 
-        found = resolve(state.router_routes, scope)
+        found = resolved(state.router_routes, scope)
         # The provider's own pages need its sign-in; every other page the portal's (from its ID token).
         if found and not is_public(found[1]) and (account is None if is_provider_page(found[1]) else portal is None):
             response = await _sign_in_first(ctx)

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bouquet.foundation import logs, metrics
 from bouquet.migrations import pending_heads
 from bouquet.web import errors
-from bouquet.web.routing import public, resolve
+from bouquet.web.routing import public, resolved
 
 log = logging.getLogger("bouquet.http")
 
@@ -38,6 +38,7 @@ class ObservabilityMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = rid
+        route = _route_template(scope)  # before routing: mounts rewrite the scope's root_path
         token = logs.request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -60,7 +61,6 @@ class ObservabilityMiddleware:
             await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
             metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
             metrics.REQUEST_SECONDS.labels(scope["method"], route).observe(elapsed)
             log.info("%s %s %s", scope["method"], scope["path"], status,
@@ -71,7 +71,7 @@ class ObservabilityMiddleware:
 def _route_template(scope: Scope) -> str:
     # Label by template (/p/dmp/documents/{id}), never by raw path: raw paths would explode cardinality.
     router = getattr(scope.get("app"), "router", None)
-    found = resolve(router.routes, scope) if router else None
+    found = resolved(router.routes, scope) if router else None
     return found[0] if found else "unmatched"
 
 

@@ -134,3 +134,16 @@ def test_shell_page_uses_the_design_system_and_no_inline_script(client, make_acc
     assert "/static/vendor/dsfr/dsfr.min.css" in page and "/static/vendor/htmx/htmx.min.js" in page
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "inline script found"
     assert " on" + "click=" not in page and "style=" not in page
+
+
+def test_plugin_routes_are_counted_by_their_template(client):
+    # A plugin's routes live under a Mount: routing rewrites the scope's root_path, so the route
+    # must be resolved before the request is routed (it was labelled "unmatched").
+    from bouquet.foundation import metrics
+
+    counter = metrics.REQUESTS.labels("GET", "/p/prevention/cds-services", "200")
+    unmatched = metrics.REQUESTS.labels("GET", "unmatched", "200")
+    before, before_unmatched = counter._value.get(), unmatched._value.get()
+    assert client.get("/p/prevention/cds-services").status_code == 200
+    assert counter._value.get() == before + 1
+    assert unmatched._value.get() == before_unmatched

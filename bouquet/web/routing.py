@@ -40,6 +40,15 @@ def resolve(routes: Sequence[BaseRoute], scope: Scope, prefix: str = "") -> tupl
     return None
 
 
+def resolved(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str, Any] | None:
+    """`resolve`, once per request: the first caller (the outermost middleware, before routing changes
+    the scope's `root_path`) stores the answer in the request's state, later ones read it."""
+    state = scope.setdefault("state", {})
+    if "route_match" not in state:
+        state["route_match"] = resolve(routes, scope)
+    return state["route_match"]
+
+
 def is_public(endpoint: Any) -> bool:
     return bool(getattr(endpoint, "bouquet_public", False))
 

@@ -88,3 +88,21 @@ def test_open_data_lists_referenced_solutions_only(app, client):
     rows = list(csv.DictReader(io.StringIO(table.text.lstrip("\ufeff")), delimiter=";"))
     assert {row["nom"] for row in rows} == names
     assert "Référencement Ségur du numérique (Vague 2)" in next(r for r in rows if r["nom"] == "Médicab Cabinet")["conformites_verifiees"]
+
+
+def _api_headers(app, clients, vendor):
+    shown = clients(vendor).submit("/p/catalog/vendor/api-clients")
+    client_id = re.search(r'data-testid="client-id">([^<]+)<', shown.text).group(1)
+    secret = re.search(r'data-testid="client-secret">([^<]+)<', shown.text).group(1)
+    return {"Authorization": f"Bearer {_token(app, client_id, secret)}", "Content-Type": "application/json"}
+
+
+def test_deeply_nested_json_is_refused_with_400(app, client, clients, vendor, h):
+    # Issue 13, item 4: deep nesting gave a 500 (RecursionError).
+    api = _api_headers(app, clients, vendor)
+    deep = client.post("/p/catalog/api/solutions", content=b"[" * 100_000 + b"]" * 100_000, headers=api)
+    assert deep.status_code == 400
+    assert "trop imbriqué" in deep.json()["errors"]["body"]
+    assert client.get("/p/catalog/api/solutions", headers=api).json()["solutions"] == []
+    created = client.post("/p/catalog/api/solutions", json=_body(h), headers=api)
+    assert created.status_code == 201, created.text

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from bouquet.web.headers import CSP
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-# RFC 3986's characters, less those that separate things in headers and CSP (`'`, `;`, `,`).
-_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+=%]+")
+# RFC 3986's characters, less those that separate things in headers and CSP (`'`, `;`, `,`), plus
+# letters beyond ASCII (an internationalised host, written in its IDNA form in headers).
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+=%\u00a0-\U0010ffff]+")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _PRIVATE_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+")
 _ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
@@ -46,7 +48,7 @@ def _valid_host(host: str) -> bool:
 
 def check_web_url(url: str, *, allow_fragment: bool = False) -> str:
     """The origin of `url` (`https://host[:port]`), or `UrlProblem` saying in French why it is refused."""
-    if not url or not _URL_CHARACTERS.fullmatch(url):
+    if not url or not _URL_CHARACTERS.fullmatch(url) or any(unicodedata.category(c)[0] in "CZ" for c in url):
         raise UrlProblem(f"« {url} » contient des caractères interdits dans une adresse (espace, guillemet, « ; », « , »…).")
     try:
         parts = urlsplit(url)
@@ -59,6 +61,11 @@ def check_web_url(url: str, *, allow_fragment: bool = False) -> str:
         raise UrlProblem(f"« {url} » ne doit pas contenir d'identifiant ni de mot de passe (…@).")
     netloc = parts.netloc.lower()
     host = netloc[:netloc.index("]") + 1] if netloc.startswith("[") and "]" in netloc else netloc.split(":")[0]
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")  # médicab.example → xn--mdicab-bva.example
+        except UnicodeError:
+            raise UrlProblem(f"« {url} » ne désigne pas un serveur valide.") from None
     if not parts.hostname or not _valid_host(host):
         raise UrlProblem(f"« {url} » ne désigne pas un serveur valide.")
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):

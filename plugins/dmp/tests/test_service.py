@@ -117,3 +117,4 @@ def test_deeply_nested_json_is_refused_with_400(client, doctor, identity, path):
     assert "trop imbriqué" in outcome["issue"][0]["diagnostics"]
     search = client.get("/p/dmp/fhir/DocumentReference", params={"patient.identifier": TOKEN}, headers=identity(doctor))
     assert Bundle.model_validate(search.json()).total == 7  # nothing was stored
+    assert search.headers["cache-control"] == "no-store"  # the patient's documents (issue 13, item 10)

@@ -309,4 +309,6 @@ def test_deeply_nested_json_is_refused_with_400(call: Callable[..., Any], client
     feedback = call(raw=b'{"feedback": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", path=SERVICE + "/feedback")
     assert feedback.status_code == 400 and "trop imbriqué" in feedback.json()["reason"]
     assert events(client.app, "prevention.cds_patient_view") == []
-    assert call().status_code == 200  # the corrected request
+    cards = call()  # the corrected request
+    assert cards.status_code == 200
+    assert cards.headers["cache-control"] == "no-store"  # cards about a patient (issue 13, item 10)

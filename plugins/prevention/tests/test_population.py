@@ -215,4 +215,5 @@ def test_the_csv_export_never_hands_a_spreadsheet_a_formula(client: Any, app: An
     assert response.status_code == 200
     [header, row] = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert row[0] == "'-DUPONT"
+    assert response.headers["cache-control"] == "no-store"  # patient data (issue 13, item 10)
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in header + row)

@@ -10,7 +10,7 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bouquet.patient.demo import DEMO_PATIENTS
@@ -32,6 +32,7 @@ def _basic(user: str, password: str) -> str:
 
 @fuzzing
 @given(params=query_params(AUTHORIZE_PARAMS), method=st.sampled_from(["GET", "POST"]))
+@example(params=[("response_type", '"')], method="GET")  # found by this test: authlib's ValueError, a 500
 def test_authorize(http: Any, software: Any, params: list[tuple[str, str]], method: str) -> None:
     params = [("client_id", software.client_id), *params] if len(params) % 2 else params
     with StateWatch(http.app) as watch:

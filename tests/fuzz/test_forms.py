@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.routing import BaseRoute, Mount, Route
@@ -44,8 +43,8 @@ def _form_routes() -> list[str]:
 
 
 FORM_ROUTES = _form_routes()
-# The short run tries a few forms of each route; `make fuzz` many.
-per_route = settings(fuzzing, max_examples=4) if PROFILE == SHORT else fuzzing
+# Each example posts to every form once: the short run makes 3 rounds, `make fuzz` as many as its profile says.
+rounds = settings(fuzzing, max_examples=3) if PROFILE == SHORT else settings(fuzzing, max_examples=max(3, fuzzing.max_examples // 10))
 
 
 def test_the_forms_are_found() -> None:
@@ -53,17 +52,21 @@ def test_the_forms_are_found() -> None:
     assert {"/login", "/patient", "/admin/accounts/new", "/p/eparcours/tasks/{task_id:int}/status"} <= set(FORM_ROUTES)
 
 
-@pytest.mark.parametrize("template", FORM_ROUTES)
-@per_route
-@given(fields=form_fields(FIELDS), ids=st.integers(min_value=0, max_value=5), other=text())
-def test_every_form(client: Any, make_account: Any, template: str, fields: dict[str, str], ids: int, other: str) -> None:
-    path = re.sub(r"\{[a-z_]+:int\}", str(ids), template)
-    path = re.sub(r"\{[a-z_]+\}", quote(other.encode("utf-8", "surrogatepass"), safe="") or "x", path)
-    kind = "admin" if path.startswith(("/admin", "/p/catalog/review")) else "vendor" if "/vendor" in path else "professional"
-    client.login(make_account(kind=kind))
-    fields["csrf_token"] = client.csrf_token
-    with StateWatch(client.app) as watch:
-        response = client.post(path, data=fields, headers={"Accept": "text/html,application/xhtml+xml"})
-    assert_sound(response, "html", what=f"POST {path}")
-    if response.status_code >= 400:
-        watch.assert_unchanged(f"POST {path}")
+@rounds
+@given(data=st.data())
+def test_every_form(client: Any, make_account: Any, data: st.DataObject) -> None:
+    accounts = {kind: make_account(kind=kind) for kind in ("admin", "vendor", "professional")}
+    for template in FORM_ROUTES:
+        fields = data.draw(form_fields(FIELDS), label=f"fields of {template}")
+        ids = data.draw(st.integers(min_value=0, max_value=5), label="id")
+        other = data.draw(text(), label="other path parameter")
+        path = re.sub(r"\{[a-z_]+:int\}", str(ids), template)
+        path = re.sub(r"\{[a-z_]+\}", quote(other.encode("utf-8", "surrogatepass"), safe="") or "x", path)
+        kind = "admin" if path.startswith(("/admin", "/p/catalog/review")) else "vendor" if "/vendor" in path else "professional"
+        client.login(accounts[kind])  # a new session each time: a form may end the previous one (logout)
+        fields["csrf_token"] = client.csrf_token
+        with StateWatch(client.app) as watch:
+            response = client.post(path, data=fields, headers={"Accept": "text/html,application/xhtml+xml"})
+        assert_sound(response, "html", what=f"POST {path}")
+        if response.status_code >= 400:
+            watch.assert_unchanged(f"POST {path}")

@@ -6,7 +6,7 @@ PLUGINS := plugins/dmp plugins/eparcours plugins/eparcours/example_region plugin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install bench clean
+.PHONY: run test fuzz install bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/bouquet db upgrade
@@ -20,6 +20,13 @@ test: $(VENV)/.installed-test
 	scripts/install-system-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fuzzers of `make test` (tests/fuzz, plugins/*/tests/test_fuzz.py), with many random examples each.
+FUZZ_EXAMPLES ?= 400
+fuzz: $(VENV)/.installed-test
+	scripts/install-system-deps
+	BOUQUET_FUZZ_PROFILE=bouquet-fuzz-long BOUQUET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m pytest tests/fuzz plugins/*/tests/test_fuzz.py $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 

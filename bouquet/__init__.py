@@ -14,6 +14,9 @@ from bouquet.plugins.contributions import (
     Scope,
 )
 from bouquet.plugins.hookspecs import hookimpl
+from bouquet.web import convertors
+
+convertors.register()  # before any route is built: `{id:int}` only matches ids a database can hold
 
 __version__ = "0.1.0"
 

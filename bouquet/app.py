@@ -42,6 +42,7 @@ from bouquet.sso.oidc import scopes as oidc_scopes
 from bouquet.web import errors
 from bouquet.web.csrf import CSRFMiddleware
 from bouquet.web.headers import SecurityHeadersMiddleware
+from bouquet.web.limits import BodyLimitMiddleware
 from bouquet.web.routing import public
 from bouquet.web.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.web.ui import make_environment, shell_dir
@@ -108,6 +109,9 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(ops.ObservabilityMiddleware),
             Middleware(ContextMiddleware),
+            # Before CSRF, which reads form bodies: every body is bounded while it streams in.
+            Middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
+                       refuse=errors.error_response, routes=routes),
             Middleware(CSRFMiddleware, secret=derive_key(settings.secret_key, "csrf"), origin=settings.base_url,
                        cookie=cookie_name(settings.https), exempt=csrf_exempt,
                        cross_site=oidc.CSRF_CROSS_SITE, refuse=errors.error_response),

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     panel_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
     launch_handle_seconds: int = Field(default=300, ge=10, le=3600,
                                        description="How long a launch link from the practice software stays usable")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024,
+                                description="Largest body of a request that is not an upload (JSON, forms), unless its route declares more")
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024,
+                                  description="Largest body of any request: file uploads (multipart) and routes that declare more")
+    max_json_depth: int = Field(default=32, ge=4, le=256, description="Deepest nesting of arrays and objects a JSON body may have")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="One JSON object per log line")
     check_migrations: bool = Field(default=True, description="Refuse to start on a database that is not migrated")

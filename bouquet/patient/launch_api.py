@@ -9,7 +9,6 @@ See `docs/integration.md` for the vendor's view.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from bouquet.sso.oidc.clients import find_client
 from bouquet.sso.oidc.models import OidcClient
 from bouquet.sso.oidc.scopes import LAUNCH
 from bouquet.sso.throttle import current_time
+from bouquet.web.json import JsonBodyError, read_json
 from bouquet.web.routing import public
 
 PATH = "/api/launch"
@@ -91,13 +91,10 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if content_type != "application/json":
         raise LaunchRefused("body", "wrong_content_type", "Envoyez le corps de la requête en JSON "
                             "(en-tête « Content-Type: application/json »).")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise LaunchRefused("body", "too_large", f"Le corps de la requête dépasse {MAX_BODY // 1024} Kio.")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise LaunchRefused("body", "bad_json", "Le corps de la requête n'est pas un JSON valide.") from None
+        body = await read_json(request, max_bytes=MAX_BODY)
+    except JsonBodyError as refused:
+        raise LaunchRefused("body", refused.reason, refused.message) from None
     if not isinstance(body, dict):
         raise LaunchRefused("body", "wrong_type", "Le corps de la requête doit être un objet JSON.")
     return body

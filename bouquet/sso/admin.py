@@ -135,9 +135,12 @@ def _detail(ctx: RequestContext, account_id: int) -> AccountDetail:
 
 # --- pages -----------------------------------------------------------------------------------
 
+MAX_PAGE = 1_000_000
+
+
 def _int(value: str | None, default: int) -> int:
     try:
-        return max(1, int(value or default))
+        return min(max(1, int(value or default)), MAX_PAGE)  # a page past any list is empty, never an overflow
     except ValueError:
         return default
 
@@ -280,7 +283,7 @@ async def new_account(request: Request) -> Response:
 routes = [
     Route("/admin/accounts", accounts_list),
     Route("/admin/accounts/new", new_account, methods=["GET", "POST"]),
-    Route("/admin/accounts/{account_id}", account_page),
-    Route("/admin/accounts/{account_id}/invite", invite, methods=["POST"]),
-    Route("/admin/accounts/{account_id}/{action}", account_action, methods=["POST"]),
+    Route("/admin/accounts/{account_id:int}", account_page),
+    Route("/admin/accounts/{account_id:int}/invite", invite, methods=["POST"]),
+    Route("/admin/accounts/{account_id:int}/{action}", account_action, methods=["POST"]),
 ]

@@ -268,6 +268,6 @@ async def acting_for_page(request: Request) -> Response:
 
 routes = [
     Route("/account/delegations", delegations, methods=["GET", "POST"]),
-    Route("/account/delegations/{delegation_id}/revoke", revoke_delegation, methods=["POST"]),
+    Route("/account/delegations/{delegation_id:int}/revoke", revoke_delegation, methods=["POST"]),
     Route("/acting-for", acting_for_page, methods=["GET", "POST"]),
 ]

@@ -10,7 +10,6 @@ browser must go elsewhere first; a success is `{"redirect": url}`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +53,8 @@ from bouquet.web.context import (
     get_context,
     replace_session,
 )
+from bouquet.web.json import JsonBodyError
+from bouquet.web.json import read_json as read_body_json
 from bouquet.web.routing import provider_page, public
 from bouquet.web.sessions import BrowserSession
 from bouquet.web.ui import render
@@ -84,11 +85,11 @@ def relying_party(ctx: RequestContext) -> RelyingParty:
 
 
 async def read_json(request: Request) -> dict[str, Any]:
-    """The posted JSON object, or a 400 `CeremonyError`."""
+    """The posted JSON object, or a 400 (413 when too large) `CeremonyError`."""
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        body = None
+        body = await read_body_json(request, empty={})
+    except JsonBodyError as refused:
+        raise CeremonyError(refused.status, "bad_request", refused.message) from None
     if not isinstance(body, dict):
         raise CeremonyError(400, "bad_request", "La demande envoyée est illisible. Rechargez la page et recommencez.")
     return body

@@ -43,7 +43,9 @@ EXPLANATIONS = {
 
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
-    return ("application/json" in accept and "text/html" not in accept) or request.url.path.startswith("/api/")
+    # `json` covers application/json and its kinds (application/fhir+json of FHIR clients); an API
+    # (`/api/…`, a plugin's `/p/<plugin>/api/…`) answers JSON whatever its caller accepts.
+    return ("json" in accept and "text/html" not in accept) or "/api/" in request.url.path
 
 
 async def error_response(request: Request, status: int, detail: str | None = None) -> Response:

@@ -19,11 +19,18 @@ CSP = "; ".join([
 ])
 
 
+STATIC_PREFIX = "/static/"  # the shell's and the plugins' assets: the only responses a cache may keep by default
+
+
 class SecurityHeadersMiddleware:
     """Sets CSP (no inline script), frame-ancestors, referrer policy, nosniff and, on https, HSTS.
 
     A response may set its own Content-Security-Policy (e.g. an OIDC page that must post to a
     client's origin); it is then left as it is.
+
+    Every response but the static files gets `Cache-Control: no-store` unless it says otherwise
+    (public documents such as the OIDC discovery or the open data do): pages, exports and APIs that
+    carry patient data must never stay in a browser's or a proxy's cache, and no route has to remember it.
     """
 
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
@@ -45,7 +52,7 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
                 if self.https:
                     headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-                if headers.get("content-type", "").startswith("text/html"):
+                if not scope["path"].startswith(STATIC_PREFIX):
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)
 

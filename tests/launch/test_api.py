@@ -109,3 +109,19 @@ def test_the_client_must_present_a_token_with_the_launch_scope(app, launcher, do
     assert (narrow.status_code, narrow.json()["error"]) == (403, "insufficient_scope")
     assert 'scope="launch"' in narrow.headers["www-authenticate"]
     assert _count(app, LaunchHandle) == 0
+
+
+def test_deeply_nested_json_is_refused_then_the_corrected_request_passes(app, launcher, doctor):
+    # Issue 13, item 4: deep nesting gave a 500 (RecursionError); now a 400 naming the body.
+    auth = {"Authorization": f"Bearer {launcher.token}", "Content-Type": "application/json"}
+    deep = launcher.client.post("/api/launch", content=b"[" * 8_000 + b"]" * 8_000, headers=auth)
+    assert deep.status_code == 400
+    assert (deep.json()["field"], deep.json()["code"]) == ("body", "too_deep")
+    assert "trop imbriqué" in deep.json()["message"]
+    nested: object = 1
+    for _ in range(40):  # valid JSON, but deeper than the 32 levels allowed
+        nested = [nested]
+    assert launcher.post(launcher.body(doctor.idnat_ps, encounter={"a": nested})).json()["code"] == "too_deep"
+    assert _count(app, LaunchHandle) == 0
+    assert launcher.launch_url(doctor.idnat_ps).startswith("http://localhost/launch?launch=")
+    assert _count(app, LaunchHandle) == 1

@@ -256,3 +256,16 @@ def test_second_factor_needs_a_pending_signin_and_a_key(client, make_account):
     response = post(client, "/login/webauthn/options")
     assert response.status_code == 403
     assert "Aucune clé" in response.json()["message"]
+
+
+@pytest.mark.parametrize("url", ["/login/passkey", "/enrol/webauthn"])
+def test_deeply_nested_json_is_a_bad_request(client, make_account, url):
+    # Issue 13, item 4: 100 000 nested arrays gave a 500 (RecursionError).
+    start_signin(client, make_account(), enrolling=True)
+    response = client.post(url, content=b"[" * 100_000 + b"]" * 100_000, headers=headers(client))
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert "trop imbriqué" in response.json()["message"]
+    # Nesting within the limit is only as wrong as its content: a refusal about the credential or the ceremony.
+    again = client.post(url, content=b'{"credential": [[[["x"]]]]}', headers=headers(client))
+    assert again.status_code in {400, 403, 409} and "imbriqué" not in again.json()["message"]

@@ -169,6 +169,9 @@ def _answer(provider: Provider, data: RequestData, user: EndUser | None, decisio
         grant = server.get_consent_grant(request, end_user=user)
     except OAuth2Error as error:
         return _client_error(provider, request, error)
+    except ValueError:
+        # authlib refuses to echo a value (e.g. response_type='"') in an error description: say it without it.
+        return _client_error(provider, request, InvalidRequestError("Malformed authorization request parameter."))
     client: OidcClient = grant.client
     values = request.payload.data
     prompts = (values.get("prompt") or "").split()

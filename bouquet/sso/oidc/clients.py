@@ -23,7 +23,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
@@ -31,6 +30,7 @@ from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.models import OidcClient
 from bouquet.sso.oidc.scopes import CORE, KnownScopes, scope_list
+from bouquet.web.origins import UrlProblem, check_web_url
 
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 (bouquet.sso.oidc.exchange)
@@ -38,7 +38,6 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKE
 ALGORITHMS = ("RS256", "ES256")
 DEFAULT_SCOPE = "openid profile email scope_all"
 CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,99}")
-LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 class InvalidClient(ValueError):
@@ -58,20 +57,19 @@ class RegisteredClient:
 
 
 def uri_problem(uri: str, *, native: bool = False) -> str | None:
-    """Why a redirect or logout URI is refused (https, or http on this machine for development)."""
+    """Why a redirect, logout or launch URI is refused: https (or http on this machine for development),
+    a real host, no user name, no character that could break a header (`bouquet.web.origins`)."""
+    scheme = uri.split(":", 1)[0].lower()
+    if native and scheme not in {"http", "https"} and "." in scheme:
+        # A native application's private-use scheme (RFC 8252 §7.1), e.g. fr.editeur.app:/cb
+        if not re.fullmatch(r"[a-z][a-z0-9+.-]*:[A-Za-z0-9\-._~:/?\[\]@!$&()*+=%]*", uri):
+            return f"« {uri} » n'est pas une adresse valide."
+        return None
     try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return f"« {uri} » n'est pas une adresse valide."
-    if parts.fragment or "#" in uri:
-        return f"« {uri} » ne doit pas contenir de fragment (#…)."
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if parts.scheme == "http" and parts.hostname in LOOPBACK:
-        return None
-    if native and "." in parts.scheme and parts.scheme not in {"http", "https"}:
-        return None  # a native application's private-use scheme (RFC 8252 §7.1), e.g. fr.editeur.app:/cb
-    return f"« {uri} » doit être une adresse https (ou http://localhost pour le développement)."
+        check_web_url(uri)
+    except UrlProblem as problem:
+        return str(problem)
+    return None
 
 
 def _problems(values: dict[str, Any], known_scopes: KnownScopes) -> dict[str, str]:

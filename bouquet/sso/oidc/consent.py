@@ -26,7 +26,7 @@ from bouquet.sso.oidc.models import Consent, OidcClient
 from bouquet.sso.oidc.scopes import CORE, KnownScopes, known_scopes, scope_list
 from bouquet.sso.security_events import local_time
 from bouquet.web.context import get_context
-from bouquet.web.headers import CSP
+from bouquet.web.origins import csp_leaving_to
 from bouquet.web.ui import render
 
 
@@ -59,8 +59,9 @@ def origin_of(url: str) -> str:
 
 
 def leaving_to(origin: str) -> str:
-    """The default Content-Security-Policy, letting a form on this page lead to `origin`."""
-    return CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
+    """The default Content-Security-Policy, letting a form on this page lead to `origin` (checked and
+    re-assembled from its parts: anything but a valid web origin adds nothing)."""
+    return csp_leaving_to(origin)
 
 
 async def page(request: Request, *, client: OidcClient, scope: str, redirect_uri: str, query: str,

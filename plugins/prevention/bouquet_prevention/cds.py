@@ -13,7 +13,6 @@ every call is audited with the patient's INS.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bouquet import get_context, public
+from bouquet.api.web import JsonBodyError, body_limit, read_json
 from bouquet_prevention import clock
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.cds_auth import CdsAuthError, CdsCaller, authenticate
@@ -65,6 +65,7 @@ async def discovery(request: Request) -> Response:
 
 
 @public
+@body_limit(MAX_BODY_BYTES)
 async def call_service(request: Request) -> Response:
     """Cards for a patient-view request: 401 for a caller not authenticated, 400 naming a malformed field."""
     if request.path_params["service_id"] != SERVICE_ID:
@@ -118,15 +119,10 @@ async def feedback(request: Request) -> Response:
 
 
 async def _json_body(request: Request) -> Any:
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-        raise CdsRequestError("(body)", "Requête trop volumineuse.")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise CdsRequestError("(body)", "Requête trop volumineuse.")
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise CdsRequestError("(body)", "Le corps de la requête n'est pas du JSON valide.") from None
+        return await read_json(request, max_bytes=MAX_BODY_BYTES)
+    except JsonBodyError as refused:
+        raise CdsRequestError("(body)", refused.message) from None
 
 
 def _feedback_items(body: Any) -> list[dict[str, Any]]:

@@ -11,8 +11,6 @@ request, in one pass with bulk reads (see `population.py`).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from datetime import date
 from typing import Any
@@ -22,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.api.patient import OPEN_PATIENT, PatientContext, establish_in_session
+from bouquet.api.web import csv_document
 from bouquet_prevention import clock, population
 from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.hooks import (
@@ -167,20 +166,16 @@ async def export_csv(request: Request) -> Response:
         return Response(f"Filtre « {bad.field} » refusé : {bad.message}\n", status_code=400,
                         media_type="text/plain; charset=utf-8")
     patients, rows, failures = await _compute(ctx, rule, status)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        p, outcome = row.patient, row.outcome
-        writer.writerow((p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex, p.matricule,
-                         ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
-                         outcome.rule.title, state_label(outcome), _day(row.date), outcome.rule.source.label))
+    document = csv_document(CSV_HEADER, [
+        (p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex, p.matricule,
+         ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
+         outcome.rule.title, state_label(outcome), _day(row.date), outcome.rule.source.label)
+        for row in rows for p, outcome in [(row.patient, row.outcome)]])
     await ctx.audit.log("prevention.population_exported", resource="prevention/mes-patients.csv", details={
         "rule": rule, "status": status, "patients": patients, "rows": len(rows), "external_failed": failures})
     headers = {"X-Bouquet-Notice": "dmp-acts-unavailable"} if failures else {}
     name = f"prevention-mes-patients-{clock.today().isoformat()}.csv"
-    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return Response(document.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'} | headers)
 
 

@@ -299,3 +299,16 @@ def test_malformed_feedback_is_refused_with_400(call: Callable[..., Any], feedba
 def test_feedback_needs_a_valid_jwt(call: Callable[..., Any], make_jwt: Callable[..., str]) -> None:
     feedback = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-28T09:00:00Z"}]}
     assert call(feedback, path=f"{SERVICE}/feedback", token=make_jwt(exp_in=-300)).status_code == 401
+
+
+def test_deeply_nested_json_is_refused_with_400(call: Callable[..., Any], client: Any) -> None:
+    # Issue 13, item 4: deep nesting gave a 500 (RecursionError).
+    response = call(raw=b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 400 and response.json()["field"] == "(body)"
+    assert "trop imbriqué" in response.json()["reason"]
+    feedback = call(raw=b'{"feedback": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", path=SERVICE + "/feedback")
+    assert feedback.status_code == 400 and "trop imbriqué" in feedback.json()["reason"]
+    assert events(client.app, "prevention.cds_patient_view") == []
+    cards = call()  # the corrected request
+    assert cards.status_code == 200
+    assert cards.headers["cache-control"] == "no-store"  # cards about a patient (issue 13, item 10)

@@ -4,6 +4,7 @@ shows, its filters, pagination and CSV export, the audit trail, and bulk reads f
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from datetime import date
@@ -201,3 +202,18 @@ def test_every_status_filter_keeps_only_its_statuses(app: Any, doctor: Any) -> N
         for status, wanted in population.STATUS_FILTERS.items():
             rows = population.evaluate(session, engine_for(app.state.plugins), patients, ON, wanted)
             assert rows and {row.outcome.status for row in rows} <= wanted, status
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(client: Any, app: Any, doctor: Any, today: date) -> None:
+    # Issue 13, item 7: a cell starting with = + - @ (or a tab, a CR) is a formula in Excel and LibreOffice.
+    # A birth name may start with a hyphen (the INS traits allow it): "-2+3" style cells must stay text.
+    [patient] = synthetic_patients(1, first_year=1950, years=5)
+    hostile = dataclasses.replace(patient, traits=dataclasses.replace(patient.traits, birth_name="-DUPONT"))
+    declare(app, doctor, [hostile])
+    client.login(doctor)
+    response = client.get(f"{PAGE}.csv", params={"rule": "zona-65-ans"})
+    assert response.status_code == 200
+    [header, row] = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert row[0] == "'-DUPONT"
+    assert response.headers["cache-control"] == "no-store"  # patient data (issue 13, item 10)
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in header + row)

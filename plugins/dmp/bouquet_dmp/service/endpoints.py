@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date
 from typing import Any
@@ -17,6 +16,7 @@ from starlette.routing import Route
 import bouquet_dmp.service.provide as provide
 from bouquet.api.db import utcnow
 from bouquet.api.patient import PatientContext
+from bouquet.api.web import JsonBodyError, body_limit, read_json
 from bouquet_dmp import access
 from bouquet_dmp.codes import CLASS_SYSTEM, IDNAT_PS_SYSTEM, LOINC, TYPES
 from bouquet_dmp.identity import HEADER, Caller, IdentityError, verify
@@ -133,9 +133,11 @@ async def patient_search(request: Request) -> Response:
 async def emergency_access(request: Request) -> Response:
     caller = _caller(request)
     try:
-        body = json.loads(await request.body())
+        body = await read_json(request)
         reason = next(p.get("valueString", "") for p in body.get("parameter", []) if p.get("name") == "reason")
-    except (ValueError, AttributeError, StopIteration):
+    except JsonBodyError as refused:
+        raise Refusal(refused.status, "structure" if refused.status == 400 else "too-costly", "body", refused.message) from None
+    except (ValueError, AttributeError, TypeError, StopIteration):
         raise Refusal(400, "required", "reason", "Le motif de l'accès en urgence est obligatoire (paramètre reason).") from None
     reason = " ".join(str(reason).split())
     if len(reason) < 10 or len(reason) > MAX_REASON:
@@ -234,17 +236,17 @@ async def binary_read(request: Request) -> Response:
                     headers={"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"})
 
 
+@body_limit(MAX_BODY)
 async def transaction(request: Request) -> Response:
     caller = _caller(request)
     if caller.kind != "professional" or not caller.idnat:
         raise Refusal(403, "forbidden", "not-professional", "Seul un professionnel de santé peut alimenter le DMP.")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise Refusal(413, "too-costly", "size", "Le Bundle est trop volumineux.")
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise Refusal(400, "structure", "invalid", "Le corps de la requête n'est pas du JSON.") from None
+        body = await read_json(request, max_bytes=MAX_BODY)
+    except JsonBodyError as refused:
+        if refused.reason == "too_large":
+            raise Refusal(413, "too-costly", "size", "Le Bundle est trop volumineux.") from None
+        raise Refusal(400, "structure", "invalid", refused.message) from None
     try:
         submission = provide.read(body, request.app.state.dmp.max_upload_bytes)
     except provide.ProvideError as exc:

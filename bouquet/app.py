@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app.state.db = db
     app.state.plugins = plugins
     app.state.csrf_key = derive_key(settings.secret_key, "csrf")
+    app.state.anonymous_key = derive_key(settings.secret_key, "anonymous-browser")
     app.state.csrf_exempt = csrf_exempt
     app.state.audit_key = audit_key(settings)
     app.state.sessions = SessionStore(db, Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),

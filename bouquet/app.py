@@ -41,6 +41,7 @@ from bouquet.sso.oidc import scopes as oidc_scopes
 from bouquet.web import errors
 from bouquet.web.csrf import CSRFMiddleware
 from bouquet.web.headers import SecurityHeadersMiddleware
+from bouquet.web.proxies import TrustedProxyMiddleware
 from bouquet.web.routing import public
 from bouquet.web.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.web.ui import make_environment, shell_dir
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(TrustedProxyMiddleware, trusted=settings.proxy_networks),
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(ops.ObservabilityMiddleware),
             Middleware(ContextMiddleware),

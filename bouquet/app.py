@@ -42,6 +42,7 @@ from bouquet.web import errors
 from bouquet.web.csrf import CSRFMiddleware
 from bouquet.web.headers import SecurityHeadersMiddleware
 from bouquet.web.proxies import TrustedProxyMiddleware
+from bouquet.web.refusals import RefusalAuditMiddleware
 from bouquet.web.routing import public
 from bouquet.web.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.web.ui import make_environment, shell_dir
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
             Middleware(TrustedProxyMiddleware, trusted=settings.proxy_networks),
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(ops.ObservabilityMiddleware),
+            Middleware(RefusalAuditMiddleware),
             Middleware(ContextMiddleware),
             Middleware(CSRFMiddleware, secret=derive_key(settings.secret_key, "csrf"), origin=settings.base_url,
                        cookie=cookie_name(settings.https), exempt=csrf_exempt,

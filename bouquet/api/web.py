@@ -5,8 +5,9 @@ from bouquet.sso.portal import acr_step_up
 from bouquet.web.context import RequestContext, ensure_session, get_context
 from bouquet.web.forms import read_form
 from bouquet.web.headers import CSP
+from bouquet.web.refusals import note_refusal
 from bouquet.web.routing import public
 from bouquet.web.sessions import cookie_name
 from bouquet.web.ui import render
 
-__all__ = ["CSP", "PHISHING_RESISTANT", "acr_step_up", "RequestContext", "cookie_name", "ensure_session", "get_context", "public", "read_form", "render"]
+__all__ = ["CSP", "PHISHING_RESISTANT", "acr_step_up", "RequestContext", "cookie_name", "ensure_session", "get_context", "note_refusal", "public", "read_form", "render"]

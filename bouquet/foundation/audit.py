@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,17 @@ from sqlmodel import Field, Session, SQLModel, select
 from bouquet.foundation.db import Database, UtcDateTime, utcnow
 
 GENESIS = "0" * 64
+#: Outcomes that record a refusal (`bouquet.web.refusals` audits any 401/403 that wrote none).
+REFUSAL_OUTCOMES = frozenset({"denied"})
+# The refusals audited during the current request (a list shared with the worker threads it uses).
+_refusals_written: ContextVar[list[str] | None] = ContextVar("bouquet_refusals_written", default=None)
+
+
+def watch_refusals() -> list[str]:
+    """Start noting, for the current request, the refusals written to the trail (their actions)."""
+    written: list[str] = []
+    _refusals_written.set(written)
+    return written
 
 
 class AuditEvent(SQLModel, table=True):
@@ -117,6 +129,8 @@ def append(session: Session, key: bytes, record: AuditRecord) -> AuditEvent:
     session.add(event)
     session.flush()
     session.execute(update(AuditChain).where(AuditChain.id == 1).values(last_hash=event.hash))
+    if record.outcome in REFUSAL_OUTCOMES and (written := _refusals_written.get()) is not None:
+        written.append(record.action)
     return event
 
 

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bouquet.web import refusals
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
@@ -48,6 +50,8 @@ class CSRFMiddleware:
         self.refuse = refuse or _plain_refusal
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str, status: int = 403) -> None:
+        if status == 403:
+            refusals.mark(scope, "csrf")  # the reason of its `access.refused` audit event
         response = await self.refuse(Request(scope, receive), status, message)
         await response(scope, receive, send)
 

@@ -18,8 +18,9 @@ costs at most two events per actor, source and route per minute.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, String, UniqueConstraint, delete
@@ -31,7 +32,8 @@ from bouquet.foundation import audit
 from bouquet.foundation.db import Database, UtcDateTime, utcnow
 from bouquet.web.routing import resolve
 
-WINDOW = timedelta(minutes=1)
+log = logging.getLogger(__name__)
+
 REFUSED, REPEATED = "access.refused", "access.refused.repeated"
 #: The statuses that are authorization refusals.
 STATUSES = (401, 403)
@@ -56,6 +58,7 @@ class RefusalTally(SQLModel, table=True):
 
 
 def window_of(now: datetime) -> datetime:
+    """The minute `now` falls in: refusals are aggregated per minute."""
     return now.replace(second=0, microsecond=0)
 
 
@@ -147,15 +150,19 @@ class RefusalAuditMiddleware:
         app = scope["app"]
         state = scope.get("state", {})
         ctx = state.get("ctx")
-        account = getattr(ctx, "account", None)
-        acting_for = getattr(ctx, "acting_for", None)
+        account, acting_for = getattr(ctx, "account", None), getattr(ctx, "acting_for", None)
         client = scope.get("client")
         found = resolve(app.router.routes, scope)
         clock = getattr(app.state, "clock", None)
-        await app.state.db.run(
-            record, app.state.db, app.state.audit_key, actor=account.label if account is not None else "anonymous",
-            acting_for=acting_for.label if acting_for is not None else None,
-            source_ip=client[0] if client else None, method=scope["method"],
-            route=found[0] if found else "unmatched", status=answer["status"],
-            reason=state.get("refusal_reason") or answer.get("reason"), request_id=state.get("request_id"),
-            now=clock() if clock is not None else None)
+        try:
+            await app.state.db.run(
+                record, app.state.db, app.state.audit_key,
+                actor=account.label if account is not None else "anonymous",
+                acting_for=acting_for.label if acting_for is not None else None,
+                source_ip=client[0] if client else None, method=scope["method"],
+                route=found[0] if found else "unmatched", status=answer["status"],
+                reason=state.get("refusal_reason") or answer.get("reason"), request_id=state.get("request_id"),
+                now=clock() if clock is not None else None)
+        except Exception:
+            # The refusal is answered already; a trail that cannot be written must at least be seen in the logs.
+            log.exception("could not audit the refusal of %s %s", scope["method"], scope["path"])

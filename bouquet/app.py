@@ -43,6 +43,8 @@ from bouquet.web import errors
 from bouquet.web.csrf import CSRFMiddleware
 from bouquet.web.headers import SecurityHeadersMiddleware
 from bouquet.web.limits import BodyLimitMiddleware
+from bouquet.web.proxies import TrustedProxyMiddleware
+from bouquet.web.refusals import RefusalAuditMiddleware
 from bouquet.web.routing import public
 from bouquet.web.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.web.ui import make_environment, shell_dir
@@ -106,8 +108,10 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(TrustedProxyMiddleware, trusted=settings.proxy_networks),
             Middleware(SecurityHeadersMiddleware, https=settings.https),
             Middleware(ops.ObservabilityMiddleware),
+            Middleware(RefusalAuditMiddleware),
             Middleware(ContextMiddleware),
             # Before CSRF, which reads form bodies: every body is bounded while it streams in.
             Middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes,
@@ -123,6 +127,7 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
     app.state.db = db
     app.state.plugins = plugins
     app.state.csrf_key = derive_key(settings.secret_key, "csrf")
+    app.state.anonymous_key = derive_key(settings.secret_key, "anonymous-browser")
     app.state.csrf_exempt = csrf_exempt
     app.state.audit_key = audit_key(settings)
     app.state.sessions = SessionStore(db, Timeouts(idle=timedelta(minutes=settings.session_idle_minutes),

@@ -30,7 +30,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
 
     load_settings()  # fail here, readably, rather than inside every worker
     uvicorn.run("bouquet.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                proxy_headers=True, log_config=None)
+                proxy_headers=False, log_config=None)  # X-Forwarded-For: BOUQUET_TRUSTED_PROXIES (bouquet.web.proxies)
 
 
 @cli.group()

@@ -23,6 +23,8 @@ from bouquet.sso import portal as portal_client
 from bouquet.sso.accounts import Account
 from bouquet.sso.delegation import acting_for_of
 from bouquet.sso.portal import PortalSession
+from bouquet.web import anonymous
+from bouquet.web.anonymous import AnonymousBrowser
 from bouquet.web.context import RequestContext
 from bouquet.web.routing import is_provider_page, is_public, resolved
 from bouquet.web.sessions import BrowserSession, cookie_name
@@ -42,21 +44,30 @@ class ContextMiddleware:
         request = Request(scope, receive)
         state = request.app.state
         cookie = cookie_name(state.settings.https)
-        browser, portal, account, acting_for, patients = await state.db.run(_load, state, request.cookies.get(cookie))
+        presented = request.cookies.get(cookie)
+        # An anonymous cookie never names a session row: no database read for it.
+        visitor = anonymous.read(state.anonymous_key, presented)
+        browser, portal, account, acting_for, patients = (
+            (None, None, None, None, patient_context.SessionPatients()) if visitor is not None
+            else await state.db.run(_load, state, presented))
         ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser, portal=portal,
                              patient=patients.current, patient_context_id=patients.current_id,
-                             recent_patients=list(patients.recent))
-        scope.setdefault("state", {}).update(ctx=ctx, browser_session=browser)
+                             recent_patients=list(patients.recent), anonymous=visitor)
+        scope.setdefault("state", {}).update(ctx=ctx, browser_session=browser, anonymous=visitor)
 
         async def send_with_cookie(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 current: BrowserSession | None = scope["state"].get("browser_session")
+                visiting: AnonymousBrowser | None = scope["state"].get("anonymous")
                 if current is not None:
                     if current.dirty:
                         await state.db.run(state.sessions.save, current)
                     if current.new_token:
                         message.setdefault("headers", []).append(
                             (b"set-cookie", _cookie_header(cookie, current.new_token, state.settings.https).encode()))
+                elif visiting is not None and visiting.new:
+                    message.setdefault("headers", []).append((b"set-cookie", _cookie_header(
+                        cookie, visiting.value, state.settings.https, max_age=anonymous.LIFETIME_SECONDS).encode()))
             await send(message)
 
         found = resolved(state.router_routes, scope)
@@ -95,8 +106,10 @@ async def _sign_in_first(ctx: RequestContext) -> Any:
                         status_code=401)
 
 
-def _cookie_header(name: str, token: str, https: bool) -> str:
+def _cookie_header(name: str, token: str, https: bool, max_age: int | None = None) -> str:
     parts = [f"{name}={token}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
     if https:
         parts.append("Secure")
     return "; ".join(parts)

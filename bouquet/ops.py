@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import secrets
@@ -9,13 +10,15 @@ import time
 
 from sqlalchemy import text
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bouquet.foundation import logs, metrics
 from bouquet.migrations import pending_heads
+from bouquet.sso.authz import is_administrator
 from bouquet.web import errors
+from bouquet.web.context import get_context
 from bouquet.web.routing import public, resolved
 
 log = logging.getLogger("bouquet.http")
@@ -105,8 +108,35 @@ async def readyz(request: Request) -> Response:
 
 @public
 async def metrics_endpoint(request: Request) -> Response:
+    """The Prometheus exposition, for the scraper's bearer token (`BOUQUET_METRICS_TOKEN`) or an
+    administrator signed in: route names, plugin names and failure counts help an attacker too."""
+    refusal = metrics_refusal(request)
+    if refusal is not None:
+        return refusal
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)
+
+
+def metrics_refusal(request: Request) -> Response | None:
+    """None when the caller may read the metrics; else the 401 or 403 to answer (plain text: a scraper reads it)."""
+    token = request.app.state.settings.metrics_token
+    authorization = request.headers.get("authorization", "")
+    scheme, _, presented = authorization.partition(" ")
+    if scheme.lower() == "bearer" and presented:
+        if token and hmac.compare_digest(presented.strip().encode(), token.encode()):
+            return None
+        return _refuse(401, "Jeton d'accès aux métriques invalide.", 'Bearer realm="metrics", error="invalid_token"')
+    if is_administrator(get_context(request).account):
+        return None
+    if get_context(request).account is not None:
+        return _refuse(403, "Les métriques sont réservées aux administrateurs et au collecteur de métriques.")
+    return _refuse(401, "Les métriques demandent le jeton du collecteur ou une connexion d'administrateur.",
+                   'Bearer realm="metrics"')
+
+
+def _refuse(status: int, message: str, challenge: str | None = None) -> Response:
+    headers = {"WWW-Authenticate": challenge} if challenge else None
+    return PlainTextResponse(message, status_code=status, headers=headers)
 
 
 routes = [

@@ -113,12 +113,44 @@ def test_app_refuses_an_unmigrated_database(make_settings, tmp_path):
         create_app(settings)
 
 
-def test_metrics_count_routes_by_template(client):
+def test_metrics_count_routes_by_template(client, make_account):
     client.get("/healthz")
     client.get("/-/plugins.json")
-    body = client.get("/metrics").text
+    body = client.login(make_account("admin")).get("/metrics").text
     assert 'bouquet_http_requests_total{method="GET",route="/healthz",status="200"}' in body
     assert "bouquet_http_request_seconds_bucket" in body
+
+
+METRICS_TOKEN = "scraper-token-" + "x" * 30
+
+
+def test_metrics_are_not_public(make_app, make_account):
+    """Anonymous: 401 (the exposition names every route and plugin); a professional: 403; a wrong
+    token: 401; the scraper's token or an administrator: the metrics."""
+    from bouquet.testing.fixtures import BouquetClient
+
+    client = BouquetClient(make_app(metrics_token=METRICS_TOKEN), base_url="http://testserver.local",
+                           follow_redirects=False)
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and "bouquet_http_requests_total" not in refused.text
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scraped.status_code == 200 and "bouquet_http_requests_total" in scraped.text
+    client.login(make_account())
+    assert client.get("/metrics").status_code == 403
+    client.login(make_account("admin"))
+    assert "bouquet_http_requests_total" in client.get("/metrics").text
+
+
+def test_without_a_token_setting_no_bearer_token_opens_the_metrics(client):
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer anything-at-all"}).status_code == 401
+
+
+def test_a_short_metrics_token_is_refused_at_start(make_settings):
+    with pytest.raises(Exception, match="at least 32 characters"):
+        make_settings(metrics_token="short")
 
 
 def test_static_assets_are_public_and_cacheable_by_version(client):

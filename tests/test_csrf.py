@@ -45,7 +45,8 @@ def test_form_without_the_right_token_is_refused(signed_in, token):
     response = signed_in.post("/p/example/notes", data=data, headers={"accept": "text/html"})
     assert response.status_code == 403
     assert "Rechargez la page" in response.text
-    assert _notes(signed_in) == [] and _audited(signed_in) == []
+    # Nothing changed; the refusal itself is in the audit trail (issue 13, item 11).
+    assert _notes(signed_in) == [] and _audited(signed_in) == ["access.refused"]
 
 
 def test_token_of_another_session_is_refused(signed_in, make_account):

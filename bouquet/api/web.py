@@ -9,9 +9,11 @@ from bouquet.web.headers import CSP
 from bouquet.web.json import JsonBodyError, parse_json, read_json
 from bouquet.web.limits import body_limit
 from bouquet.web.origins import csp_leaving_to
+from bouquet.web.refusals import note_refusal
 from bouquet.web.routing import public
 from bouquet.web.sessions import cookie_name
 from bouquet.web.ui import render
 
-__all__ = ["CSP", "PHISHING_RESISTANT", "acr_step_up", "JsonBodyError", "RequestContext", "body_limit", "cookie_name", "csp_leaving_to", "csv_document",
-           "ensure_session", "get_context", "parse_json", "public", "read_form", "read_json", "render", "safe_cell"]
+__all__ = ["CSP", "PHISHING_RESISTANT", "acr_step_up", "JsonBodyError", "RequestContext", "body_limit", "cookie_name",
+           "csp_leaving_to", "csv_document", "ensure_session", "get_context", "note_refusal", "parse_json", "public",
+           "read_form", "read_json", "render", "safe_cell"]

@@ -28,6 +28,7 @@ import hmac
 import json
 import logging
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,17 @@ SEAL_EVERY_SECONDS = 1.0
 SEAL_BATCH = 5_000
 
 log = logging.getLogger("bouquet.audit")
+#: Outcomes that record a refusal (`bouquet.web.refusals` audits any 401/403 that wrote none).
+REFUSAL_OUTCOMES = frozenset({"denied"})
+# The refusals audited during the current request (a list shared with the worker threads it uses).
+_refusals_written: ContextVar[list[str] | None] = ContextVar("bouquet_refusals_written", default=None)
+
+
+def watch_refusals() -> list[str]:
+    """Start noting, for the current request, the refusals written to the trail (their actions)."""
+    written: list[str] = []
+    _refusals_written.set(written)
+    return written
 
 
 class AuditEvent(SQLModel, table=True):
@@ -142,6 +154,8 @@ def append(session: Session, key: bytes, record: AuditRecord) -> AuditEvent:
     event.mac = _mac(key, event)
     session.add(event)
     session.flush()
+    if record.outcome in REFUSAL_OUTCOMES and (written := _refusals_written.get()) is not None:
+        written.append(record.action)
     return event
 
 

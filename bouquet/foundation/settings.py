@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -43,6 +44,18 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 7)
     signin_lock_minutes: int = Field(default=15, ge=1, le=24 * 60,
                                      description="How long guessing is locked after 10 consecutive failures")
+    signin_source_free_failures: int = Field(
+        default=50, ge=3, le=10_000,
+        description="Failed guesses one source address gets before it is slowed (locked after 20 times as many): "
+                    "size it for everyone behind your largest NAT")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For is "
+                    "believed; empty: none, the peer address is the source")
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token the Prometheus scraper sends to GET /metrics (at least 32 characters); "
+                    "empty: /metrics is for administrators only")
     panel_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
     launch_handle_seconds: int = Field(default=300, ge=10, le=3600,
                                        description="How long a launch link from the practice software stays usable")
@@ -82,6 +95,24 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters long (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)") from None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -103,6 +134,12 @@ class Settings(BaseSettings):
         if self.plugins is None:
             return None
         return [name.strip() for name in self.plugins.split(",") if name.strip()]
+
+    @property
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The networks of the trusted reverse proxies (`trusted_proxies`)."""
+        return [ipaddress.ip_network(item.strip(), strict=False) for item in self.trusted_proxies.split(",")
+                if item.strip()]
 
     @property
     def is_sqlite(self) -> bool:

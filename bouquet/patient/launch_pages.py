@@ -95,7 +95,7 @@ async def switch_account(request: Request) -> Response:
         await ctx.db.run(_end_session, ctx)
         ctx.session = None
         request.scope["state"]["browser_session"] = None
-    # A new anonymous session (new cookie) carries the portal's authorization request towards the launch.
+    # A new anonymous cookie (no session row) carries the portal's authorization request towards the launch.
     return await portal.sign_in_redirect(ctx, target)
 
 

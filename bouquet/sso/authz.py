@@ -35,3 +35,8 @@ class Permissions:
         if account.kind == AccountKind.professional and action.professions:
             return account.profession_code in action.professions
         return True
+
+
+def is_administrator(account: Account | None) -> bool:
+    """Whether `account` is an active operator account (administration, operations pages)."""
+    return account is not None and account.active and account.kind == AccountKind.admin

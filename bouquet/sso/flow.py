@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 from starlette.responses import RedirectResponse
 
 from bouquet.foundation.db import utcnow
+from bouquet.web import anonymous
 from bouquet.web.context import RequestContext, ensure_session, replace_session
 
 KEY = "signin"
-# bouquet.sso.portal.PENDING_KEY (the portal module imports this one).
-PORTAL_AUTHORIZATIONS = "portal_authorizations"
+# bouquet.sso.portal.PENDING_KEY (the portal module imports this one); set by `ensure_session`.
+PORTAL_AUTHORIZATIONS = anonymous.BINDING_KEY
 # A first factor verified longer ago than this must be given again.
 PENDING_LIFETIME = timedelta(minutes=10)
 

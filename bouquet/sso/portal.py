@@ -51,7 +51,8 @@ from bouquet.sso.oidc import acr
 from bouquet.sso.oidc.adapter import RequestData
 from bouquet.sso.oidc.claims import subject
 from bouquet.sso.oidc.server import AUTHORIZE, TOKEN, Provider, provider_of
-from bouquet.web.context import RequestContext, ensure_session, get_context
+from bouquet.web.anonymous import AnonymousBrowser
+from bouquet.web.context import RequestContext, ensure_anonymous, get_context
 from bouquet.web.routing import public
 from bouquet.web.sessions import BrowserSession, cookie_name
 from bouquet.web.ui import render
@@ -135,12 +136,15 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-def binding_of(browser: BrowserSession, presented_cookie: str | None) -> str:
+def binding_of(browser: BrowserSession | AnonymousBrowser, presented_cookie: str | None) -> str:
     """This browser's binding to its pending authorizations, recorded in its session the first time.
 
     It is derived from the cookie the browser presented — or, if none, the one it is being given —
     so concurrent requests with the same cookie (tabs reloaded together, even after the session
-    expired and each got a new anonymous one) agree on it without reading each other's writes."""
+    expired and each got a new anonymous one) agree on it without reading each other's writes.
+    A visitor with no session carries it in their anonymous cookie (`bouquet.web.anonymous`)."""
+    if isinstance(browser, AnonymousBrowser):
+        return browser.binding
     existing = browser.get(PENDING_KEY)
     if isinstance(existing, str) and len(existing) == 64:
         return existing
@@ -165,7 +169,7 @@ class AuthorizationRedirect(RedirectResponse):
         await super().__call__(scope, receive, send)
 
 
-def authorization_request(ctx: RequestContext, browser: BrowserSession, next_url: str, *,
+def authorization_request(ctx: RequestContext, browser: BrowserSession | AnonymousBrowser, next_url: str, *,
                           max_age: int | None = None, acr_values: str = ACR_VALUES) -> AuthorizationRedirect:
     """A new authorization request of `browser` (state, PKCE verifier, nonce, where to go after,
     stored as a `portal_pending` row bound to this browser when the response is sent) and the
@@ -192,8 +196,10 @@ def callback_url(state: Any) -> str:
 
 
 async def sign_in_redirect(ctx: RequestContext, next_url: str) -> RedirectResponse:
-    """Where an anonymous browser asking for `next_url` goes: the provider, for the portal client."""
-    browser = await ensure_session(ctx)
+    """Where an anonymous browser asking for `next_url` goes: the provider, for the portal client.
+    A browser with no session gets none (only its anonymous cookie and the pending authorization)."""
+    browser = ctx.session if ctx.session is not None else ensure_anonymous(ctx)
+    assert browser is not None
     return authorization_request(ctx, browser, next_url)
 
 
@@ -229,7 +235,8 @@ class CallbackRefused(Exception):
 def _take_pending(ctx: RequestContext, state: str | None) -> tuple[portal_pending.Pending | None, str]:
     """The pending authorization `state` names, if this browser started it (blocking; single use)."""
     browser = ctx.session
-    binding = browser.get(PENDING_KEY) if browser is not None else None
+    binding = (browser.get(PENDING_KEY) if browser is not None
+               else ctx.anonymous.binding if ctx.anonymous is not None else None)
     if not isinstance(binding, str) or not state or len(state) > 200:
         return None, "unknown state, or no pending authorization in this browser"
     return portal_pending.consume(ctx.db, ctx.settings.secret_key, binding=binding, state=state)

@@ -8,7 +8,8 @@ sign-in at the same moment would lose one of the two. Rows are independent, so a
 and workers can start sign-ins at once.
 
 Each row is bound to the browser that started it: `binding` is the SHA-256 of the session cookie the
-browser presented (or was given) when it first asked, and the same value is kept in the browser
+browser presented (or was given) when it first asked — for a visitor with no session, carried in
+their signed anonymous cookie (`bouquet.web.anonymous`; no session row for them) — and the same value is kept in the browser
 session's data under `portal_authorizations`, which survives the session rotations of the sign-in
 (`flow.complete`, `/account/confirm`). Two tabs reloaded with the same cookie — live, or expired,
 in which case each gets a new anonymous session and the browser keeps only the last cookie — compute
@@ -38,6 +39,7 @@ from sqlmodel import Field, SQLModel, col, select
 
 from bouquet.foundation.db import Database, UtcDateTime, utcnow
 from bouquet.foundation.keys import derive_key
+from bouquet.web import anonymous
 
 #: As long as a sign-in may take (bouquet.sso.flow.PENDING_LIFETIME).
 LIFETIME = timedelta(minutes=10)
@@ -84,7 +86,7 @@ def hash_state(state: str) -> str:
 
 def binding_for(cookie: str) -> str:
     """The binding of a browser that presents (or was just given) this session cookie."""
-    return hashlib.sha256(f"bouquet:portal-pending:{cookie}".encode()).hexdigest()
+    return anonymous.binding_for(cookie)
 
 
 def _aead(secret_key: str) -> AESGCM:

@@ -89,8 +89,9 @@ def _check(ctx: RequestContext, account_id: int, password: str, code: str,
     """The factors used (amr) when both are right; a refusal when throttled; the replay, or an app
     that cannot be unsealed (after a right password); or None."""
     counters = [(throttle.CONFIRM, throttle.account_key(account_id))]
+    policy = throttle.policy_for(ctx.settings)
     with ctx.db.write() as session:
-        attempt = throttle.begin(session, counters, now, throttle.policy_for(ctx.settings))
+        attempt = throttle.begin(session, counters, now, policy)
         account = session.get(Account, account_id)
     if isinstance(attempt, throttle.Refusal):
         return attempt
@@ -103,8 +104,9 @@ def _check(ctx: RequestContext, account_id: int, password: str, code: str,
             elif recovery.redeem(session, account_id, code, now):
                 outcome = totp.Check.accepted
         if outcome == totp.Check.accepted:
-            throttle.succeeded(session, counters)
+            throttle.succeeded(session, counters, policy)
             return [flow.PWD, flow.OTP]
+        attempt = throttle.failed(session, attempt, now, policy)
         action = "signin.totp_replay" if outcome == totp.Check.replayed else "signin.failure"
         factor = "password" if not right else ("totp" if totp.normalise_code(code) else "recovery_code")
         ctx.audit.write_in(session, action, outcome="failure" if action == "signin.failure" else "denied",

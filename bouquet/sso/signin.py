@@ -1,7 +1,7 @@
 """Sign-in pages: the password, then a second factor (TOTP code or recovery code), and sign-out.
 
 The state between the steps is `bouquet.sso.flow`'s; every page here is `@public` and checks
-`flow.pending` itself. Guesses are throttled (`bouquet.sso.throttle`) before they are verified;
+`flow.pending` itself. Guesses are throttled (`bouquet.sso.throttle`: checked before they are verified, counted only when wrong);
 a browser where the account signed in before is throttled by its own device counter
 (`bouquet.sso.devices`), so a stranger cannot lock the owner out.
 
@@ -106,7 +106,8 @@ def _check_password(ctx: RequestContext, username: str, password: str, device_co
         else:
             who = throttle.account_key(account_id) if account_id is not None else throttle.username_key(username)
             counters = [(throttle.PASSWORD, who), (throttle.PASSWORD, throttle.source_key(ctx.source_ip))]
-        attempt = throttle.begin(session, counters, now, throttle.policy_for(ctx.settings))
+        policy = throttle.policy_for(ctx.settings)
+        attempt = throttle.begin(session, counters, now, policy)
     if isinstance(attempt, throttle.Refusal):
         return attempt
     stored_hash = account.password_hash if account is not None else None
@@ -116,10 +117,11 @@ def _check_password(ctx: RequestContext, username: str, password: str, device_co
     rehashed = passwords.hash_password(password) if signed and stored_hash and passwords.needs_rehash(stored_hash) else None
     with db.write() as session:
         if signed and account_id is not None:
-            throttle.succeeded(session, attempt.counters)
+            throttle.succeeded(session, attempt.counters, policy)
             if rehashed:
                 session.execute(update(Account).where(Account.id == account_id).values(password_hash=rehashed))
             return account_id, factors.has_second_factor(session, account_id)
+        attempt = throttle.failed(session, attempt, now, policy)
         _record_failure(ctx, session, account, "password", attempt, reason="disabled" if right else "password")
     return None
 
@@ -229,8 +231,9 @@ def check_second_factor(ctx: RequestContext, account_id: int, method: str, code:
     like the sign-in's second step (the invitation page asks for one the same way)."""
     scope = throttle.OTP if method == "totp" else throttle.RECOVERY
     counters = [(scope, throttle.account_key(account_id)), (scope, throttle.source_key(ctx.source_ip))]
+    policy = throttle.policy_for(ctx.settings)
     with ctx.db.write() as session:
-        attempt = throttle.begin(session, counters, now, throttle.policy_for(ctx.settings))
+        attempt = throttle.begin(session, counters, now, policy)
     if isinstance(attempt, throttle.Refusal):
         return attempt
     with ctx.db.write() as session:
@@ -240,13 +243,15 @@ def check_second_factor(ctx: RequestContext, account_id: int, method: str, code:
         else:
             outcome = totp.Check.accepted if recovery.redeem(session, account_id, code, now) else totp.Check.wrong
         if outcome == totp.Check.accepted:
-            throttle.succeeded(session, counters)
+            throttle.succeeded(session, counters, policy)
             if method == "recovery":
                 auditor_for(ctx, account).write_in(session, "signin.recovery_code_used", details={
                     "factor": "recovery_code", "remaining": recovery.remaining(session, account_id)})
         elif outcome == totp.Check.replayed:
+            attempt = throttle.failed(session, attempt, now, policy)
             _record_failure(ctx, session, account, "totp", attempt, action="signin.totp_replay")
         else:
+            attempt = throttle.failed(session, attempt, now, policy)
             _record_failure(ctx, session, account, "totp" if method == "totp" else "recovery_code", attempt)
     return outcome
 

@@ -3,15 +3,29 @@
 Each guess is charged to several *counters*, a counter being a scope (what is guessed) and a
 key (who guesses): the account (or, for a username that matches no account, a hash of that
 username, so both behave alike), the source address, or a trusted device (see
-`bouquet.sso.devices`). `begin` checks and increments every counter of a guess in one
-transaction *before* the guess is verified, so parallel guesses on several workers queue on the
-counters' rows instead of slipping between the check and the count; a right guess then clears
-its counters (`succeeded`).
+`bouquet.sso.devices`).
+
+Only failures count. `begin` checks every counter of a guess in one transaction *before* the
+guess is verified and reserves it (`in_flight`); the caller then reports the outcome: `failed`
+counts the failure (and may lock), `succeeded` clears the account's counters. A guess being
+checked is therefore never a failure — eight colleagues behind one hospital NAT signing in at
+the same second all get in — yet parallel guesses on several workers queue on the counters' rows
+and cannot together exceed the lock threshold: failures plus guesses in flight stay below
+`lock_after`. A reservation whose outcome never came (a worker killed mid-check) lapses after
+`IN_FLIGHT_TTL`.
 
 Per counter: the first `free` consecutive failures cost nothing; after that each guess must wait
 a delay that doubles from `base_delay` up to `max_delay`, and is answered 429 unverified;
 `lock_after` consecutive failures lock the counter for `lock_for`. When a lock expires one guess
 is allowed; if it is wrong too, the counter locks again.
+
+Source addresses have their own, much larger policy (`Policy.source`): hundreds of professionals
+may share one NAT address, so a source is slowed only after many failures, forgets them after a
+quiet `window`, and a success from it does not clear it (else an attacker holding one account
+would clear their own address). The trade-off, documented in docs/operations.md: the account
+counter is what really stops guessing, so a stranger who keeps guessing an account's password
+keeps that account locked on every browser that has no trusted-device cookie for it
+(`bouquet.sso.devices`) — the owner's own browsers keep signing in.
 
 Time is passed in (`now`) so that tests move a clock instead of sleeping; the web endpoints take
 it from `current_time(app.state)`.
@@ -37,6 +51,10 @@ PASSWORD, OTP, RECOVERY, CONFIRM = "password", "otp", "recovery", "confirm"
 ACCOUNT_SCOPES = (PASSWORD, OTP, RECOVERY, CONFIRM)
 # Exponent cap: the delay reaches max_delay long before, and 2**large would overflow timedelta.
 _MAX_DOUBLINGS = 20
+# A guess is verified in well under a second (argon2); a reservation older than this was abandoned.
+IN_FLIGHT_TTL = timedelta(minutes=1)
+# Answer to a guess refused because as many are in flight as the lock allows: come back shortly.
+IN_FLIGHT_WAIT = timedelta(seconds=2)
 
 Counter = tuple[str, str]
 
@@ -53,6 +71,9 @@ class GuessCounter(SQLModel, table=True):
     failures: int = 0
     last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    in_flight: int = Field(default=0, sa_column_kwargs={"server_default": "0"},
+                           description="Guesses being verified right now (not failures until they fail)")
+    in_flight_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,12 @@ class Policy:
     lock_for: timedelta = timedelta(minutes=15)
     base_delay: timedelta = timedelta(seconds=5)
     max_delay: timedelta = timedelta(minutes=5)
+    #: Failures older than this (since the last one) are forgotten; None: only a success clears them.
+    window: timedelta | None = None
+    #: The policy of source-address counters (`ip:` keys); None: this one.
+    source: Policy | None = None
+    #: Whether a right guess clears the counter (not for a source address shared by many people).
+    cleared_by_success: bool = True
 
     def delay(self, failures: int) -> timedelta:
         """How long to wait after `failures` consecutive failures before the next guess."""
@@ -72,9 +99,24 @@ class Policy:
         return min(self.base_delay * 2 ** min(failures - self.free, _MAX_DOUBLINGS), self.max_delay)
 
 
+    def for_key(self, key: str) -> Policy:
+        """The policy of the counter with this key."""
+        return self.source if self.source is not None and key.startswith(SOURCE_PREFIX) else self
+
+
+def source_policy(lock_for: timedelta, free: int = 50) -> Policy:
+    """Per-source limits sized for hundreds of professionals behind one address (a hospital's NAT):
+    50 failures cost nothing, then 1 s doubling to 30 s, locked after 1,000; forgotten after 15 quiet minutes."""
+    return Policy(free=free, lock_after=max(free * 20, 10), lock_for=lock_for, base_delay=timedelta(seconds=1),
+                  max_delay=timedelta(seconds=30), window=timedelta(minutes=15), cleared_by_success=False)
+
+
 def policy_for(settings: Any) -> Policy:
-    """The policy of this deployment (the lock duration is the `signin_lock_minutes` setting)."""
-    return Policy(lock_for=timedelta(minutes=getattr(settings, "signin_lock_minutes", 15)))
+    """The policy of this deployment (the lock duration is the `signin_lock_minutes` setting, the
+    failures a source address gets free `signin_source_free_failures`)."""
+    lock_for = timedelta(minutes=getattr(settings, "signin_lock_minutes", 15))
+    return Policy(lock_for=lock_for,
+                  source=source_policy(lock_for, getattr(settings, "signin_source_free_failures", 50)))
 
 
 def current_time(app_state: Any) -> datetime:
@@ -94,8 +136,11 @@ def username_key(username: str) -> str:
     return "name:" + hashlib.sha256(username.encode()).hexdigest()[:40]
 
 
+SOURCE_PREFIX = "ip:"
+
+
 def source_key(address: str | None) -> str:
-    return f"ip:{(address or 'unknown')[:64]}"
+    return f"{SOURCE_PREFIX}{(address or 'unknown')[:64]}"
 
 
 def device_key(nonce: str) -> str:
@@ -125,8 +170,8 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A guess allowed and already counted as a failure; `locking` lists the counters it locks
-    (until `locked_until`) unless it turns out right."""
+    """A guess allowed and being verified (reserved on its counters). After `failed`, `locking`
+    lists the counters its failure locked, until `locked_until`."""
 
     counters: tuple[Counter, ...]
     locking: tuple[Counter, ...] = field(default=())
@@ -134,29 +179,73 @@ class Attempt:
 
 
 def begin(session: Session, counters: Sequence[Counter], now: datetime, policy: Policy) -> Attempt | Refusal:
-    """Check the counters of a guess and, when none refuses, count the guess as failed (in the
-    caller's transaction, which should be `Database.write()` and commit before verifying)."""
+    """Check the counters of a guess and, when none refuses, reserve it as in flight (in the
+    caller's transaction, which should be `Database.write()` and commit before verifying). The
+    caller reports the outcome with `failed` or `succeeded`."""
     rows = [_locked_row(session, scope, key) for scope, key in sorted(set(counters))]
-    refusals = [refusal for row in rows if (refusal := _refusal(row, now, policy))]
-    if refusals:
-        return max(refusals, key=lambda refusal: refusal.retry_at)
-    locking: list[Counter] = []
     for row in rows:
-        row.failures += 1
-        row.last_attempt_at = now
-        if row.failures >= policy.lock_after:
-            # Locked in advance: parallel guesses are refused while this one is being verified.
-            row.locked_until = now + policy.lock_for
-            locking.append((row.scope, row.key))
+        _forget_stale(row, now, policy.for_key(row.key))
+    refusals = [refusal for row in rows if (refusal := _refusal(row, now, policy.for_key(row.key)))]
+    if refusals:
+        for row in rows:
+            session.add(row)
+        return max(refusals, key=lambda refusal: refusal.retry_at)
+    for row in rows:
+        row.in_flight += 1
+        row.in_flight_since = now
         session.add(row)
     session.flush()
-    return Attempt(tuple(counters), tuple(locking), now + policy.lock_for if locking else None)
+    return Attempt(tuple(counters))
 
 
-def succeeded(session: Session, counters: Sequence[Counter]) -> None:
-    """A right guess: its counters start again from zero."""
-    for scope, key in set(counters):
-        session.execute(delete(GuessCounter).where(GuessCounter.scope == scope, GuessCounter.key == key))
+def failed(session: Session, attempt: Attempt, now: datetime, policy: Policy) -> Attempt:
+    """The guess was wrong: count it on each of its counters, locking those that reach `lock_after`.
+    Returns the attempt with what its failure locked (for the audit trail)."""
+    locking: list[Counter] = []
+    for scope, key in sorted(set(attempt.counters)):
+        row = _locked_row(session, scope, key)
+        rules = policy.for_key(key)
+        _release(row)
+        row.failures += 1
+        row.last_attempt_at = now
+        if row.failures >= rules.lock_after:
+            row.locked_until = now + rules.lock_for
+            locking.append((scope, key))
+        session.add(row)
+    session.flush()
+    locked_until = max((now + policy.for_key(key).lock_for for _, key in locking), default=None)
+    return Attempt(attempt.counters, tuple(locking), locked_until)
+
+
+def succeeded(session: Session, counters: Sequence[Counter], policy: Policy | None = None) -> None:
+    """A right guess: its counters start again from zero — except those of a policy that a success
+    does not clear (a source address), which only release the guess's reservation."""
+    policy = policy or Policy(source=source_policy(Policy.lock_for))
+    for scope, key in sorted(set(counters)):
+        if policy.for_key(key).cleared_by_success:
+            session.execute(delete(GuessCounter).where(GuessCounter.scope == scope, GuessCounter.key == key))
+            continue
+        row = session.exec(select(GuessCounter).where(GuessCounter.scope == scope, GuessCounter.key == key)
+                           .with_for_update()).first()
+        if row is not None:
+            _release(row)
+            session.add(row)
+
+
+def _release(row: GuessCounter) -> None:
+    row.in_flight = max(0, row.in_flight - 1)
+    if row.in_flight == 0:
+        row.in_flight_since = None
+
+
+def _forget_stale(row: GuessCounter, now: datetime, policy: Policy) -> None:
+    """Drop reservations whose outcome never came, and failures older than the policy's window."""
+    if row.in_flight and (row.in_flight_since is None or now - row.in_flight_since > IN_FLIGHT_TTL):
+        row.in_flight, row.in_flight_since = 0, None
+    if (policy.window is not None and row.failures and row.last_attempt_at is not None
+            and now - row.last_attempt_at > policy.window
+            and (row.locked_until is None or row.locked_until <= now)):
+        row.failures, row.locked_until = 0, None
 
 
 def _refusal(row: GuessCounter, now: datetime, policy: Policy) -> Refusal | None:
@@ -166,6 +255,10 @@ def _refusal(row: GuessCounter, now: datetime, policy: Policy) -> Refusal | None
         wait_until = row.last_attempt_at + policy.delay(row.failures)
         if now < wait_until:
             return Refusal(wait_until, locked=False)
+    # Guesses in flight are held against the lock: together with the failures they stay below it
+    # (after a lock has run out, exactly one guess at a time).
+    if row.in_flight and (row.failures >= policy.lock_after or row.failures + row.in_flight >= policy.lock_after):
+        return Refusal(now + IN_FLIGHT_WAIT, locked=False)
     return None
 
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from bouquet.foundation.audit import Auditor
-from bouquet.web import csrf
-from bouquet.web.sessions import BrowserSession
+from bouquet.web import anonymous, csrf
+from bouquet.web.anonymous import AnonymousBrowser
+from bouquet.web.sessions import BrowserSession, cookie_name
 
 if TYPE_CHECKING:
     from bouquet.foundation.db import Database
@@ -38,6 +39,7 @@ class RequestContext:
     patient: PatientContext | None = None
     patient_context_id: str | None = None
     recent_patients: list[RecentPatient] = field(default_factory=list)  # for "Changer de patient"
+    anonymous: AnonymousBrowser | None = None  # a visitor with no session: their signed cookie
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -76,9 +78,17 @@ class RequestContext:
 
     @property
     def csrf_token(self) -> str:
-        if self.session is None:
-            return ""
-        return csrf.token_for(self.app_state.csrf_key, self.session.row.token_hash)
+        """The CSRF token of this browser's forms: bound to its session, or to its anonymous cookie."""
+        if self.session is not None:
+            return csrf.token_for(self.app_state.csrf_key, self.session.row.token_hash)
+        if self.anonymous is not None:
+            return csrf.token_for(self.app_state.csrf_key, self.anonymous.token_hash)
+        return ""
+
+    @property
+    def presented_cookie(self) -> str | None:
+        """The value of the session cookie the browser sent (a session's token or an anonymous cookie)."""
+        return self.request.cookies.get(cookie_name(self.settings.https))
 
     def can(self, action: str) -> bool:
         """Whether the signed-in account may do `action` (a secretary: for the principal they act for)."""
@@ -95,12 +105,31 @@ def get_context(request: Request) -> RequestContext:
     return request.scope["state"]["ctx"]
 
 
+def ensure_anonymous(ctx: RequestContext) -> AnonymousBrowser | None:
+    """For a browser with no session: its anonymous cookie, issued or renewed with this response
+    when needed (a form is about to need a CSRF token; a sign-in is about to be bound to it).
+    No server state: see `bouquet.web.anonymous`. None when the browser has a session."""
+    if ctx.session is not None:
+        return None
+    current = anonymous.renew(ctx.app_state.anonymous_key, ctx.presented_cookie, ctx.anonymous)
+    if current is not ctx.anonymous:
+        ctx.anonymous = current
+        ctx.request.scope["state"]["anonymous"] = current
+    return current
+
+
 async def ensure_session(ctx: RequestContext) -> BrowserSession:
-    """The browser's session, created now if it has none (a form is about to need a CSRF token)."""
+    """The browser's session, created now if it has none: a sign-in has begun (a first factor was
+    verified, a passkey or second-factor challenge is about to be stored). A session created for an
+    anonymous browser inherits the binding of its pending authorizations (`bouquet.web.anonymous`)."""
     if ctx.session is None:
         state = ctx.app_state
+        presented = ctx.presented_cookie
+        binding = (ctx.anonymous.binding if ctx.anonymous is not None
+                   else anonymous.binding_for(presented) if presented else None)
         ctx.session = await state.db.run(
-            state.sessions.create, user_agent=ctx.request.headers.get("user-agent"), source_ip=ctx.source_ip)
+            state.sessions.create, user_agent=ctx.request.headers.get("user-agent"), source_ip=ctx.source_ip,
+            data={anonymous.BINDING_KEY: binding} if binding else None)
         ctx.request.scope["state"]["browser_session"] = ctx.session
     return ctx.session
 

@@ -1,4 +1,5 @@
-"""CSRF protection: every state-changing browser request carries a token bound to its session.
+"""CSRF protection: every state-changing browser request carries a token bound to its session
+(or, for a visitor with no session, to their signed anonymous cookie: `bouquet.web.anonymous`).
 
 Form posts send it in the `csrf_token` field, htmx and fetch in the `X-CSRF-Token` header. A
 request whose `Origin` is another site is refused outright. Endpoints authenticated by their
@@ -19,6 +20,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bouquet.web import refusals
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 FIELD = "csrf_token"
@@ -47,6 +50,8 @@ class CSRFMiddleware:
         self.refuse = refuse or _plain_refusal
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str, status: int = 403) -> None:
+        if status == 403:
+            refusals.mark(scope, "csrf")  # the reason of its `access.refused` audit event
         response = await self.refuse(Request(scope, receive), status, message)
         await response(scope, receive, send)
 
@@ -77,7 +82,10 @@ class CSRFMiddleware:
             return
         sent = request.headers.get(HEADER) or await _form_token(scope, body, content_type)
         browser = scope.get("state", {}).get("browser_session")
-        expected = token_for(self.secret, browser.row.token_hash) if browser else None
+        # A visitor with no session: the signed double-submit token of their anonymous cookie.
+        visitor = scope.get("state", {}).get("anonymous")
+        bound_to = browser.row.token_hash if browser else visitor.token_hash if visitor else None
+        expected = token_for(self.secret, bound_to) if bound_to else None
         if not sent or not expected or not hmac.compare_digest(sent, expected):
             await self._refuse(scope, _replay(b""), send,
                           "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")

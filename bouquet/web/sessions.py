@@ -1,7 +1,9 @@
 """Server-side sessions: the cookie holds a 256-bit random token, the database its SHA-256.
 
-Every browser gets a session when it first needs one (to carry a CSRF token or a flash message);
-signing in replaces it with a new one (`rotate`), so a token seen before sign-in is worthless after.
+A browser gets a session when a sign-in begins (a first factor verified, a passkey or second-factor
+challenge stored), never for merely viewing a page: an anonymous visitor's forms get their CSRF
+token from a signed cookie instead (`bouquet.web.anonymous`). Signing in replaces the session with
+a new one (`rotate`), so a token seen before sign-in is worthless after.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse
 
 from bouquet import __version__
 from bouquet.plugins.contributions import NavEntry
-from bouquet.web.context import ensure_session, get_context
+from bouquet.web.context import ensure_anonymous, get_context
 
 PACKAGE_DIR = Path(__file__).parent.parent  # bouquet/
 
@@ -74,7 +74,7 @@ async def render(request: Request, template: str, context: dict[str, Any] | None
                  status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render a page (or an htmx fragment) with the shell's variables: ctx, nav, flashes, csrf_token."""
     ctx = get_context(request)
-    await ensure_session(ctx)
+    ensure_anonymous(ctx)  # an anonymous visitor's forms need a CSRF token; no session row for a page view
     is_fragment = "hx-request" in request.headers and "hx-boosted" not in request.headers
     values = {
         "request": request,

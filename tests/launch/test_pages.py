@@ -11,9 +11,10 @@ from sqlmodel import select
 from bouquet.patient.context import PatientContextRecord
 from bouquet.patient.demo import DEMO_PATIENTS
 from bouquet.patient.launch import LaunchHandle
-from bouquet.sso import portal, portal_pending
+from bouquet.sso import portal_pending
 from bouquet.testing.practice_software import NAME
 from bouquet.testing.signin import audit_actions, install_clock, text_by_testid
+from bouquet.web import anonymous
 
 HTML = {"Accept": "text/html"}
 
@@ -98,8 +99,11 @@ def test_someone_else_is_refused_and_may_switch_account(app, client, launcher, d
     switched = client.submit("/launch/switch", {"launch": handle})
     assert switched.status_code == 303
     assert switched.headers["location"].startswith("/authorize?client_id=bouquet-portal&")
-    assert client.session_token != old_session  # a new anonymous session carries the sign-in towards the launch
-    binding = app.state.sessions.load(client.session_token).get(portal.PENDING_KEY)
+    assert client.session_token != old_session
+    # A signed anonymous cookie (no session row) carries the sign-in towards the launch.
+    visitor = anonymous.read(app.state.anonymous_key, client.session_token)
+    assert visitor is not None and app.state.sessions.load(client.session_token) is None
+    binding = visitor.binding
     assert [row.next for row in portal_pending.pending_for(app.state.db, binding)] == [link]
     assert app.state.sessions.load(old_session) is None  # signed out on every worker
     client.login(doctor)

@@ -25,6 +25,7 @@ from bouquet.testing.signin import (
     make_user,
     password_step,
 )
+from bouquet.web import anonymous
 from bouquet.web.sessions import WebSession, hash_token
 
 HTML = {"accept": "text/html"}
@@ -87,8 +88,12 @@ def test_an_anonymous_page_view_signs_in_through_the_provider_and_comes_back(app
     assert asked["code_challenge_method"] == "S256" and asked["state"] and asked["nonce"]
     pending = _pending(app, asked["state"])
     assert pending.next == "/account" and _verifier(app, asked["state"]) not in location  # the verifier stays here
-    data = _row(app, client).data
-    assert pending.binding == data[portal.PENDING_KEY] and asked["state"] not in str(data)  # the row, not the session
+    # No session row for an anonymous page view: the browser holds a signed anonymous cookie, which
+    # carries the binding of its pending authorization (the row, not the cookie, holds the rest).
+    visitor = anonymous.read(app.state.anonymous_key, client.session_token)
+    assert visitor is not None and pending.binding == visitor.binding and asked["state"] not in client.session_token
+    with app.state.db.session() as session:
+        assert session.exec(select(WebSession)).all() == []
 
     to_login = client.get(location, headers=HTML)
     assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login?next=%2Fauthorize%3F")

@@ -174,19 +174,24 @@ def test_session_fixation_new_session_after_sign_in(app, client, make_account):
     secret = totp.new_secret()
     account, _ = make_user(app, make_account, totp_secret=secret)
     client.get("/login")
-    before = client.session_token
+    anonymous_cookie = client.session_token  # no session row yet: a signed anonymous cookie
     password_step(client, account.username)
-    assert client.session_token == before, "the first factor alone does not sign in"
+    before = client.session_token
+    assert before != anonymous_cookie, "the sign-in's session begins with the first factor"
+    with app.state.db.session() as session:
+        pending = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(before))).one()
+    assert pending.account_id is None, "the first factor alone does not sign in"
     clock.advance(30)
     client.submit("/login/second-factor", {"code": totp.code_at(secret, clock())})
     after = client.session_token
-    assert after and after != before
+    assert after and after not in (before, anonymous_cookie)
     with app.state.db.session() as session:
         old = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(before))).one()
     assert old.ended_at is not None
-    client.cookies.clear()
-    client.cookies.set("bouquet_session", before, domain="testserver.local", path="/")
-    assert client.get("/", headers={"accept": "text/html"}).status_code == 303
+    for earlier in (before, anonymous_cookie):
+        client.cookies.clear()
+        client.cookies.set("bouquet_session", earlier, domain="testserver.local", path="/")
+        assert client.get("/", headers={"accept": "text/html"}).status_code == 303
 
 
 def test_pending_sign_in_reaches_nothing_else(app, client, make_account):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlmodel import select
 
 from bouquet.foundation.audit import AuditEvent
@@ -168,3 +171,30 @@ def test_throttled_guess_is_not_verified(app, client, make_account):
         assert totp.credentials_of(session, account.id)[0].last_used_step is None
     clock.advance(5)
     assert client.submit("/login/second-factor", {"code": code}).headers["location"] == "/"
+
+
+def test_eight_colleagues_behind_one_address_sign_in_at_the_same_moment(app, make_account):
+    """A hospital behind one NAT address: eight right passwords sent at the same moment all get to
+    the second step (before: a guess being checked counted as a failure, and five got a 429)."""
+    install_clock(app)
+    accounts = [make_user(app, make_account, totp_secret=totp.new_secret())[0] for _ in range(8)]
+    browsers = [_browser(app, "203.0.113.9") for _ in accounts]
+    for browser in browsers:
+        browser.get("/login")
+    barrier = threading.Barrier(len(browsers))
+
+    def sign_in_now(pair):
+        browser, account = pair
+        barrier.wait()
+        return browser.submit("/login", {"username": account.username, "password": PASSWORD})
+
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        responses = list(pool.map(sign_in_now, zip(browsers, accounts)))
+    assert [response.status_code for response in responses] == [303] * 8
+    assert {response.headers["location"] for response in responses} == {"/login/second-factor"}
+    with app.state.db.session() as session:
+        source = session.exec(select(throttle.GuessCounter).where(
+            throttle.GuessCounter.key == throttle.source_key("203.0.113.9"))).first()
+    assert source is None or (source.failures, source.in_flight) == (0, 0)
+    for browser in browsers:
+        browser.close()

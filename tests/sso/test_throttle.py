@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bouquet.foundation.db import utcnow
 from bouquet.sso import devices, throttle
-from bouquet.sso.throttle import Attempt, Policy, Refusal
+from bouquet.sso.throttle import Attempt, GuessCounter, Policy, Refusal
 
 POLICY = Policy()
 ACCOUNT = (throttle.PASSWORD, throttle.account_key(7))
@@ -28,8 +29,12 @@ def test_policy_follows_the_setting(settings):
 
 
 def _fail(db, counters, now, policy=POLICY):
+    """One wrong guess: checked (begin), then reported as failed when it was allowed."""
     with db.write() as session:
-        return throttle.begin(session, counters, now, policy)
+        attempt = throttle.begin(session, counters, now, policy)
+        if isinstance(attempt, Attempt):
+            attempt = throttle.failed(session, attempt, now, policy)
+        return attempt
 
 
 def test_three_free_guesses_then_a_delay_then_a_lock(app):
@@ -149,3 +154,88 @@ def test_device_cookie_keeps_several_accounts_and_renews():
     before = devices.nonce_for(KEY, cookie, 5, now)
     cookie = devices.issue(KEY, cookie, 5, now)
     assert devices.nonce_for(KEY, cookie, 5, now) not in (None, before)
+
+
+# --- only failures count (issue 13, item 12) -------------------------------------------------------
+
+NAT = "198.51.100.7"
+
+
+def test_guesses_being_checked_are_not_failures(app):
+    """Eight right guesses in flight at once from one address (eight colleagues behind a hospital's
+    NAT) are all allowed: before, each counted as a failure until it succeeded, and the fourth got a 429."""
+    db, now, policy = app.state.db, utcnow(), throttle.policy_for(app.state.settings)
+    source = (throttle.PASSWORD, throttle.source_key(NAT))
+    attempts = []
+    for account_id in range(1, 9):
+        with db.write() as session:
+            attempts.append(throttle.begin(session, [(throttle.PASSWORD, throttle.account_key(account_id)), source],
+                                           now, policy))
+    assert all(isinstance(attempt, Attempt) for attempt in attempts)
+    for attempt in attempts:
+        with db.write() as session:
+            throttle.succeeded(session, attempt.counters, policy)
+    with db.session() as session:
+        row = session.exec(select(GuessCounter).where(GuessCounter.key == throttle.source_key(NAT))).one()
+    assert (row.failures, row.in_flight) == (0, 0)
+
+
+def test_parallel_guesses_cannot_exceed_the_lock(app):
+    """Guesses in flight are held against the lock: ten at once on one account, the eleventh waits."""
+    db, now = app.state.db, utcnow()
+    held = []
+    for _ in range(POLICY.lock_after):
+        with db.write() as session:
+            held.append(throttle.begin(session, [ACCOUNT], now, POLICY))
+    assert all(isinstance(attempt, Attempt) for attempt in held)
+    with db.write() as session:
+        refused = throttle.begin(session, [ACCOUNT], now, POLICY)
+    assert isinstance(refused, Refusal) and not refused.locked
+    # All ten fail: the account locks, as ten sequential failures would.
+    for attempt in held:
+        with db.write() as session:
+            outcome = throttle.failed(session, attempt, now, POLICY)
+    assert outcome.locking == (ACCOUNT,)
+    with db.session() as session:
+        assert throttle.lock_status(session, 7, now).locked
+
+
+def test_an_abandoned_reservation_lapses(app):
+    db, now = app.state.db, utcnow()
+    for _ in range(POLICY.lock_after):
+        with db.write() as session:
+            throttle.begin(session, [ACCOUNT], now, POLICY)  # the worker died before the outcome
+    with db.write() as session:
+        assert isinstance(throttle.begin(session, [ACCOUNT], now, POLICY), Refusal)
+    with db.write() as session:
+        assert isinstance(throttle.begin(session, [ACCOUNT], now + throttle.IN_FLIGHT_TTL * 2, POLICY), Attempt)
+
+
+def test_a_shared_address_is_slowed_only_after_many_failures_and_a_success_does_not_clear_it(app):
+    db, now, policy = app.state.db, utcnow(), throttle.policy_for(app.state.settings)
+    source = (throttle.PASSWORD, throttle.source_key(NAT))
+    free = policy.source.free
+    # Each failure on another account (typos spread over a hospital): the address is not slowed…
+    for account_id in range(free - 1):
+        assert isinstance(_fail(db, [(throttle.PASSWORD, throttle.account_key(1000 + account_id)), source], now,
+                                policy), Attempt)
+    # …a colleague's success does not wipe the address's count…
+    with db.write() as session:
+        attempt = throttle.begin(session, [(throttle.PASSWORD, throttle.account_key(1)), source], now, policy)
+        assert isinstance(attempt, Attempt)
+        throttle.succeeded(session, attempt.counters, policy)
+    # …and once it has `free` failures, the next guess from it must wait.
+    assert isinstance(_fail(db, [(throttle.PASSWORD, throttle.account_key(999)), source], now, policy), Attempt)
+    refused = _fail(db, [(throttle.PASSWORD, throttle.account_key(2)), source], now, policy)
+    assert isinstance(refused, Refusal) and refused.retry_at == now + policy.source.base_delay
+    # Fifteen quiet minutes later the address starts again from zero.
+    later = now + policy.source.window + timedelta(seconds=1)
+    assert isinstance(_fail(db, [(throttle.PASSWORD, throttle.account_key(3)), source], later, policy), Attempt)
+    with db.session() as session:
+        assert session.exec(select(GuessCounter).where(GuessCounter.key == source[1])).one().failures == 1
+
+
+def test_the_per_source_allowance_is_a_setting(settings):
+    policy = throttle.policy_for(settings.model_copy(update={"signin_source_free_failures": 200}))
+    assert policy.source.free == 200 and policy.source.lock_after == 4000
+    assert policy.for_key(throttle.account_key(1)) is policy and policy.for_key(throttle.source_key("x")) is policy.source

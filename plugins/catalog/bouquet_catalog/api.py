@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bouquet.api.oauth import BearerTokenError, authenticate_bearer
-from bouquet.api.web import JsonBodyError, body_limit, public, read_json
+from bouquet.api.web import JsonBodyError, body_limit, note_refusal, public, read_json
 from bouquet_catalog import SUBMIT_SCOPE, images, solutions, submissions, workflow
 from bouquet_catalog.models import Solution, Vendor
-from bouquet_catalog.solutions import Actor, NotFound
+from bouquet_catalog.solutions import Actor, NotFound, NotOwned
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.workflow import TransitionRefused
 
@@ -139,7 +139,9 @@ async def _run(request: Request, fn: Any, status: int = 200) -> Response:
     db = request.app.state.db
     try:
         return JSONResponse(await db.run(fn), status_code=status)
-    except NotFound:
+    except NotFound as missing:
+        if isinstance(missing, NotOwned):
+            note_refusal(request, "another_vendor")  # audited as a refusal, answered as not found
         return _error(404, "not_found", "Cette solution n'existe pas pour cet éditeur.")
     except TransitionRefused as refused:
         return _error(refused.status, "conflict" if refused.status == 409 else "invalid_request", refused.message)

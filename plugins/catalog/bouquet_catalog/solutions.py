@@ -40,6 +40,10 @@ class NotFound(LookupError):
     """No such solution (or not one this person may see)."""
 
 
+class NotOwned(NotFound):
+    """Another vendor's solution: answered as not found, audited as a refusal."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: their account id, how the history names them, and their side (workflow.VENDOR / OPERATOR)."""
@@ -98,7 +102,7 @@ def owned(session: Session, solution_id: int, vendor_id: int) -> Solution:
     """The vendor's own solution (another vendor's is "not found")."""
     solution = get(session, solution_id)
     if solution.vendor_id != vendor_id:
-        raise NotFound(solution_id)
+        raise NotOwned(solution_id)
     return solution
 
 

@@ -23,8 +23,9 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.api.oauth import known_scopes
+from bouquet.api.web import note_refusal
 from bouquet_catalog import solutions, submissions, web, workflow
-from bouquet_catalog.solutions import Actor, NotFound
+from bouquet_catalog.solutions import Actor, NotFound, NotOwned
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.workflow import TransitionRefused
 
@@ -114,8 +115,8 @@ async def solution_page(request: Request) -> Response:
     solution_id = web.integer(request.path_params["solution_id"])
     try:
         solution, history, extra = await ctx.db.run(_load_owned, ctx, solution_id)
-    except NotFound:
-        raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
+    except NotFound as missing:
+        raise _not_found(request, missing) from None
     track = solutions.track_of(solution, "submit")
     current = solution.change_status if track == workflow.CHANGE else solution.status
     actions = [t for t in workflow.available(current, actor.side, track)]
@@ -141,8 +142,8 @@ async def update(request: Request) -> Response:
     except InvalidSubmission as invalid:
         try:
             return await _form_again(request, solution_id, values, invalid.errors)
-        except NotFound:
-            raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
+        except NotFound as missing:
+            raise _not_found(request, missing) from None
 
     def run() -> None:
         with ctx.db.write() as session:
@@ -159,11 +160,18 @@ async def update(request: Request) -> Response:
     return RedirectResponse(f"/p/catalog/vendor/solutions/{solution_id}", status_code=303)
 
 
+def _not_found(request: Request, missing: NotFound) -> HTTPException:
+    """The 404 of a solution not in this vendor's space; another vendor's is audited as a refusal."""
+    if isinstance(missing, NotOwned):
+        note_refusal(request, "another_vendor")
+    return HTTPException(404, "Cette solution n'existe pas dans votre espace.")
+
+
 async def _apply(ctx: Any, run: Any) -> Any:
     try:
         return await ctx.db.run(run)
-    except NotFound:
-        raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
+    except NotFound as missing:
+        raise _not_found(ctx.request, missing) from None
     except TransitionRefused as refused:
         raise HTTPException(refused.status, refused.message) from None
 

@@ -134,3 +134,26 @@ def test_open_is_audited_and_leads_to_the_app(app, clients, vendor, operator, do
     assert event.resource == f"catalog:solution:{solution_id}" and doctor.family_name in event.actor
     assert event.patient_ins == f"{patient.ins.oid}|{patient.ins.matricule}"
     assert seller.get("/p/catalog/review").status_code == 403 and reader.get("/p/catalog/vendor").status_code == 403
+
+
+def test_another_vendors_solution_is_not_found_and_the_attempt_is_audited(app, clients, vendor, make_account, h):
+    """A vendor asking for another vendor's solution gets a 404 (its existence is not revealed), and
+    the audit trail records the refusal (`access.refused`, reason `another_vendor`)."""
+    from bouquet.testing.signin import audit_actions
+
+    seller = clients(vendor)
+    solution_id = int(h.post_form(seller, "/p/catalog/vendor/solutions", h.form(name="Cardio Suivi"))
+                      .headers["location"].rsplit("/", 1)[1])
+    rival = clients(make_account(kind="vendor", given_name="Léa", family_name="MOREAU", organisation="Autre Éditeur",
+                                 siren="732829320"))
+    assert "access.refused" not in audit_actions(app)
+    assert rival.get(f"/p/catalog/vendor/solutions/{solution_id}").status_code == 404
+    assert audit_actions(app).count("access.refused") == 1
+    with app.state.db.session() as session:
+        from bouquet.foundation.audit import AuditEvent
+
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
+    assert event.details["reason"] == "another_vendor" and "MOREAU" in event.actor
+    # A solution that does not exist at all is a plain 404, not a refusal.
+    assert rival.get("/p/catalog/vendor/solutions/999999").status_code == 404
+    assert audit_actions(app).count("access.refused") == 1

@@ -66,7 +66,7 @@ def test_a_separate_pathway_package_is_discovered_and_usable(make_app, region_pl
 
 
 def test_a_malformed_definition_is_reported_and_the_others_load(install_plugin, make_app, region_plugins,
-                                                                doctor_and_nurse_on, tests_dir, caplog):
+                                                                doctor_and_nurse_on, tests_dir, caplog, make_account):
     install_plugin("bouquet-region-broken", "0.0.1", "region_broken", "bouquet_region_broken", tests_dir / "region_broken")
     app = make_app(extra_plugins=region_plugins)
     with caplog.at_level(logging.ERROR):
@@ -78,9 +78,13 @@ def test_a_malformed_definition_is_reported_and_the_others_load(install_plugin, 
     plugins = {p["name"]: p for p in client.get("/-/plugins.json").json()}
     broken = plugins["region_broken"]
     assert broken["loaded"] is True and broken["hook_failures"] == {HOOK: 1}
-    assert "durée ISO 8601 attendue (ex. P3M, P1Y, P15D), reçu « 3 mois »" in broken["last_error"]
+    assert broken["last_error"] == "Détails réservés aux administrateurs."  # the error itself: administrators only
     listing = text(client.get("/-/plugins"))
     assert "region_broken" in listing and "eparcours_pathways : 1 échec(s)" in listing
+    client.login(make_account("admin"))
+    broken = {p["name"]: p for p in client.get("/-/plugins.json").json()}["region_broken"]
+    assert "durée ISO 8601 attendue (ex. P3M, P1Y, P15D), reçu « 3 mois »" in broken["last_error"]
+    client.login(doctor)
 
     page = text(client.get("/p/eparcours/pathways"))
     assert "Définitions refusées" in page

@@ -34,6 +34,7 @@ from bouquet.patient.context import (
 from bouquet.patient.display import patient_display
 from bouquet.patient.plugin import OPEN_PATIENT
 from bouquet.plugins.contributions import Alert, Launchable, Panel
+from bouquet.sso.accounts import missing_profession
 from bouquet.web.context import RequestContext, get_context
 from bouquet.web.forms import read_form
 from bouquet.web.ui import render
@@ -78,6 +79,7 @@ async def patient_page(request: Request) -> Response:
         "panels": panels,
         "launchables": launchables,
         "timeout_ms": round(ctx.settings.panel_timeout_seconds * 1000),
+        "missing_profession": missing_profession(ctx.account),
     })
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bouquet import __version__
+from bouquet.foundation.times import format_date, format_datetime
 from bouquet.plugins.contributions import NavEntry
 from bouquet.web.context import ensure_session, get_context
 
@@ -39,6 +40,9 @@ def make_environment(plugin_templates: dict[str, str]) -> Environment:
                       enable_async=True, trim_blocks=True, lstrip_blocks=True)
     env.globals["static"] = _static_url
     env.globals["bouquet_version"] = __version__
+    # Every time on every page: Europe/Paris, one format (`{{ event.at|datetime }}`, `{{ day|date }}`).
+    env.filters["datetime"] = format_datetime
+    env.filters["date"] = format_date
     return env
 
 

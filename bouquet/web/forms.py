@@ -25,6 +25,14 @@ MAX_FIELD = 1024
 INVALID_FORM = "Le formulaire envoyé n'est pas valide. Rechargez la page et recommencez."
 
 
+class FormErrors(ValueError):
+    """Raised by a check that found invalid fields: `errors` maps each field to its French message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
 @dataclass
 class Form:
     """What a person typed (`values`, field → text) and what is wrong with it (`errors`, field → French

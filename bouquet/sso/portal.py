@@ -191,9 +191,29 @@ def callback_url(state: Any) -> str:
     return state.settings.base_url + CALLBACK
 
 
+# Why a browser that was signed in is asked to sign in again (the reason its session ended).
+SESSION_ENDED = {
+    "admin.sessions_ended": "Un administrateur a mis fin à vos sessions. Reconnectez-vous pour continuer.",
+    "admin.account_disabled": "Un administrateur a mis fin à votre session.",
+    "admin.factors_reset": ("Un administrateur a réinitialisé vos méthodes de connexion : reconnectez-vous, puis "
+                            "enregistrez un nouveau second facteur."),
+    "password_changed": "Votre mot de passe a été changé depuis une autre session : reconnectez-vous avec le nouveau.",
+    "idle_timeout": "Votre session a expiré après une période d'inactivité. Reconnectez-vous pour continuer.",
+    "absolute_timeout": "Votre session a atteint sa durée maximale. Reconnectez-vous pour continuer.",
+    "ended_by_user": "Cette session a été terminée depuis la page « Sessions » de votre compte.",
+    "ended_others": "Cette session a été terminée depuis la page « Sessions » de votre compte.",
+}
+
+
 async def sign_in_redirect(ctx: RequestContext, next_url: str) -> RedirectResponse:
-    """Where an anonymous browser asking for `next_url` goes: the provider, for the portal client."""
+    """Where an anonymous browser asking for `next_url` goes: the provider, for the portal client.
+
+    A browser whose session was ended (by an administrator, a timeout…) is told why on the sign-in page."""
+    old_cookie = ctx.request.cookies.get(cookie_name(ctx.settings.https)) if ctx.session is None else None
+    reason = await ctx.db.run(ctx.app_state.sessions.ended_reason, old_cookie) if old_cookie else None
     browser = await ensure_session(ctx)
+    if reason in SESSION_ENDED:
+        ctx.flash(SESSION_ENDED[reason], "warning")
     return authorization_request(ctx, browser, next_url)
 
 

@@ -27,6 +27,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/
 MAX_BODY = 25 * 1024 * 1024
 
 
+#: The refusal of a form whose page is older than the session (a tab left open): the error page offers
+#: to go back to the form, where `static/bouquet.js` puts back what was typed.
+STALE_FORM = "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez."
 #: `refuse(request, status, message)` → the response of a refused request.
 Refuse = Callable[[Request, int, str], Awaitable[Response]]
 
@@ -79,8 +82,7 @@ class CSRFMiddleware:
         browser = scope.get("state", {}).get("browser_session")
         expected = token_for(self.secret, browser.row.token_hash) if browser else None
         if not sent or not expected or not hmac.compare_digest(sent, expected):
-            await self._refuse(scope, _replay(b""), send,
-                          "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")
+            await self._refuse(scope, _replay(b""), send, STALE_FORM)
             return
         await self.app(scope, _replay(body), send)
 

@@ -69,9 +69,13 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     entries.append(NavEntry("Accueil", "/", order=0))
     entries.sort(key=lambda entry: (entry.order, entry.label))
     path = request.url.path
-    return [{"label": e.label, "href": e.href,
-             "current": path == e.href or (e.href != "/" and path.startswith(e.href.rstrip("/") + "/"))}
-            for e in entries]
+
+    def covers(href: str) -> bool:
+        return path == href or (href != "/" and path.startswith(href.rstrip("/") + "/"))
+
+    # One current entry: the most specific (« Espace éditeur » /p/catalog/vendor, not also « Catalogue » /p/catalog/).
+    current = max((e.href for e in entries if covers(e.href)), key=lambda href: len(href.rstrip("/")), default=None)
+    return [{"label": e.label, "href": e.href, "current": e.href == current} for e in entries]
 
 
 async def render(request: Request, template: str, context: dict[str, Any] | None = None, *,

@@ -167,11 +167,13 @@ async def accounts_list(request: Request) -> Response:
 
 
 async def _detail_page(request: Request, account_id: int, *, errors: dict[str, str] | None = None,
-                       invitation_link: str | None = None, status_code: int = 200) -> Response:
+                       typed: dict[str, str] | None = None, invitation_link: str | None = None,
+                       status_code: int = 200) -> Response:
     ctx = get_context(request)
     detail = await ctx.db.run(_detail, ctx, account_id)
     return await render(request, "admin/account.html", {
-        "detail": detail, "shown": detail.account, "errors": errors or {}, "invitation_link": invitation_link,
+        "detail": detail, "shown": detail.account, "errors": errors or {}, "typed": typed or {},
+        "invitation_link": invitation_link,
     }, status_code=status_code)
 
 
@@ -223,10 +225,10 @@ async def account_action(request: Request) -> Response:
         return await _detail_page(request, account_id, status_code=400,
                                   errors={action: "Indiquez le motif de cette action : il est conservé dans le journal."})
     if len(reason) > MAX_REASON:
-        return await _detail_page(request, account_id, status_code=400,
+        return await _detail_page(request, account_id, status_code=400, typed={action: reason},
                                   errors={action: f"Le motif ne doit pas dépasser {MAX_REASON} caractères."})
     if action == "disable" and account_id == admin.id:
-        return await _detail_page(request, account_id, status_code=400,
+        return await _detail_page(request, account_id, status_code=400, typed={action: reason},
                                   errors={action: "Vous ne pouvez pas désactiver votre propre compte."})
     audit_action, confirmation = ACTIONS[action]
 

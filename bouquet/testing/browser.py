@@ -32,6 +32,7 @@ __all__ = [
     "axe_violations",
     "check_driver",
     "launch_chromium",
+    "screenshot",
 ]
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
@@ -49,6 +50,9 @@ CHROMIUM_ARGS = (
     "--disable-dev-shm-usage",
 )
 AXE_PATH = Path(__file__).parent / "vendor" / "axe.min.js"
+# Where journey tests keep a screenshot of each step (kept by CI as artefacts): BOUQUET_SCREENSHOTS, or
+# var/screenshots/ under the directory the tests run from.
+SCREENSHOTS_ENV = "BOUQUET_SCREENSHOTS"
 # How many failing elements of one rule the assertion message shows.
 TARGETS_SHOWN = 3
 
@@ -76,6 +80,19 @@ def check_driver(node: Path | None = None) -> None:
                 if "libatomic" in said else "")
         raise RuntimeError(f"Playwright's driver cannot start: {node} exited with status {result.returncode}: "
                            f"{said}.{hint}")
+
+
+def screenshot(page: Page, journey: str, step: str) -> Path:
+    """Save the whole page as ``<screenshots>/<journey>/<step>.png`` and return the file.
+
+    ``<screenshots>`` is ``$BOUQUET_SCREENSHOTS`` or ``var/screenshots``; number the steps
+    (``"03-invitation"``) so that a journey reads in order.
+    """
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or Path("var") / "screenshots") / journey
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{step}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def launch_chromium(playwright: Playwright, **launch_options: Any) -> Browser:

@@ -309,3 +309,10 @@ def test_a_professional_without_profession_is_told_why_and_so_is_the_administrat
     bare = make_account(profession_code=None, profession_label=None)
     shown = client.login(admin).get(f"/admin/accounts/{bare.id}").text
     assert 'data-testid="missing-profession"' in shown
+
+
+def test_a_refused_reason_is_kept_to_be_shortened(client, admin, doctor) -> None:
+    reason = "Départ du cabinet " * 30
+    refused = client.login(admin).submit(f"/admin/accounts/{doctor.id}/disable", {"reason": reason})
+    assert refused.status_code == 400 and "ne doit pas dépasser 500" in refused.text
+    assert " ".join(reason.split()) in refused.text

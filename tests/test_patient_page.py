@@ -363,3 +363,15 @@ def test_alerts_that_repeat_a_panel_shown_on_the_page_are_left_to_that_panel():
     shown, in_panels = _not_repeating(alerts, panels)
     assert [alert.title for alert in shown] == ["Étape en retard", "Sans lien"]
     assert in_panels == [("Prévention", 2)]
+
+
+def test_a_professional_without_profession_is_told_why_the_services_show_nothing(client, make_account):
+    bare = make_account(profession_code=None, profession_label=None)
+    client.login(bare)
+    _open_demo(client, MARTIN)
+    page = client.get("/patient").text
+    assert 'data-testid="missing-profession"' in page and "administrateur" in page
+
+    client.login(make_account())
+    _open_demo(client, MARTIN)
+    assert 'data-testid="missing-profession"' not in client.get("/patient").text

@@ -84,7 +84,7 @@ def test_forbidden_page_in_french(client):
     client.anonymous_session()
     response = client.post("/logout", data={}, headers={"accept": "text/html"})
     assert response.status_code == 403
-    assert "Rechargez la page" in response.text
+    assert "Formulaire expiré" in response.text and "rien n&#39;a été modifié" in response.text
 
 
 def test_healthz(client):

@@ -44,8 +44,9 @@ def test_form_without_the_right_token_is_refused(signed_in, token):
     data = {"text": "bonjour"} if token is None else {"text": "bonjour", "csrf_token": token}
     response = signed_in.post("/p/example/notes", data=data, headers={"accept": "text/html"})
     assert response.status_code == 403
-    assert "Rechargez la page" in response.text
-    # Nothing changed; the refusal itself is in the audit trail (issue 13, item 11).
+    # Nothing was done; the page leads back to the form, where what was typed is put back (static/bouquet.js);
+    # the refusal itself is in the audit trail (issue 13, item 11).
+    assert "rien n&#39;a été modifié" in response.text and 'data-bq-stale-form' in response.text
     assert _notes(signed_in) == [] and _audited(signed_in) == ["access.refused"]
 
 

@@ -335,8 +335,10 @@ def test_every_hook_and_panel_endpoint_gets_the_patient(probe_client, probe):
     assert time.monotonic() - started < 10  # the slow plugin is cut off (0.4 s), never awaited for 60 s
     assert probe.seen["alerts"] == "MARTIN Marie"
     titles = re.findall(r'<h3 class="fr-alert__title">(.*?)</h3>', alerts.text)
-    assert titles == ["Dépistage en retard", "À surveiller", "Pour information", "Lien douteux"]
-    assert 'href="/p/probe/panel"' in alerts.text and "javascript:" not in alerts.text
+    # The alert that links into the probe's own panel is left to that panel, and said so in one line.
+    assert titles == ["À surveiller", "Pour information", "Lien douteux"]
+    assert "1 alerte à voir dans le panneau « Sonde » ci-dessous." in alerts.text
+    assert "javascript:" not in alerts.text
     assert "<html" not in alerts.text  # a fragment
     assert "Alertes peut-être incomplètes" in alerts.text and "slow" in alerts.text
     assert probe_client.app.state.plugins.info["slow"].failures == {"bouquet_alerts": 1}
@@ -347,3 +349,29 @@ def test_without_a_patient_hooks_get_none_and_the_alerts_fragment_says_so(probe_
     assert probe.seen == {"nav": None}
     alerts = probe_client.get("/patient/alerts", headers={"hx-request": "true"})
     assert "Aucun patient n'est ouvert" in alerts.text and "alerts" not in probe.seen
+
+
+def test_alerts_that_repeat_a_panel_shown_on_the_page_are_left_to_that_panel():
+    from bouquet import Alert, Panel
+    from bouquet.patient.page import _not_repeating
+
+    alerts = [Alert("Mammographie en retard", severity="error", href="/p/prevention/acts/new?rule=breast"),
+              Alert("Grippe à faire", severity="info", href="/p/prevention/acts/new?rule=flu"),
+              Alert("Étape en retard", severity="error", href="/p/eparcours/plans/1"),
+              Alert("Sans lien", severity="warning")]
+    panels = [Panel("Prévention", "/p/prevention/panel")]
+    shown, in_panels = _not_repeating(alerts, panels)
+    assert [alert.title for alert in shown] == ["Étape en retard", "Sans lien"]
+    assert in_panels == [("Prévention", 2)]
+
+
+def test_a_professional_without_profession_is_told_why_the_services_show_nothing(client, make_account):
+    bare = make_account(profession_code=None, profession_label=None)
+    client.login(bare)
+    _open_demo(client, MARTIN)
+    page = client.get("/patient").text
+    assert 'data-testid="missing-profession"' in page and "administrateur" in page
+
+    client.login(make_account())
+    _open_demo(client, MARTIN)
+    assert 'data-testid="missing-profession"' not in client.get("/patient").text

@@ -1,7 +1,7 @@
 """The plugin API: every name a plugin may rely on, by theme. Everything else in `bouquet` is internal.
 
     from bouquet import hookimpl, NavEntry, Panel, Alert, Action, Scope, Launchable   # hooks and contributions
-    from bouquet.api.web import RequestContext, get_context, render, public, read_form, FormErrors
+    from bouquet.api.web import RequestContext, get_context, render, public, read_form, read_fields, Form, FormErrors
     from bouquet.api.db import Database, UtcDateTime, utcnow
     from bouquet.api.audit import Auditor, AuditEvent, AuditRecord
     from bouquet.api.patient import PatientContext, PatientTraits, Ins, audit_ins
@@ -15,7 +15,7 @@
 | module | what a plugin finds there |
 | --- | --- |
 | `bouquet` | `hookimpl` and the contribution types (`NavEntry`, `Panel`, `Alert`, `Action`, `Scope`, `Launchable`) |
-| `bouquet.api.web` | the request context, rendering, `@public`, form reading, bounded JSON reading (`read_json`) and body limits (`@body_limit`), safe CSV exports (`csv_document`), the Content-Security-Policy (`csp_leaving_to`), the session cookie's name, `note_refusal` (audit a 404 that hides a refusal) |
+| `bouquet.api.web` | the request context, rendering, `@public`, forms (`Form`, `read_fields`, `FormErrors`), bounded JSON reading (`read_json`) and body limits (`@body_limit`), safe CSV exports (`csv_document`), times (`format_datetime`), the Content-Security-Policy (`csp_leaving_to`), the session cookie's name, `note_refusal` (audit a 404 that hides a refusal) |
 | `bouquet.api.db` | the database handle, the UTC column type, `utcnow`, `open_database` for a command |
 | `bouquet.api.audit` | the audit writer, the event table, `append` for a command, `cli_actor` |
 | `bouquet.api.patient` | the patient in context, INS, the demo patients, opening a patient, SMART launches of apps |

@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from bouquet.foundation.times import PARIS, format_datetime
 from bouquet.patient.ins import OID_NIR_DEMO
 from bouquet.patient.model import PatientContext, Sex
 
 __all__ = ["PARIS", "PatientDisplay", "age_label", "group_matricule", "patient_display"]
 
-PARIS = ZoneInfo("Europe/Paris")
 _WORD = re.compile(r"[A-Z]+")
 
 # Where a context came from, for the sources the core itself uses; others are client names.
@@ -107,5 +106,4 @@ def _birthplace(code: str | None, female: bool) -> str | None:
 def _when(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    local = moment.astimezone(PARIS)
-    return f"le {local:%d/%m/%Y} à {local:%H:%M}"
+    return f"le {format_datetime(moment)}"

@@ -34,6 +34,7 @@ from bouquet.patient.context import (
 from bouquet.patient.display import patient_display
 from bouquet.patient.plugin import OPEN_PATIENT
 from bouquet.plugins.contributions import Alert, Launchable, Panel
+from bouquet.sso.accounts import missing_profession
 from bouquet.web.context import RequestContext, get_context
 from bouquet.web.forms import read_form
 from bouquet.web.ui import render
@@ -78,6 +79,7 @@ async def patient_page(request: Request) -> Response:
         "panels": panels,
         "launchables": launchables,
         "timeout_ms": round(ctx.settings.panel_timeout_seconds * 1000),
+        "missing_profession": missing_profession(ctx.account),
     })
 
 
@@ -102,14 +104,41 @@ async def alerts_fragment(request: Request) -> Response:
     if ctx.patient is None:
         return await render(request, "patient_alerts.html", {"alerts": [], "silent": [], "no_patient": True})
     silent: list[str] = []
-    results = await ctx.plugins.acall("bouquet_alerts", ctx=ctx, timeout=_hook_timeout(ctx), failures=silent)
+    results, panel_results = await asyncio.gather(
+        ctx.plugins.acall("bouquet_alerts", ctx=ctx, timeout=_hook_timeout(ctx), failures=silent),
+        ctx.plugins.acall("bouquet_patient_panels", ctx=ctx, timeout=_hook_timeout(ctx)))
     alerts = [alert for alert in ctx.plugins.flat(results) if isinstance(alert, Alert)]
     alerts.sort(key=lambda a: (SEVERITY_RANK.get(a.severity, len(SEVERITY_RANK)), a.order, a.title))
+    panels = _valid(ctx.plugins.flat(panel_results), Panel, "url")
+    shown, in_panels = _not_repeating(alerts, panels)
     return await render(request, "patient_alerts.html", {
-        "alerts": [(alert, alert.href if alert.href and _safe_link(alert.href) else None) for alert in alerts],
+        "alerts": [(alert, alert.href if alert.href and _safe_link(alert.href) else None) for alert in shown],
+        "in_panels": in_panels,
         "silent": sorted(set(silent)),
         "no_patient": False,
     })
+
+
+def _plugin_prefix(url: str) -> str | None:
+    parts = url.split("/")
+    return f"/p/{parts[2]}/" if url.startswith("/p/") and len(parts) > 3 and parts[2] else None
+
+
+def _not_repeating(alerts: list[Alert], panels: list[Panel]) -> tuple[list[Alert], list[tuple[str, int]]]:
+    """The alerts to show above the panels, and (panel title, count) of those left to the panels.
+
+    An alert that links into a plugin whose panel is on the page says what that panel already shows:
+    the page lists it once, in the panel, and says so in one line instead."""
+    titles = {prefix: panel.title for panel in panels if (prefix := _plugin_prefix(panel.url))}
+    shown: list[Alert] = []
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        title = titles.get(_plugin_prefix(alert.href or "") or "")
+        if title is None:
+            shown.append(alert)
+        else:
+            counts[title] = counts.get(title, 0) + 1
+    return shown, sorted(counts.items())
 
 
 async def close_dossier(request: Request) -> Response:

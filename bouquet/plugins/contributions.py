@@ -39,12 +39,17 @@ class Alert:
 
 @dataclass(frozen=True)
 class Launchable:
-    """An application that can be opened with the current patient in context."""
+    """An application that can be opened with the current patient in context.
+
+    `method="post"` when opening it does something (e.g. creates a SMART launch for the patient): the page
+    then posts a form with the CSRF token to `href`, which answers with a redirect to the application.
+    """
 
     name: str
     href: str
     description: str = ""
     order: int = 500
+    method: str = "get"
 
 
 @dataclass(frozen=True)

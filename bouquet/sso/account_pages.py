@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bouquet.sso import factors, reauth, recovery, session_pages, throttle, totp
+from bouquet.sso import factors, password_pages, reauth, recovery, session_pages, throttle, totp
 from bouquet.sso.enrolment import (
     CODE_FORMAT,
     CODE_WRONG,
@@ -177,4 +177,5 @@ routes: list[BaseRoute] = [
     Route("/account/recovery-codes/new", recovery_new, methods=["POST"]),
     *reauth.routes,
     *session_pages.routes,
+    *password_pages.routes,
 ]

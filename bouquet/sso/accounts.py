@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, String
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, or_, select
 
 from bouquet.foundation.db import UtcDateTime, utcnow
 
@@ -35,6 +35,25 @@ KIND_LABELS = {
 
 # Profession codes of the RPPS whose members are addressed as "Docteur": médecin, chirurgien-dentiste, pharmacien.
 DOCTOR_PROFESSIONS = frozenset({"10", "21", "40"})
+# The professions an administrator may give a hand-made professional account: codes and labels of the
+# nomenclature "TRE_G15-ProfessionSante" of the ANS (Agence du numérique en santé), as the RPPS
+# directory uses them; https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/ (consulted 2026-12-07).
+# Other professions come with the directory import.
+PROFESSIONS: dict[str, str] = {
+    "10": "Médecin",
+    "21": "Pharmacien",
+    "40": "Chirurgien-dentiste",
+    "50": "Sage-femme",
+    "60": "Infirmier",
+    "70": "Masseur-kinésithérapeute",
+    "80": "Pédicure-podologue",
+    "91": "Orthophoniste",
+    "92": "Orthoptiste",
+    "96": "Psychomotricien",
+}
+# Professions whose members practise a specialty (the "savoir-faire" of the RPPS): médecins.
+SPECIALTY_REQUIRED = frozenset({"10"})
+SPECIALTY_CODE = re.compile(r"S[A-Z][0-9]{2}")
 
 
 class Account(SQLModel, table=True):
@@ -136,6 +155,16 @@ def normalise_username(value: str) -> str:
     return value.strip().lower()
 
 
+def signin_lookup(identifier: str) -> Any:
+    """The query for the account a person means by what they typed at sign-in: their username, or,
+    for a professional, their IdNat_PS ("8" + RPPS), whichever account was created."""
+    identifier = normalise_username(identifier)
+    if is_idnat_ps(identifier):
+        # A username never equals another account's IdNat (`create_account` refuses it), so at most one matches.
+        return select(Account).where(or_(Account.username == identifier, Account.idnat_ps == identifier))
+    return select(Account).where(Account.username == identifier)
+
+
 def username_problem(value: str) -> str | None:
     """Why this (normalised) username is refused, in French, or None."""
     if not USERNAME_PATTERN.fullmatch(value):
@@ -145,7 +174,8 @@ def username_problem(value: str) -> str | None:
 
 
 def new_account_problems(kind: str, username: str, given_name: str, family_name: str, *,
-                         idnat_ps: str = "", siren: str = "", organisation: str = "") -> dict[str, str]:
+                         idnat_ps: str = "", siren: str = "", organisation: str = "", profession_code: str = "",
+                         specialty_label: str = "", specialty_code: str = "") -> dict[str, str]:
     """The French error of each invalid field of an account about to be created (empty: all good).
 
     Uniqueness is checked by the caller, who holds the database session.
@@ -162,6 +192,16 @@ def new_account_problems(kind: str, username: str, given_name: str, family_name:
     if kind == AccountKind.professional and not is_idnat_ps(idnat_ps):
         problems["idnat_ps"] = ("Indiquez l'identifiant national RPPS : 12 chiffres commençant par 8, "
                                 "dont le dernier est la clé de contrôle.")
+    if kind == AccountKind.professional:
+        # Access to patient data follows the profession (the DMP's matrix, prevention, pathways): without
+        # it, the professional would see empty panels.
+        if profession_code not in PROFESSIONS:
+            problems["profession_code"] = ("Choisissez la profession : l'accès aux données des patients "
+                                           "(DMP, prévention, parcours) en dépend.")
+        elif profession_code in SPECIALTY_REQUIRED and not specialty_label.strip():
+            problems["specialty_label"] = "Indiquez la spécialité du médecin, par exemple Médecine générale."
+        if specialty_code and not SPECIALTY_CODE.fullmatch(specialty_code):
+            problems["specialty_code"] = "Le code savoir-faire compte une lettre S, une lettre et 2 chiffres, par exemple SM54."
     if kind == AccountKind.vendor:
         if not organisation.strip():
             problems["organisation"] = "Indiquez le nom de l'organisation."
@@ -180,16 +220,23 @@ class InvalidAccount(ValueError):
 
 def create_account(session: Session, *, kind: str, username: str, given_name: str, family_name: str,
                    email: str | None = None, idnat_ps: str = "", organisation: str = "",
-                   siren: str = "") -> Account:
+                   siren: str = "", profession_code: str = "", specialty_label: str = "",
+                   specialty_code: str = "") -> Account:
     """Add a new account, without a password, in the caller's transaction.
 
     Raises `InvalidAccount` (field → French message) for bad or already used values.
     """
     username, idnat_ps, siren = normalise_username(username), idnat_ps.strip(), siren.replace(" ", "")
+    specialty_code = specialty_code.strip().upper()
     problems = new_account_problems(kind, username, given_name, family_name, idnat_ps=idnat_ps, siren=siren,
-                                    organisation=organisation)
+                                    organisation=organisation, profession_code=profession_code,
+                                    specialty_label=specialty_label, specialty_code=specialty_code)
     if "username" not in problems and session.exec(select(Account.id).where(Account.username == username)).first():
         problems["username"] = "Cet identifiant est déjà utilisé par un autre compte."
+    if "username" not in problems and is_idnat_ps(username) and username != idnat_ps:
+        # Professionals sign in with their IdNat: another account must never answer to it.
+        problems["username"] = ("Un identifiant de 12 chiffres commençant par 8 est réservé au professionnel "
+                                "dont c'est l'identifiant national RPPS.")
     if kind == AccountKind.professional and "idnat_ps" not in problems and session.exec(
             select(Account.id).where(Account.idnat_ps == idnat_ps)).first():
         problems["idnat_ps"] = "Un compte existe déjà pour cet identifiant RPPS."
@@ -199,9 +246,20 @@ def create_account(session: Session, *, kind: str, username: str, given_name: st
         kind=AccountKind(kind), username=username, given_name=given_name.strip(), family_name=family_name.strip(),
         email=(email or "").strip() or None,
         idnat_ps=idnat_ps if kind == AccountKind.professional else None,
+        **(_profession(profession_code, specialty_label, specialty_code) if kind == AccountKind.professional else {}),
         organisation=(organisation.strip() or None) if kind == AccountKind.vendor else None,
         siren=siren if kind == AccountKind.vendor else None,
     )
     session.add(account)
     session.flush()
     return account
+
+
+def _profession(code: str, specialty_label: str, specialty_code: str) -> dict[str, Any]:
+    return {"profession_code": code, "profession_label": PROFESSIONS[code], "profession_category": "C",
+            "specialty_label": specialty_label.strip() or None, "specialty_code": specialty_code or None}
+
+
+def missing_profession(account: Account | None) -> bool:
+    """A professional whose account has no profession: every service that follows the profession shows them nothing."""
+    return account is not None and account.kind == AccountKind.professional and not account.profession_code

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, true
@@ -19,15 +20,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from bouquet.foundation.db import utcnow
-from bouquet.sso import delegation, factors, invitations, throttle
+from bouquet.sso import delegation, factors, invitations, password_pages, throttle
 from bouquet.sso.accounts import (
     KIND_LABELS,
+    PROFESSIONS,
     Account,
     AccountKind,
     InvalidAccount,
     create_account,
 )
 from bouquet.web.context import RequestContext, get_context
+from bouquet.web.forms import Form
 from bouquet.web.ui import render
 
 PAGE_SIZE = 25
@@ -115,6 +118,7 @@ class AccountDetail:
     delegates: list[Account]
     lock: Any
     second_factors: int = 0
+    reset_requested_at: datetime | None = None
 
 
 def _detail(ctx: RequestContext, account_id: int) -> AccountDetail:
@@ -130,6 +134,7 @@ def _detail(ctx: RequestContext, account_id: int) -> AccountDetail:
             delegates=[delegate for _d, delegate in delegation.delegates_of(session, account_id)],
             lock=lock_status(session, account_id),
             second_factors=factors.total(session, account_id),
+            reset_requested_at=password_pages.last_reset_request(session, account),
         )
 
 
@@ -165,11 +170,13 @@ async def accounts_list(request: Request) -> Response:
 
 
 async def _detail_page(request: Request, account_id: int, *, errors: dict[str, str] | None = None,
-                       invitation_link: str | None = None, status_code: int = 200) -> Response:
+                       typed: dict[str, str] | None = None, invitation_link: str | None = None,
+                       status_code: int = 200) -> Response:
     ctx = get_context(request)
     detail = await ctx.db.run(_detail, ctx, account_id)
     return await render(request, "admin/account.html", {
-        "detail": detail, "shown": detail.account, "errors": errors or {}, "invitation_link": invitation_link,
+        "detail": detail, "shown": detail.account, "errors": errors or {}, "typed": typed or {},
+        "invitation_link": invitation_link,
     }, status_code=status_code)
 
 
@@ -221,10 +228,10 @@ async def account_action(request: Request) -> Response:
         return await _detail_page(request, account_id, status_code=400,
                                   errors={action: "Indiquez le motif de cette action : il est conservé dans le journal."})
     if len(reason) > MAX_REASON:
-        return await _detail_page(request, account_id, status_code=400,
+        return await _detail_page(request, account_id, status_code=400, typed={action: reason},
                                   errors={action: f"Le motif ne doit pas dépasser {MAX_REASON} caractères."})
     if action == "disable" and account_id == admin.id:
-        return await _detail_page(request, account_id, status_code=400,
+        return await _detail_page(request, account_id, status_code=400, typed={action: reason},
                                   errors={action: "Vous ne pouvez pas désactiver votre propre compte."})
     audit_action, confirmation = ACTIONS[action]
 
@@ -254,18 +261,22 @@ async def account_action(request: Request) -> Response:
     return RedirectResponse(f"/admin/accounts/{account_id}", status_code=303)
 
 
+NEW_ACCOUNT_FIELDS = ("kind", "username", "given_name", "family_name", "email", "idnat_ps", "organisation", "siren",
+                      "profession_code", "specialty_label", "specialty_code")
+
+
 async def new_account(request: Request) -> Response:
     ctx = get_context(request)
     _admin(ctx)
+    choices = {"kinds": KIND_LABELS, "professions": PROFESSIONS}
     if request.method == "GET":
-        return await render(request, "admin/account_new.html", {"values": {}, "errors": {}, "kinds": KIND_LABELS})
-    form = await request.form()
-    values = {name: str(form.get(name, "")).strip()[:200] for name in
-              ("kind", "username", "given_name", "family_name", "email", "idnat_ps", "organisation", "siren")}
+        return await render(request, "admin/account_new.html", Form().context(**choices))
+    posted = await request.form()
+    form = Form({name: str(posted.get(name, "")).strip()[:200] for name in NEW_ACCOUNT_FIELDS})
 
     def create() -> int:
         with ctx.db.write() as session:
-            account = create_account(session, **values)
+            account = create_account(session, **form.values)
             ctx.audit.write_in(session, "admin.account_created", resource=account.label,
                                details={"kind": account.kind, "username": account.username})
             assert account.id is not None
@@ -274,8 +285,8 @@ async def new_account(request: Request) -> Response:
     try:
         account_id = await ctx.db.run(create)
     except InvalidAccount as invalid:
-        return await render(request, "admin/account_new.html", {
-            "values": values, "errors": invalid.problems, "kinds": KIND_LABELS}, status_code=400)
+        form.refuse_all(invalid.problems)
+        return await render(request, "admin/account_new.html", form.context(**choices), status_code=400)
     ctx.flash("Le compte est créé. Envoyez-lui une invitation pour qu'il choisisse son mot de passe.", "success")
     return RedirectResponse(f"/admin/accounts/{account_id}", status_code=303)
 

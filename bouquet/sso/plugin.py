@@ -91,15 +91,21 @@ def bouquet_cli(group: click.Group) -> None:
     @click.option("--idnat-ps", default="", help="Professionals: '8' + RPPS number.")
     @click.option("--organisation", default="", help="Vendors: the organisation's name.")
     @click.option("--siren", default="", help="Vendors: the organisation's SIREN.")
+    @click.option("--profession", "profession_code", default="",
+                  help="Professionals: RPPS profession code (10 médecin, 21 pharmacien, 60 infirmier…).")
+    @click.option("--specialty", "specialty_label", default="", help="Professionals: specialty (required for médecins).")
+    @click.option("--specialty-code", default="", help="Professionals: RPPS savoir-faire code, e.g. SM54.")
     def create_command(kind: str, username: str, given_name: str, family_name: str, email: str | None,
-                       idnat_ps: str, organisation: str, siren: str) -> None:
+                       idnat_ps: str, organisation: str, siren: str, profession_code: str, specialty_label: str,
+                       specialty_code: str) -> None:
         """Create an account without a password (then send it an invitation)."""
 
         try:
             with open_database(load_settings().database_url) as database, database.write() as session:
                 created = create_account(session, kind=kind, username=username, given_name=given_name,
                                          family_name=family_name, email=email, idnat_ps=idnat_ps,
-                                         organisation=organisation, siren=siren)
+                                         organisation=organisation, siren=siren, profession_code=profession_code,
+                                         specialty_label=specialty_label, specialty_code=specialty_code)
         except InvalidAccount as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Account {created.id} created: {created.username}. "

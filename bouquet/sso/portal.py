@@ -52,7 +52,7 @@ from bouquet.sso.oidc.adapter import RequestData
 from bouquet.sso.oidc.claims import subject
 from bouquet.sso.oidc.server import AUTHORIZE, TOKEN, Provider, provider_of
 from bouquet.web.anonymous import AnonymousBrowser
-from bouquet.web.context import RequestContext, ensure_anonymous, get_context
+from bouquet.web.context import RequestContext, ensure_anonymous, ensure_session, get_context
 from bouquet.web.routing import public
 from bouquet.web.sessions import BrowserSession, cookie_name
 from bouquet.web.ui import render
@@ -195,10 +195,33 @@ def callback_url(state: Any) -> str:
     return state.settings.base_url + CALLBACK
 
 
+# Why a browser that was signed in is asked to sign in again (the reason its session ended).
+SESSION_ENDED = {
+    "admin.sessions_ended": "Un administrateur a mis fin à vos sessions. Reconnectez-vous pour continuer.",
+    "admin.account_disabled": "Un administrateur a mis fin à votre session.",
+    "admin.factors_reset": ("Un administrateur a réinitialisé vos méthodes de connexion : reconnectez-vous, puis "
+                            "enregistrez un nouveau second facteur."),
+    "password_changed": "Votre mot de passe a été changé depuis une autre session : reconnectez-vous avec le nouveau.",
+    "idle_timeout": "Votre session a expiré après une période d'inactivité. Reconnectez-vous pour continuer.",
+    "absolute_timeout": "Votre session a atteint sa durée maximale. Reconnectez-vous pour continuer.",
+    "ended_by_user": "Cette session a été terminée depuis la page « Sessions » de votre compte.",
+    "ended_others": "Cette session a été terminée depuis la page « Sessions » de votre compte.",
+}
+
+
 async def sign_in_redirect(ctx: RequestContext, next_url: str) -> RedirectResponse:
     """Where an anonymous browser asking for `next_url` goes: the provider, for the portal client.
-    A browser with no session gets none (only its anonymous cookie and the pending authorization)."""
-    browser = ctx.session if ctx.session is not None else ensure_anonymous(ctx)
+
+    A browser with no session gets none (only its anonymous cookie and the pending authorization),
+    unless its session was ended (by an administrator, a timeout…): then a session carries the
+    explanation to the sign-in page (one row per formerly signed-in browser, not per anonymous view)."""
+    old_cookie = ctx.request.cookies.get(cookie_name(ctx.settings.https)) if ctx.session is None else None
+    reason = await ctx.db.run(ctx.app_state.sessions.ended_reason, old_cookie) if old_cookie else None
+    if reason in SESSION_ENDED:
+        browser = await ensure_session(ctx)
+        ctx.flash(SESSION_ENDED[reason], "warning")
+    else:
+        browser = ctx.session if ctx.session is not None else ensure_anonymous(ctx)
     assert browser is not None
     return authorization_request(ctx, browser, next_url)
 

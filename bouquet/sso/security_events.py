@@ -10,17 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from bouquet.foundation.audit import AuditEvent, Auditor
+from bouquet.foundation.times import format_datetime
 from bouquet.sso.accounts import Account
 
-PARIS = ZoneInfo("Europe/Paris")
 # The actions an account's owner is shown (prefixes), and how they read in French.
-SHOWN_PREFIXES = ("signin.", "factor.", "session.", "recovery_codes.", "account.invitation_used")
+SHOWN_PREFIXES = ("signin.", "factor.", "session.", "recovery_codes.", "account.invitation_used", "account.password_")
 LABELS = {
     "signin.success": "Connexion réussie",
     "signin.failure": "Échec de connexion",
@@ -28,6 +27,8 @@ LABELS = {
     "signin.locked": "Vérification bloquée après trop d'échecs",
     "signin.recovery_code_used": "Connexion avec un code de secours",
     "signin.reauthenticated": "Identité confirmée",
+    "account.password_changed": "Mot de passe changé",
+    "account.password_reset_requested": "Demande de nouveau mot de passe",
     "factor.added": "Méthode de connexion ajoutée",
     "factor.removed": "Méthode de connexion supprimée",
     "session.ended": "Session terminée",
@@ -97,7 +98,5 @@ def _detail(details: dict[str, Any]) -> str:
 
 
 def local_time(at: datetime | None) -> str:
-    """A time as people in France read it: "12/03/2025 à 14:05"."""
-    if at is None:
-        return "—"
-    return at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+    """A time as people in France read it: "12/03/2025 à 14:05" (`bouquet.foundation.times`)."""
+    return format_datetime(at)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -30,7 +30,7 @@ from bouquet.sso import (
     throttle,
     totp,
 )
-from bouquet.sso.accounts import Account, normalise_username
+from bouquet.sso.accounts import Account, normalise_username, signin_lookup
 from bouquet.sso.completion import finish_enrolment, finish_signin
 from bouquet.sso.security_events import auditor_for
 from bouquet.web.context import RequestContext, get_context
@@ -50,6 +50,9 @@ TOTP_UNREADABLE = ("Votre application d'authentification ne peut plus être vér
                    "a changé. Connectez-vous avec un code de secours, ou demandez à un administrateur de "
                    "réinitialiser vos méthodes de connexion.")
 RECOVERY_WRONG = "Code de secours incorrect ou déjà utilisé."
+# Shown only to whoever typed the right password: a stranger learns no more than from a wrong one.
+ACCOUNT_DISABLED = ("Votre compte est désactivé : vous ne pouvez pas vous connecter. Contactez l'administrateur "
+                    "de Bouquet de votre structure pour le faire réactiver.")
 
 
 # --- password ------------------------------------------------------------------------------------
@@ -87,18 +90,25 @@ async def login(request: Request) -> Response:
                                  status_code=429, headers={"Retry-After": str(outcome.retry_after(now))})
     if outcome is None:
         return await _login_form(request, next_url=next_url, username=username, alert=LOGIN_FAILED)
+    if outcome is DISABLED:
+        return await _login_form(request, next_url=next_url, username=username, alert=ACCOUNT_DISABLED,
+                                 status_code=403)
     account_id, has_factor = outcome
     await flow.begin(ctx, account_id, [flow.PWD], next_url, enrolling=not has_factor)
     return RedirectResponse("/login/second-factor" if has_factor else "/enrol", status_code=303)
 
 
+DISABLED = "disabled"
+
+
 def _check_password(ctx: RequestContext, username: str, password: str, device_cookie: str | None,
-                    now: datetime) -> tuple[int, bool] | throttle.Refusal | None:
-    """(account id, has a second factor) for the right password of an active account; a refusal
-    when throttled; None otherwise. The same work is done whether the account exists or not."""
+                    now: datetime) -> tuple[int, bool] | throttle.Refusal | str | None:
+    """(account id, has a second factor) for the right password of an active account; `DISABLED` for
+    the right password of a disabled one; a refusal when throttled; None otherwise. The same work is
+    done whether the account exists or not. `username` may be a professional's IdNat_PS."""
     db, key = ctx.db, devices.signing_key(ctx.settings.secret_key)
     with db.write() as session:
-        account = session.exec(select(Account).where(Account.username == username)).first()
+        account = session.exec(signin_lookup(username)).first()
         account_id = account.id if account is not None else None
         nonce = devices.nonce_for(key, device_cookie, account_id, now) if account_id is not None else None
         if nonce:
@@ -123,7 +133,7 @@ def _check_password(ctx: RequestContext, username: str, password: str, device_co
             return account_id, factors.has_second_factor(session, account_id)
         attempt = throttle.failed(session, attempt, now, policy)
         _record_failure(ctx, session, account, "password", attempt, reason="disabled" if right else "password")
-    return None
+    return DISABLED if right and account is not None else None
 
 
 def _record_failure(ctx: RequestContext, session: Session, account: Account | None, factor: str,

@@ -13,11 +13,14 @@ WebAuthn refuses IP addresses as relying-party ids: open the app under test as
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import playwright as playwright_package
 from playwright.sync_api import Browser, CDPSession, Page, Playwright
 
 __all__ = [
@@ -27,7 +30,9 @@ __all__ = [
     "add_virtual_authenticator",
     "assert_accessible",
     "axe_violations",
+    "check_driver",
     "launch_chromium",
+    "screenshot",
 ]
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
@@ -45,8 +50,49 @@ CHROMIUM_ARGS = (
     "--disable-dev-shm-usage",
 )
 AXE_PATH = Path(__file__).parent / "vendor" / "axe.min.js"
+# Where journey tests keep a screenshot of each step (kept by CI as artefacts): BOUQUET_SCREENSHOTS, or
+# var/screenshots/ under the directory the tests run from.
+SCREENSHOTS_ENV = "BOUQUET_SCREENSHOTS"
 # How many failing elements of one rule the assertion message shows.
 TARGETS_SHOWN = 3
+
+
+def driver_node() -> Path:
+    """The Node.js executable Playwright's driver runs on (its own, unless PLAYWRIGHT_NODEJS_PATH says otherwise)."""
+    configured = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
+    return Path(configured) if configured else Path(playwright_package.__file__).parent / "driver" / "node"
+
+
+def check_driver(node: Path | None = None) -> None:
+    """Raise ``RuntimeError`` with the driver's own error when it cannot start.
+
+    Playwright otherwise only says "Connection closed while reading from the driver" (for instance on a
+    minimal Debian 12 without libatomic1, which its Node.js links against).
+    """
+    node = node or driver_node()
+    try:
+        result = subprocess.run([str(node), "--version"], capture_output=True, text=True, timeout=60, check=False)
+    except OSError as error:
+        raise RuntimeError(f"Playwright's driver cannot start: {node}: {error}") from error
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip()
+        hint = (" Install libatomic1: run scripts/install-system-deps as root (or `make test`)."
+                if "libatomic" in said else "")
+        raise RuntimeError(f"Playwright's driver cannot start: {node} exited with status {result.returncode}: "
+                           f"{said}.{hint}")
+
+
+def screenshot(page: Page, journey: str, step: str) -> Path:
+    """Save the whole page as ``<screenshots>/<journey>/<step>.png`` and return the file.
+
+    ``<screenshots>`` is ``$BOUQUET_SCREENSHOTS`` or ``var/screenshots``; number the steps
+    (``"03-invitation"``) so that a journey reads in order.
+    """
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or Path("var") / "screenshots") / journey
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{step}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def launch_chromium(playwright: Playwright, **launch_options: Any) -> Browser:

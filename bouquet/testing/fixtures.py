@@ -323,6 +323,10 @@ def playwright() -> Iterator[Any]:
     """Playwright's sync API, once per run (it cannot be started twice in one thread)."""
     from playwright.sync_api import sync_playwright
 
+    from bouquet.testing.browser import check_driver
+
+    check_driver()  # a driver that cannot start fails with its own error, not "Connection closed"
+
     with sync_playwright() as instance:
         yield instance
 

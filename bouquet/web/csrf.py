@@ -30,6 +30,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/
 MAX_BODY = 25 * 1024 * 1024
 
 
+#: The refusal of a form whose page is older than the session (a tab left open): the error page offers
+#: to go back to the form, where `static/bouquet.js` puts back what was typed.
+STALE_FORM = "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez."
 #: `refuse(request, status, message)` → the response of a refused request.
 Refuse = Callable[[Request, int, str], Awaitable[Response]]
 
@@ -87,8 +90,7 @@ class CSRFMiddleware:
         bound_to = browser.row.token_hash if browser else visitor.token_hash if visitor else None
         expected = token_for(self.secret, bound_to) if bound_to else None
         if not sent or not expected or not hmac.compare_digest(sent, expected):
-            await self._refuse(scope, _replay(b""), send,
-                          "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")
+            await self._refuse(scope, _replay(b""), send, STALE_FORM)
             return
         await self.app(scope, _replay(body), send)
 

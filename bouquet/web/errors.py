@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bouquet.web.csrf import STALE_FORM
 from bouquet.web.ui import render
 
 log = logging.getLogger("bouquet.web.errors")
@@ -41,6 +43,19 @@ EXPLANATIONS = {
 }
 
 
+STALE_FORM_KEPT = ("Cette page était ouverte depuis trop longtemps : pour votre sécurité, le formulaire n'a pas été "
+                   "envoyé et rien n'a été modifié. Ce que vous aviez saisi est conservé dans cet onglet : revenez "
+                   "au formulaire, vérifiez-le et envoyez-le à nouveau.")
+
+
+def _form_page(request: Request) -> str:
+    """The page the refused form was on (the browser's same-origin Referer), or the home page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/") or referer.path.startswith("//"):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     # `json` covers application/json and its kinds (application/fhir+json of FHIR clients); an API
@@ -53,10 +68,13 @@ async def error_response(request: Request, status: int, detail: str | None = Non
     message = detail or EXPLANATIONS.get(status, "Une erreur s'est produite.")
     if _wants_json(request):
         return JSONResponse({"error": TITLES.get(status, "Erreur"), "message": message}, status_code=status)
+    stale = message == STALE_FORM
     try:
         return await render(request, "error.html", {
-            "status": status, "title": TITLES.get(status, "Erreur"), "message": message,
+            "status": status, "title": "Formulaire expiré" if stale else TITLES.get(status, "Erreur"),
+            "message": STALE_FORM_KEPT if stale else message,
             "request_id": request.scope.get("state", {}).get("request_id"),
+            "stale_form": stale, "back_url": _form_page(request) if stale else None,
         }, status_code=status)
     except Exception:
         # The error page itself failed (database down…): answer in plain text rather than not at all.

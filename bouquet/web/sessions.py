@@ -140,6 +140,14 @@ class SessionStore:
             row.last_seen_at = now
         return BrowserSession(row)
 
+    def ended_reason(self, token: str | None) -> str | None:
+        """Why the session of this cookie value ended, if it did (to tell its owner on the sign-in page)."""
+        if not token or len(token) > 100:
+            return None
+        with self.db.session() as session:
+            row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(token))).first()
+            return row.ended_reason if row is not None and row.ended_at is not None else None
+
     def _expiry_reason(self, row: WebSession, now: datetime) -> str | None:
         if now - row.last_seen_at > self.timeouts.idle:
             return "idle_timeout"

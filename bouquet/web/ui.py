@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bouquet import __version__
+from bouquet.foundation.times import format_date, format_datetime
 from bouquet.plugins.contributions import NavEntry
 from bouquet.web.context import ensure_anonymous, get_context
 
@@ -39,6 +40,9 @@ def make_environment(plugin_templates: dict[str, str]) -> Environment:
                       enable_async=True, trim_blocks=True, lstrip_blocks=True)
     env.globals["static"] = _static_url
     env.globals["bouquet_version"] = __version__
+    # Every time on every page: Europe/Paris, one format (`{{ event.at|datetime }}`, `{{ day|date }}`).
+    env.filters["datetime"] = format_datetime
+    env.filters["date"] = format_date
     return env
 
 
@@ -65,9 +69,13 @@ async def navigation(request: Request) -> list[dict[str, Any]]:
     entries.append(NavEntry("Accueil", "/", order=0))
     entries.sort(key=lambda entry: (entry.order, entry.label))
     path = request.url.path
-    return [{"label": e.label, "href": e.href,
-             "current": path == e.href or (e.href != "/" and path.startswith(e.href.rstrip("/") + "/"))}
-            for e in entries]
+
+    def covers(href: str) -> bool:
+        return path == href or (href != "/" and path.startswith(href.rstrip("/") + "/"))
+
+    # One current entry: the most specific (« Espace éditeur » /p/catalog/vendor, not also « Catalogue » /p/catalog/).
+    current = max((e.href for e in entries if covers(e.href)), key=lambda href: len(href.rstrip("/")), default=None)
+    return [{"label": e.label, "href": e.href, "current": e.href == current} for e in entries]
 
 
 async def render(request: Request, template: str, context: dict[str, Any] | None = None, *,

@@ -152,3 +152,17 @@ def test_account_pages_need_a_full_sign_in(client):
     for url in ("/account", "/account/sessions", "/account/confirm", "/account/totp/new"):
         assert client.get(url, headers={"accept": "text/html"}).headers["location"].startswith(
             "/authorize?client_id=bouquet-portal&")
+
+
+def test_recovery_codes_can_be_printed_downloaded_and_copied(app, client, make_account):
+    from urllib.parse import unquote
+
+    _signed_in(app, client, make_account)
+    page = client.submit("/account/recovery-codes/new")
+    fresh = recovery_codes_in(page.text)
+    actions = page.text.split('data-testid="recovery-actions"', 1)[1].split("</ul>", 1)[0]
+    assert "data-bq-print" in actions and 'data-bq-copy="bq-recovery-codes"' in actions
+    download = actions.split('download="codes-de-secours-bouquet.txt"', 1)[1].split('href="', 1)[1].split('"', 1)[0]
+    assert download.startswith("data:text/plain;charset=utf-8,")
+    text = unquote(download.removeprefix("data:text/plain;charset=utf-8,"))
+    assert [line for line in text.splitlines() if line in fresh] == fresh

@@ -271,3 +271,48 @@ def test_admin_pages_and_invitation_in_a_browser(page, live_server, browser, adm
         assert_accessible(invitee)
     finally:
         invited.close()
+
+
+def test_a_professional_needs_a_profession_and_a_doctor_a_specialty(app, client, admin) -> None:
+    client.login(admin)
+    typed = {"kind": "professional", "username": "dr.lefevre", "given_name": "Claire", "family_name": "Lefèvre",
+             "email": "claire.lefevre@example.org", "idnat_ps": "899900000029"}
+    refused = client.submit("/admin/accounts/new", typed)
+    assert refused.status_code == 400 and "Choisissez la profession" in refused.text
+    # Everything typed is still there: nothing to retype but what was missing.
+    for value in ("dr.lefevre", "Claire", "Lefèvre", "claire.lefevre@example.org", "899900000029"):
+        assert f'value="{value}"' in refused.text, value
+    assert '<option value="professional" selected>' in refused.text
+
+    no_specialty = client.submit("/admin/accounts/new", {**typed, "profession_code": "10"})
+    assert no_specialty.status_code == 400 and "Indiquez la spécialité" in no_specialty.text
+    assert '<option value="10" selected>' in no_specialty.text
+
+    done = client.submit("/admin/accounts/new", {**typed, "profession_code": "10", "specialty_label": "Médecine générale",
+                                                 "specialty_code": "sm54"})
+    assert done.status_code == 303
+    with app.state.db.session() as session:
+        created = session.exec(select(Account).where(Account.username == "dr.lefevre")).one()
+    assert (created.profession_code, created.profession_label, created.specialty_label, created.specialty_code) == (
+        "10", "Médecin", "Médecine générale", "SM54")
+    shown = client.get(f"/admin/accounts/{created.id}").text
+    assert "Médecin (10)" in shown and 'data-testid="missing-profession"' not in shown
+
+
+def test_a_username_may_not_be_someone_elses_idnat(client, admin, doctor) -> None:
+    response = client.login(admin).submit("/admin/accounts/new", {
+        "kind": "secretary", "username": doctor.idnat_ps, "given_name": "Sophie", "family_name": "Bernard"})
+    assert response.status_code == 400 and "réservé au professionnel" in response.text
+
+
+def test_a_professional_without_profession_is_told_why_and_so_is_the_administrator(app, client, admin, make_account) -> None:
+    bare = make_account(profession_code=None, profession_label=None)
+    shown = client.login(admin).get(f"/admin/accounts/{bare.id}").text
+    assert 'data-testid="missing-profession"' in shown
+
+
+def test_a_refused_reason_is_kept_to_be_shortened(client, admin, doctor) -> None:
+    reason = "Départ du cabinet " * 30
+    refused = client.login(admin).submit(f"/admin/accounts/{doctor.id}/disable", {"reason": reason})
+    assert refused.status_code == 400 and "ne doit pas dépasser 500" in refused.text
+    assert " ".join(reason.split()) in refused.text

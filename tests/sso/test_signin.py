@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pyotp
+from markupsafe import escape
 from sqlmodel import select
 
 from bouquet.sso import recovery, totp
-from bouquet.sso.signin import LOGIN_FAILED, TOTP_REPLAYED
+from bouquet.sso.signin import ACCOUNT_DISABLED, LOGIN_FAILED, TOTP_REPLAYED
 from bouquet.testing.signin import (
     PASSWORD,
     audit_actions,
@@ -133,15 +134,45 @@ def test_unknown_account_wrong_password_and_disabled_account_look_the_same(app, 
     make_user(app, make_account, username="known")
     make_user(app, make_account, username="gone", disabled_at=utcnow())
     bodies, statuses = [], []
-    for username, password in (("known", "not the password!"), ("nobody", "not the password!"), ("gone", PASSWORD)):
+    # A disabled account with a wrong password looks like any wrong password: only its owner learns more.
+    for username, password in (("known", "not the password!"), ("nobody", "not the password!"),
+                               ("gone", "not the password!")):
         with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as browser:
             response = password_step(browser, username, password)
             statuses.append(response.status_code)
             # The page echoes what was typed, and each browser has its own CSRF token: nothing else differs.
             bodies.append(response.text.replace(csrf_in(response.text), "TOKEN").replace(f'value="{username}"', ""))
-            assert LOGIN_FAILED in response.text
+            assert LOGIN_FAILED in response.text and "désactivé" not in response.text
     assert statuses == [200, 200, 200]
     assert bodies[0] == bodies[1] == bodies[2]
+
+
+def test_a_disabled_account_with_its_right_password_is_told_to_contact_the_administrator(app, client, make_account):
+    from bouquet.foundation.db import utcnow
+
+    make_user(app, make_account, username="gone", disabled_at=utcnow())
+    response = password_step(client, "gone", PASSWORD)
+    assert response.status_code == 403
+    assert str(escape(ACCOUNT_DISABLED)) in response.text and LOGIN_FAILED not in response.text
+    assert client.get("/login/second-factor").headers["location"] == "/login", "no sign-in was begun"
+    assert "signin.failure" in audit_actions(app)
+
+
+def test_a_professional_signs_in_with_the_idnat_or_the_username(app, client, make_account):
+    clock = install_clock(app)
+    secret = totp.new_secret()
+    account, _ = make_user(app, make_account, username="dr.martin", idnat_ps="899900000011", totp_secret=secret)
+    for typed in ("899900000011", " 899900000011 ", "DR.MARTIN"):
+        clock.advance(30)
+        response = sign_in(client, typed, secret, clock)
+        assert response.status_code == 303 and response.headers["location"] == "/", typed
+        client.submit("/logout")
+    # An IdNat that is nobody's is an ordinary wrong identifier.
+    from bouquet.sso.accounts import luhn_key
+
+    nobody = "8" + "9999999999" + luhn_key("9999999999")
+    refused = password_step(client, nobody)
+    assert refused.status_code == 200 and LOGIN_FAILED in refused.text
 
 
 def test_missing_fields_are_bad_input_and_change_nothing(app, client, make_account):

@@ -24,5 +24,7 @@ def launchables(db: Any, profession: str | None) -> list[Launchable]:
         if profession:
             query = query.where(col(Solution.professions_key).contains(f"|{profession}|"))
         rows = session.exec(query.order_by(col(Solution.name_key)).limit(LIMIT)).all()
-    return [Launchable(row.name, f"/p/catalog/solutions/{row.id}", description="Solution référencée au catalogue", order=600)
+    # Opens the application itself (a SMART launch with the patient), not its page in the catalogue.
+    return [Launchable(row.name, f"/p/catalog/solutions/{row.id}/open", description="Solution référencée au catalogue",
+                       order=600, method="post")
             for row in rows]

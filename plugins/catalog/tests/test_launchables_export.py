@@ -77,7 +77,8 @@ def _applications(client: Any) -> dict[str, str]:
     """The catalogue's entries in the patient page's « Applications »: name → link."""
     page = client.get("/patient")
     assert page.status_code == 200
-    found = re.findall(r'<a class="fr-btn fr-btn--secondary" href="(/p/catalog/solutions/\d+)"[^>]*>([^<]+)</a>', page.text)
+    found = re.findall(r'<form method="post" action="(/p/catalog/solutions/\d+/open)"[^>]*>.*?<button[^>]*>([^<]+)</button>',
+                       page.text, re.S)
     return {unescape(name): href for href, name in found}
 
 
@@ -85,9 +86,12 @@ def test_patient_page_offers_referenced_launchable_solutions_for_the_profession(
                                                                                 make_account):
     reader = clients(doctor)
     assert reader.submit("/patient", {"demo": DEMO_PATIENTS[0].ins.matricule}).status_code == 303
-    assert _applications(reader) == {"Alpha Cardio": f"/p/catalog/solutions/{catalogue['Alpha Cardio']}",
-                                     "Epsilon Suivi": f"/p/catalog/solutions/{catalogue['Epsilon Suivi']}"}
-    assert reader.get(f"/p/catalog/solutions/{catalogue['Alpha Cardio']}").status_code == 200  # the link leads somewhere
+    assert _applications(reader) == {"Alpha Cardio": f"/p/catalog/solutions/{catalogue['Alpha Cardio']}/open",
+                                     "Epsilon Suivi": f"/p/catalog/solutions/{catalogue['Epsilon Suivi']}/open"}
+    # The button opens the application with the patient (a SMART launch), not its page in the catalogue.
+    opened = reader.submit(f"/p/catalog/solutions/{catalogue['Alpha Cardio']}/open")
+    assert opened.status_code == 303 and opened.headers["location"].startswith("https://alpha.example/launch?")
+    assert "launch=" in opened.headers["location"]
 
     pharmacist_account = make_account(given_name="Paul", family_name="DURAND", profession_code="21",
                                       profession_label="Pharmacien")

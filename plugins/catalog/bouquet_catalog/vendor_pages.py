@@ -90,12 +90,14 @@ def _validated(values: dict[str, Any], image_errors: dict[str, str]) -> dict[str
 async def _form_again(request: Request, solution_id: int | None, values: dict[str, Any], errors: dict[str, str]) -> Response:
     ctx = get_context(request)
     solution = history = None
+    extra: dict[str, Any] = {}
     if solution_id is not None:
-        solution, history, _ = await ctx.db.run(_load_owned, ctx, solution_id)
+        solution, history, extra = await ctx.db.run(_load_owned, ctx, solution_id)
     shown = {**values, "redirect_uris": "\n".join(values.get("redirect_uris") or []),
              "jwks": values.get("jwks") if isinstance(values.get("jwks"), str) else ""}
     return await render(request, "catalog/vendor_solution.html", web.page(
-        solution=solution, history=history or [], values=shown, errors=errors, actions=[]), status_code=400)
+        solution=solution, history=history or [], values=shown, errors=errors, actions=[],
+        images=extra.get("images", [])), status_code=400)
 
 
 def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, Any]]:

@@ -83,23 +83,26 @@ def bouquet_cli(group: click.Group) -> None:
         click.echo(invitations.invitation_link(settings.base_url, token))
 
     @accounts.command("create")
-    @click.option("--kind", type=click.Choice(["secretary", "vendor", "admin", "professional"]), required=True)
+    @click.option("--kind", type=click.Choice(["secretary", "vendor", "admin", "professional", "coordination"]),
+                  required=True)
     @click.option("--username", required=True)
     @click.option("--given-name", required=True)
     @click.option("--family-name", required=True)
     @click.option("--email", default=None)
     @click.option("--idnat-ps", default="", help="Professionals: '8' + RPPS number.")
-    @click.option("--organisation", default="", help="Vendors: the organisation's name.")
+    @click.option("--organisation", default="", help="Vendors and coordination accounts: the organisation's name.")
     @click.option("--siren", default="", help="Vendors: the organisation's SIREN.")
+    @click.option("--coordination-role", default="", help="Coordination accounts: their role (« Assistante sociale »…).")
     def create_command(kind: str, username: str, given_name: str, family_name: str, email: str | None,
-                       idnat_ps: str, organisation: str, siren: str) -> None:
+                       idnat_ps: str, organisation: str, siren: str, coordination_role: str) -> None:
         """Create an account without a password (then send it an invitation)."""
 
         try:
             with open_database(load_settings().database_url) as database, database.write() as session:
                 created = create_account(session, kind=kind, username=username, given_name=given_name,
                                          family_name=family_name, email=email, idnat_ps=idnat_ps,
-                                         organisation=organisation, siren=siren)
+                                         organisation=organisation, siren=siren,
+                                         coordination_role=coordination_role)
         except InvalidAccount as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Account {created.id} created: {created.username}. "

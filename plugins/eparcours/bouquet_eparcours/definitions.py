@@ -89,12 +89,23 @@ class SourceReference(_Strict):
 
 
 class RoleDefinition(_Strict):
-    """A member of the care team: `professions` lists the RPPS profession codes that may hold it (empty: any)."""
+    """A member of the care team: `professions` lists the RPPS profession codes that may hold it (empty: any).
+
+    `coordination: true` marks a role held by a coordination account instead of a health professional
+    (social worker, DAC coordinator, médico-social staff, carer): no RPPS, no clinical step.
+    """
 
     id: Slug
     label: Text
     professions: tuple[str, ...] = ()
+    coordination: bool = False
     description: LongText = ""
+
+    def admits(self, account: Any) -> bool:
+        """Whether this account's kind and profession may hold the role."""
+        if self.coordination:
+            return account.kind == "coordination"
+        return account.kind == "professional" and (not self.professions or account.profession_code in self.professions)
 
     @field_validator("professions")
     @classmethod

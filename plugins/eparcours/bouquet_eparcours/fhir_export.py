@@ -21,6 +21,7 @@ from bouquet.api.db import utcnow
 from bouquet_eparcours import records
 from bouquet_eparcours.care_plans import CONSENT_METHODS, PlanView, patient_of
 from bouquet_eparcours.definitions import PathwayDefinition, RecordField
+from bouquet_eparcours.plan_lifecycle import WITHDRAWAL_METHODS
 from bouquet_eparcours.models import Task
 from bouquet_eparcours.statuses import TaskStatus
 
@@ -120,6 +121,12 @@ def _consent(plan_view: PlanView, ids: _Ids) -> dict[str, Any]:
                                  "code": "IRCP", "display": "information recipient"}]},
             "reference": ids.ref("care-team")}]},
     }
+    if plan.consent_withdrawn_on:  # withdrawn: no longer in force, and the permission ends that day
+        how = WITHDRAWAL_METHODS.get(plan.consent_withdrawal_method or "", plan.consent_withdrawal_method or "")
+        consent["policyRule"]["text"] += (f" Consentement retiré le {plan.consent_withdrawn_on.strftime('%d/%m/%Y')} "
+                                          f"({how.lower()}).")
+        consent["provision"]["period"] = {"start": plan.consent_date.isoformat(),
+                                          "end": plan.consent_withdrawn_on.isoformat()}
     return consent
 
 
@@ -145,7 +152,8 @@ def _care_plan(plan_view: PlanView, ids: _Ids, pathway_uri: str) -> dict[str, An
         "intent": "plan",
         "title": plan.pathway_title,
         "subject": ids.ref("patient"),
-        "period": {"start": plan.reference_date.isoformat()},
+        "period": {"start": plan.reference_date.isoformat()} | (
+            {"end": plan.ended_on.isoformat()} if plan.ended_on else {}),
         "created": _instant(plan.included_at),
         "careTeam": [ids.ref("care-team")],
         "supportingInfo": [ids.ref("consent")],
@@ -156,6 +164,9 @@ def _care_plan(plan_view: PlanView, ids: _Ids, pathway_uri: str) -> dict[str, An
         care_plan["author"] = author
     if plan_view.definition.description:
         care_plan["description"] = plan_view.definition.description
+    why = {"on-hold": "Parcours suspendu", "completed": "Parcours terminé", "revoked": "Parcours arrêté"}.get(plan.status)
+    if why and plan.status_reason:
+        care_plan["note"] = [{"text": f"{why} : {plan.status_reason}"}]
     return care_plan
 
 

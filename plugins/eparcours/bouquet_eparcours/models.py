@@ -39,6 +39,14 @@ class CarePlan(SQLModel, table=True):
     consent_note: str | None = Field(default=None, max_length=500)
     included_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     included_by_id: int = Field(foreign_key="account.id")
+    # The plan's life after inclusion (plan_lifecycle.py): why it was suspended or ended, and when.
+    status_reason: str | None = Field(default=None, max_length=500)
+    ended_on: date | None = None
+    # The patient's withdrawal of consent ends the plan: when, how it was expressed, who recorded it.
+    consent_withdrawn_on: date | None = None
+    consent_withdrawal_method: str | None = Field(default=None, max_length=20)
+    consent_withdrawal_note: str | None = Field(default=None, max_length=500)
+    consent_withdrawal_recorded_by_id: int | None = Field(default=None, foreign_key="account.id")
 
 
 class CareTeamMember(SQLModel, table=True):

@@ -41,8 +41,10 @@ async def my_tasks(request: Request) -> Response:
     rows = await ctx.db.run(tasks.assigned_to, ctx.db, ctx.audit, actor, status=status, pathway=pathway,
                             overdue_only=overdue_only)
     pathways = await ctx.db.run(tasks.pathways_of_owner, ctx.db, actor)
+    unassigned = [] if status not in ("open", "all") else await ctx.db.run(
+        tasks.to_assign, ctx.db, ctx.audit, actor, pathway=pathway, overdue_only=overdue_only)
     return await render(request, "eparcours/tasks.html", web.page(
-        rows=rows, status=status, pathway=pathway, overdue_only=overdue_only, status_filters=STATUS_FILTERS,
+        rows=rows, unassigned=unassigned, status=status, pathway=pathway, overdue_only=overdue_only, status_filters=STATUS_FILTERS,
         pathways=pathways, for_whom=actor.acting_for))
 
 

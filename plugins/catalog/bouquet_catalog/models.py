@@ -118,4 +118,26 @@ class ReviewEvent(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-MODELS = [Vendor, VendorApiClient, Solution, Revision, Image, ReviewEvent]
+class ReferencedListing(SQLModel, table=True):
+    """One line of the ANS's published list of referenced solutions, as last imported (official_list.py).
+
+    Every import replaces the previous lines: the list is the ANS's, not ours to edit.
+    """
+
+    __tablename__ = "catalog_referenced_listing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_name: str = Field(max_length=200)
+    vendor_siren: str | None = Field(default=None, max_length=9)
+    solution_name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, index=True, description="normalised solution name, for matching")
+    software_version: str = Field(default="", max_length=60)
+    couloir: str = Field(default="", max_length=40)
+    software_type: str = Field(default="", max_length=40)
+    wave: str = Field(default="", max_length=20)
+    referenced_on: str = Field(default="", max_length=10)
+    source: str = Field(max_length=300, description="the file it came from")
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+MODELS = [Vendor, VendorApiClient, Solution, Revision, Image, ReviewEvent, ReferencedListing]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet_catalog import solutions, web, workflow
+from bouquet_catalog import official_list, referencing, solutions, web, workflow
 from bouquet_catalog.models import Vendor
 from bouquet_catalog.solutions import NotFound
 from bouquet_catalog.submissions import InvalidSubmission
@@ -36,6 +36,14 @@ async def queue(request: Request) -> Response:
     return await render(request, "catalog/review.html", web.page(**await ctx.db.run(load)))
 
 
+class _Listing:
+    """A line of the official list as the review page shows it."""
+
+    def __init__(self, line: Any) -> None:
+        self.solution_name, self.software_version, self.vendor_name = line.solution_name, line.software_version, line.vendor_name
+        self.imported_at, self.wave_label = line.imported_at, official_list.wave_label(line)
+
+
 async def review_page(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.operator_actor(ctx)
@@ -48,9 +56,13 @@ async def review_page(request: Request) -> Response:
             published = solutions.revision(session, solution.published_revision_id)
             vendor = session.get(solutions.Vendor, solution.vendor_id)
             shown = pending or published
+            listing = official_list.confirming(session, solution)
             return {"solution": solution, "pending": pending, "published": published, "vendor": vendor,
                     "history": solutions.history(session, solution_id),
-                    "images": solutions.images_of(session, shown.id if shown else None)}
+                    "images": solutions.images_of(session, shown.id if shown else None),
+                    "major_changed": bool(pending and published and referencing.major_changed(published.content,
+                                                                                              pending.content)),
+                    "listing": _Listing(listing) if listing else None}
 
     try:
         values = await ctx.db.run(load)

@@ -140,4 +140,38 @@ class ReferencedListing(SQLModel, table=True):
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-MODELS = [Vendor, VendorApiClient, Solution, Revision, Image, ReviewEvent, ReferencedListing]
+class EvidenceDocument(SQLModel, table=True):
+    """A document a vendor gives as the proof of one claimed requirement (a CNDA attestation, a test report…)."""
+
+    __tablename__ = "catalog_evidence_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    solution_id: int = Field(foreign_key="catalog_solution.id", index=True)
+    claim: str = Field(max_length=30, description="the requirement it proves (a vocabulary.CONFORMITIES code)")
+    kind: str = Field(max_length=20, description="evidence.KINDS")
+    reference: str = Field(max_length=100, description="its number (attestation, report)")
+    issued_on: str = Field(max_length=10, description="YYYY-MM-DD")
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=60)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    uploaded_by: str = Field(max_length=200)
+
+
+class RequirementDecision(SQLModel, table=True):
+    """The reviewer's decision on one claimed requirement of one revision; every decision is kept."""
+
+    __tablename__ = "catalog_requirement_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    solution_id: int = Field(foreign_key="catalog_solution.id", index=True)
+    revision_id: int = Field(foreign_key="catalog_revision.id", index=True)
+    claim: str = Field(max_length=30)
+    decision: str = Field(max_length=20, description="accepted or refused")
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+MODELS = [Vendor, VendorApiClient, Solution, Revision, Image, ReviewEvent, ReferencedListing, EvidenceDocument,
+          RequirementDecision]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet_catalog import official_list, referencing, solutions, web, workflow
+from bouquet_catalog import evidence, official_list, referencing, solutions, web, workflow
 from bouquet_catalog.models import Vendor
 from bouquet_catalog.solutions import NotFound
 from bouquet_catalog.submissions import InvalidSubmission
@@ -34,6 +34,10 @@ async def queue(request: Request) -> Response:
             return {"solutions": rows, "names": names, "vendors": vendors}
 
     return await render(request, "catalog/review.html", web.page(**await ctx.db.run(load)))
+
+
+class _NoRevision:
+    content: dict[str, Any] = {}
 
 
 class _Listing:
@@ -57,12 +61,17 @@ async def review_page(request: Request) -> Response:
             vendor = session.get(solutions.Vendor, solution.vendor_id)
             shown = pending or published
             listing = official_list.confirming(session, solution)
+            checklist = [{"claim": r.claim, "label": r.label, "documents": [evidence.summary(d) for d in r.documents],
+                          "decisions": [{"decision": evidence.DECISIONS[d.decision], "accepted": d.decision == "accepted",
+                                         "comment": d.comment, "by": d.decided_by, "at": d.decided_at}
+                                        for d in r.decisions]}
+                         for r in evidence.requirements(session, solution, pending)]
             return {"solution": solution, "pending": pending, "published": published, "vendor": vendor,
                     "history": solutions.history(session, solution_id),
                     "images": solutions.images_of(session, shown.id if shown else None),
                     "major_changed": bool(pending and published and referencing.major_changed(published.content,
                                                                                               pending.content)),
-                    "listing": _Listing(listing) if listing else None}
+                    "listing": _Listing(listing) if listing else None, "checklist": checklist}
 
     try:
         values = await ctx.db.run(load)
@@ -88,7 +97,16 @@ async def change_state(request: Request) -> Response:
     def run() -> str:
         with ctx.db.write() as session:
             solution = solutions.get(session, solution_id)
-            move = solutions.transition(session, solution, name, actor, reason, verified)
+            chosen = verified
+            if name == "approve":  # the requirements decided one by one, and any ticked at the decision (recorded too)
+                decided = evidence.accepted(session, solution.pending_revision_id)
+                claimed = set((solutions.revision(session, solution.pending_revision_id) or _NoRevision).content
+                              .get("claims") or {})
+                for code in sorted((verified - decided) & claimed):
+                    evidence.decide(session, solution, actor, claim=code, decision="accepted",
+                                    comment="Vérifiée à la décision de référencement.")
+                chosen = decided | (verified & claimed)
+            move = solutions.transition(session, solution, name, actor, reason, chosen)
             ctx.audit.write_in(session, f"catalog.solution.{move.name}", resource=f"catalog:solution:{solution_id}",
                                details={"reason": reason or None})
             return move.target

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.api.oauth import known_scopes
-from bouquet_catalog import solutions, submissions, web, workflow
+from bouquet_catalog import evidence, solutions, submissions, web, workflow
 from bouquet_catalog.solutions import Actor, NotFound
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.workflow import TransitionRefused
@@ -106,11 +106,18 @@ def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, A
         solution = solutions.owned(session, solution_id, vendor.id)
         extra = {"content": solutions.content_of(session, solution),
                  "published": solutions.revision(session, solution.published_revision_id),
-                 "images": solutions.images_of(session, solution.pending_revision_id or solution.published_revision_id)}
+                 "images": solutions.images_of(session, solution.pending_revision_id or solution.published_revision_id),
+                 "evidence": [evidence.summary(row) for row in evidence.documents_of(session, solution.id)]}  # type: ignore[arg-type]
         return solution, solutions.history(session, solution.id), extra  # type: ignore[arg-type]
 
 
 async def solution_page(request: Request) -> Response:
+    return await solution_response(request, {}, {})
+
+
+async def solution_response(request: Request, evidence_values: dict[str, str], evidence_errors: dict[str, str],
+                            status_code: int = 200) -> Response:
+    """The vendor's solution page; `evidence_*` give back a refused evidence upload with its errors."""
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
@@ -124,7 +131,9 @@ async def solution_page(request: Request) -> Response:
     actions += [t for t in workflow.available(solution.status, actor.side, workflow.SOLUTION) if t.name == "withdraw"]
     return await render(request, "catalog/vendor_solution.html", web.page(
         solution=solution, history=history, values=submissions.to_form(extra["content"]), errors={}, actions=actions,
-        published=extra["published"], images=extra["images"], editable=_editable(solution)))
+        published=extra["published"], images=extra["images"], editable=_editable(solution),
+        evidence=extra["evidence"], evidence_kinds=evidence.KINDS, evidence_values=evidence_values,
+        evidence_errors=evidence_errors), status_code=status_code)
 
 
 def _editable(solution: Any) -> bool:

@@ -135,3 +135,43 @@ def test_the_official_list_is_imported_and_marks_the_entries_it_confirms(app, cl
 def _listing_count(app):
     with app.state.db.session() as session:
         return session.exec(select(func.count()).select_from(ReferencedListing)).one()
+
+
+def test_evidence_documents_and_decisions_are_checked(app, clients, vendor, operator, make_account, h):
+    seller = clients(vendor)
+    created = h.post_form(seller, "/p/catalog/vendor/solutions", h.form(action="save"))
+    solution_id = int(created.headers["location"].rsplit("/", 1)[1])
+    fields = {"evidence_claim": "ce", "evidence_kind": "certificate", "evidence_reference": "CE-42",
+              "evidence_issued_on": "2025-01-10"}
+    not_pdf = h.post_form(seller, f"/p/catalog/vendor/solutions/{solution_id}/evidence", fields,
+                          files={"evidence_file": ("ce.pdf", h.png(), "application/pdf")})
+    assert not_pdf.status_code == 400 and "Le document doit être un PDF." in not_pdf.text
+    assert 'value="CE-42"' in not_pdf.text
+    stored = h.post_form(seller, f"/p/catalog/vendor/solutions/{solution_id}/evidence", fields,
+                         files={"evidence_file": ("ce.pdf", b"%PDF-1.4 test", "application/pdf")})
+    assert stored.status_code == 303
+    page = seller.get(f"/p/catalog/vendor/solutions/{solution_id}").text
+    document_id = int(page.split('href="/p/catalog/evidence/')[1].split('"')[0])
+    download = seller.get(f"/p/catalog/evidence/{document_id}")
+    assert download.status_code == 200 and download.content.startswith(b"%PDF")
+    assert download.headers["content-disposition"].startswith("attachment")
+    stranger = make_account(kind="vendor", given_name="Autre", family_name="EDITEUR", organisation="Autre",
+                            siren="732829320")
+    assert clients(stranger).get(f"/p/catalog/evidence/{document_id}").status_code == 404
+
+    seller.submit(f"/p/catalog/vendor/solutions/{solution_id}/transition", {"name": "submit"})
+    reviewer = clients(operator)
+    reviewer.submit(f"/p/catalog/review/{solution_id}/transition", {"name": "start_review"})
+    assert reviewer.get(f"/p/catalog/evidence/{document_id}").status_code == 200
+    no_comment = reviewer.submit(f"/p/catalog/review/{solution_id}/requirements", {"claim": "ce", "decision": "refused"})
+    assert no_comment.status_code == 400 and "Expliquez ce qui manque" in no_comment.text
+    unclaimed = reviewer.submit(f"/p/catalog/review/{solution_id}/requirements", {"claim": "apcv", "decision": "accepted"})
+    assert unclaimed.status_code == 400
+    assert reviewer.submit(f"/p/catalog/review/{solution_id}/requirements",
+                           {"claim": "ce", "decision": "accepted"}).status_code == 303
+    assert reviewer.submit(f"/p/catalog/review/{solution_id}/requirements",
+                           {"claim": "hds", "decision": "refused", "comment": "Certificat expiré"}).status_code == 303
+    reviewer.submit(f"/p/catalog/review/{solution_id}/transition", {"name": "approve"})
+    with app.state.db.session() as session:
+        key = session.get(Solution, solution_id).conformities_key
+    assert "|ce|" in key and "hds" not in key

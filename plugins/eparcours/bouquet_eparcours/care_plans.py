@@ -141,7 +141,8 @@ def include(db: Database, audit: Auditor, actor: Actor, patient: PatientContext,
                         pathway_version=definition.version, pathway_title=definition.title,
                         definition=definition.model_dump(mode="json"), reference_date=inclusion.reference_date,
                         consent_date=inclusion.consent_date, consent_method=inclusion.consent_method,
-                        consent_note=inclusion.consent_note, included_by_id=actor.principal_id)
+                        consent_note=inclusion.consent_note, included_by_id=actor.principal_id,
+                        ppcs=definition.ppcs.start(inclusion.reference_date))
         session.add(plan)
         session.flush()
         assert plan.id is not None

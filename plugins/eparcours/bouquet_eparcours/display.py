@@ -145,6 +145,9 @@ def event_line(line: TaskEvent, titles: Mapping[int, str]) -> str:
         return (f"Le patient a retiré son consentement le {day(detail.get('on'))} "
                 f"({str(detail.get('method', '')).lower()}) : parcours arrêté{_closed(detail)}."
                 + (f" {line.note}" if line.note else ""))
+    if line.kind == "ppcs":
+        return (f"Plan personnalisé de coordination mis à jour : {detail.get('problems', 0)} problème(s) ou besoin(s), "
+                f"{detail.get('objectives', 0)} objectif(s).")
     if line.kind == "team":
         if detail.get("removed"):
             sentence = f"{detail['removed']} ne fait plus partie de l'équipe (rôle « {detail.get('role', '')} »)"

@@ -47,6 +47,8 @@ class CarePlan(SQLModel, table=True):
     consent_withdrawal_method: str | None = Field(default=None, max_length=20)
     consent_withdrawal_note: str | None = Field(default=None, max_length=500)
     consent_withdrawal_recorded_by_id: int | None = Field(default=None, foreign_key="account.id")
+    # The HAS personalised coordination plan (PPCS) of this patient: ppcs.py says what it holds.
+    ppcs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
 
 class CareTeamMember(SQLModel, table=True):

@@ -9,6 +9,7 @@
     POST /p/eparcours/plans/{id}/team      role, account — the coordinator
     POST /p/eparcours/plans/{id}/team/{member}/remove — the coordinator
     POST /p/eparcours/plans/{id}/notes     liaison_note — any member (the cahier de liaison)
+    POST /p/eparcours/plans/{id}/ppcs      the personalised coordination plan (PPCS) — any member
 
 Answers: 303 to the plan on success; 400 with the plan page, what was typed and every error;
 403 outside the team or when only the coordinator may; 404; 409 when the plan's state forbids it.
@@ -25,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.api.web import RequestContext
-from bouquet_eparcours import care_plans, care_team, clock, fhir_export, liaison, plan_lifecycle, web
+from bouquet_eparcours import care_plans, care_team, clock, fhir_export, liaison, plan_lifecycle, ppcs, web
 from bouquet_eparcours.care_plans import (
     CONSENT_METHODS,
     Inclusion,
@@ -144,7 +145,9 @@ async def _plan_response(request: Request, values: dict[str, str], errors: dict[
         view=view, titles=titles, today=today, open_statuses=OPEN, coordinates=coordinates, ended=ended,
         moves=plan_lifecycle.MOVES.get(view.plan.status, {}), withdrawal_methods=plan_lifecycle.WITHDRAWAL_METHODS,
         people=people, notes=[line for line in view.events if line.kind == "note" and line.task_id is None],
-        values={"withdrawn_on": today.isoformat(), **values}, errors=errors,
+        values={**ppcs.as_form(view.plan.ppcs or {}), "withdrawn_on": today.isoformat(), **values}, errors=errors,
+        ppcs_assessment=ppcs.ASSESSMENT, ppcs_domains=ppcs.DOMAINS,
+        referent=view.plan.ppcs.get("referent_id") if view.plan.ppcs else None,
         overdue={task.id for task in view.tasks if task.status in OPEN and task.latest_on < today}),
         status_code=status_code)
 
@@ -209,6 +212,14 @@ async def remove_member(request: Request) -> Response:
         moved = await ctx.db.run(care_team.remove_member, ctx.db, ctx.audit, web.actor(ctx), plan_id, member_id)
         return "Le membre a été retiré de l'équipe de soins." + (
             f" Ses {moved} tâche(s) en cours reviennent au coordinateur." if moved else "")
+
+    return await _plan_change(request, change, "")
+
+
+async def update_ppcs(request: Request) -> Response:
+    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+        await ctx.db.run(ppcs.update, ctx.db, ctx.audit, web.actor(ctx), plan_id, form)
+        return "Le plan personnalisé de coordination est enregistré."
 
     return await _plan_change(request, change, "")
 

@@ -195,3 +195,29 @@ def test_team_and_timeline_lines_are_plain_french(client, plan):
     assert kinds == {"included"}
     page = text(client.get(f"/p/eparcours/plans/{plan}"))
     assert "Suspendre le parcours" in page and "Enregistrer le retrait du consentement" in page
+
+
+def test_the_ppcs_is_completed_by_the_team_and_exported(app, client, doctor, nurse, plan):
+    page = text(client.get(f"/p/eparcours/plans/{plan}"))
+    assert "Plan personnalisé de coordination en santé (PPCS)" in page
+    assert "Atteindre l'objectif d'HbA1c fixé avec le patient : Dosage de l'HbA1c tous les 3 mois ; Éducation thérapeutique" in page
+    assert 'value="2026-07-15"' in page             # re-evaluation: reference date + the pathway's P6M
+    form = {"referent": str(nurse.id), "assessment_medical": "HbA1c 8,1 %", "assessment_social": "Vit seule, 3e étage",
+            "project": "Continuer à jardiner", "preferences": "Rendez-vous le matin",
+            "problems": "Isolement\nÉquilibre glycémique", "objectives_social": "Rompre l'isolement : Aide à domicile",
+            "objectives_sante": "HbA1c sous 7 % : Éducation thérapeutique", "follow_up": "Point mensuel",
+            "reevaluation_on": "2020-01-01"}
+    refused = client.submit(f"/p/eparcours/plans/{plan}/ppcs", form)
+    assert refused.status_code == 400 and "La réévaluation se prévoit entre aujourd'hui et dans trois ans." in text(refused)
+    assert "Continuer à jardiner" in text(refused) and "Vit seule, 3e étage" in text(refused)   # nothing typed lost
+    assert client.submit(f"/p/eparcours/plans/{plan}/ppcs", {**form, "reevaluation_on": "2026-09-01"}).status_code == 303
+    stored = _plan(app, plan).ppcs
+    assert stored["referent_id"] == nurse.id and stored["problems"] == ["Isolement", "Équilibre glycémique"]
+    assert {"title": "Rompre l'isolement", "domain": "social", "actions": ["Aide à domicile"]} in stored["objectives"]
+    bundle = client.get(f"/p/eparcours/plans/{plan}/fhir").json()
+    goals = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Goal"]
+    assert {(g["description"]["text"], g["category"][0]["text"]) for g in goals} == {
+        ("HbA1c sous 7 %", "Santé"), ("Rompre l'isolement", "Social")}
+    care_plan = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan")
+    assert "Projet de la personne : Continuer à jardiner" in [n["text"] for n in care_plan["note"]]
+    assert len(_audit(app, "eparcours.ppcs.updated")) == 1

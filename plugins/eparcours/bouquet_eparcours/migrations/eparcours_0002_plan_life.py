@@ -1,4 +1,4 @@
-"""eparcours: a plan's life (suspension, end, the patient's withdrawal of consent)
+"""eparcours: a plan's life (suspension, end, the patient's withdrawal of consent) and its PPCS
 
 Revision ID: eparcours_0002
 """
@@ -22,10 +22,11 @@ def upgrade() -> None:
         table.add_column(sa.Column("consent_withdrawal_recorded_by_id", sa.Integer(),
                                    sa.ForeignKey("account.id", name="fk_eparcours_care_plan_withdrawal_recorded_by"),
                                    nullable=True))
+        table.add_column(sa.Column("ppcs", sa.JSON(), nullable=False, server_default="{}"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("eparcours_care_plan") as table:
-        for name in ("consent_withdrawal_recorded_by_id", "consent_withdrawal_note", "consent_withdrawal_method",
+        for name in ("ppcs", "consent_withdrawal_recorded_by_id", "consent_withdrawal_note", "consent_withdrawal_method",
                      "consent_withdrawn_on", "ended_on", "status_reason"):
             table.drop_column(name)

@@ -61,6 +61,7 @@ def bouquet_routes() -> list[Any]:
         Route("/plans/{plan_id:int}/team/{member_id:int}/remove", plan_pages.remove_member, methods=["POST"]),
         Route("/plans/{plan_id:int}/notes", plan_pages.add_liaison_note, methods=["POST"]),
         Route("/plans/{plan_id:int}/ppcs", plan_pages.update_ppcs, methods=["POST"]),
+        Route("/plans/{plan_id:int}/messages", plan_pages.send_message, methods=["POST"]),
         Route("/panel", panel.panel, methods=["GET"]),
         Route("/pathways", catalogue_pages.pathways_page, methods=["GET"]),
         Route("/pathways/{pathway_id:str}", catalogue_pages.pathway, methods=["GET"]),

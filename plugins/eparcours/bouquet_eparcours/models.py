@@ -114,4 +114,30 @@ class TaskEvent(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-MODELS = [CarePlan, CareTeamMember, Task, TaskEvent]
+class PlanMessage(SQLModel, table=True):
+    """A message of a plan's thread between the members of its care team."""
+
+    __tablename__ = "eparcours_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="eparcours_care_plan.id", index=True)
+    author_id: int = Field(foreign_key="account.id")
+    author_label: str = Field(max_length=200)
+    acting_for_label: str | None = Field(default=None, max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class PlanMessageRead(SQLModel, table=True):
+    """How far one account has read one plan's thread (for the unread counts)."""
+
+    __tablename__ = "eparcours_message_read"
+    __table_args__ = (UniqueConstraint("care_plan_id", "account_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="eparcours_care_plan.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    last_read_id: int = 0
+
+
+MODELS = [CarePlan, CareTeamMember, Task, TaskEvent, PlanMessage, PlanMessageRead]

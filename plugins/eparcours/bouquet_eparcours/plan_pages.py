@@ -9,6 +9,7 @@
     POST /p/eparcours/plans/{id}/team      role, account — the coordinator
     POST /p/eparcours/plans/{id}/team/{member}/remove — the coordinator
     POST /p/eparcours/plans/{id}/notes     liaison_note — any member (the cahier de liaison)
+    POST /p/eparcours/plans/{id}/messages  message — any member (the team's thread; unread counts in « Mes tâches »)
     POST /p/eparcours/plans/{id}/ppcs      the personalised coordination plan (PPCS) — any member
 
 Answers: 303 to the plan on success; 400 with the plan page, what was typed and every error;
@@ -134,6 +135,7 @@ async def _plan_response(request: Request, values: dict[str, str], errors: dict[
     titles = {task.id: task.title for task in view.tasks}
     today = clock.today()
     actor = web.actor(ctx)
+    messages = await ctx.db.run(liaison.thread, ctx.db, actor, view.plan.id)  # membership checked by _plan_view
     coordinates = any(m.role == COORDINATOR and m.account_id == actor.principal_id for m in view.members)
     ended = view.plan.status in plan_lifecycle.ENDED
     people = []
@@ -144,7 +146,7 @@ async def _plan_response(request: Request, values: dict[str, str], errors: dict[
     return await render(request, "eparcours/plan.html", web.page(
         view=view, titles=titles, today=today, open_statuses=OPEN, coordinates=coordinates, ended=ended,
         moves=plan_lifecycle.MOVES.get(view.plan.status, {}), withdrawal_methods=plan_lifecycle.WITHDRAWAL_METHODS,
-        people=people, notes=[line for line in view.events if line.kind == "note" and line.task_id is None],
+        people=people, messages=messages, notes=[line for line in view.events if line.kind == "note" and line.task_id is None],
         values={**ppcs.as_form(view.plan.ppcs or {}), "withdrawn_on": today.isoformat(), **values}, errors=errors,
         ppcs_assessment=ppcs.ASSESSMENT, ppcs_domains=ppcs.DOMAINS,
         referent=view.plan.ppcs.get("referent_id") if view.plan.ppcs else None,
@@ -212,6 +214,14 @@ async def remove_member(request: Request) -> Response:
         moved = await ctx.db.run(care_team.remove_member, ctx.db, ctx.audit, web.actor(ctx), plan_id, member_id)
         return "Le membre a été retiré de l'équipe de soins." + (
             f" Ses {moved} tâche(s) en cours reviennent au coordinateur." if moved else "")
+
+    return await _plan_change(request, change, "")
+
+
+async def send_message(request: Request) -> Response:
+    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+        await ctx.db.run(liaison.send, ctx.db, ctx.audit, web.actor(ctx), plan_id, form.get("message", ""))
+        return "Le message est envoyé à l'équipe de soins."
 
     return await _plan_change(request, change, "")
 

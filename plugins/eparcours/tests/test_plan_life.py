@@ -221,3 +221,17 @@ def test_the_ppcs_is_completed_by_the_team_and_exported(app, client, doctor, nur
     care_plan = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan")
     assert "Projet de la personne : Continuer à jardiner" in [n["text"] for n in care_plan["note"]]
     assert len(_audit(app, "eparcours.ppcs.updated")) == 1
+
+
+def test_the_team_thread_counts_unread_messages_in_my_tasks(app, client, doctor, nurse, plan):
+    empty = client.submit(f"/p/eparcours/plans/{plan}/messages", {"message": "  "})
+    assert empty.status_code == 400 and "Le message est vide." in text(empty)
+    assert client.submit(f"/p/eparcours/plans/{plan}/messages",
+                         {"message": "Léa, pouvez-vous passer jeudi pour les pieds ?"}).status_code == 303
+    assert "Messages non lus" not in text(client.get("/p/eparcours/tasks"))     # one's own message is read
+    client.login(nurse)
+    assert "1 dans « Suivi du diabète de type 2 de l'adulte »" in text(client.get("/p/eparcours/tasks"))
+    page = text(client.get(f"/p/eparcours/plans/{plan}"))
+    assert "Léa, pouvez-vous passer jeudi pour les pieds ?" in page and "Dr Alice MARTIN" in page
+    assert "Messages non lus" not in text(client.get("/p/eparcours/tasks"))     # read by opening the plan
+    assert len(_audit(app, "eparcours.message.sent")) == 1

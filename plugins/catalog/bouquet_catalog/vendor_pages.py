@@ -97,7 +97,7 @@ async def _form_again(request: Request, solution_id: int | None, values: dict[st
              "jwks": values.get("jwks") if isinstance(values.get("jwks"), str) else ""}
     return await render(request, "catalog/vendor_solution.html", web.page(
         solution=solution, history=history or [], values=shown, errors=errors, actions=[],
-        images=extra.get("images", [])), status_code=400)
+        images=extra.get("images", []), evidence=extra.get("evidence", [])), status_code=400)
 
 
 def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, Any]]:
@@ -132,7 +132,7 @@ async def solution_response(request: Request, evidence_values: dict[str, str], e
     return await render(request, "catalog/vendor_solution.html", web.page(
         solution=solution, history=history, values=submissions.to_form(extra["content"]), errors={}, actions=actions,
         published=extra["published"], images=extra["images"], editable=_editable(solution),
-        evidence=extra["evidence"], evidence_kinds=evidence.KINDS, evidence_values=evidence_values,
+        evidence=extra["evidence"], evidence_values=evidence_values,
         evidence_errors=evidence_errors), status_code=status_code)
 
 

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from bouquet.api.web import RequestContext
-from bouquet_catalog import images, referencing, submissions, workflow
+from bouquet_catalog import evidence, images, referencing, submissions, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.solutions import Actor
 from bouquet_catalog.text import paragraphs
@@ -92,7 +92,7 @@ def page(**values: Any) -> dict[str, Any]:
                     "regions": REGIONS, "conformity_labels": {k: v[0] for k, v in CONFORMITIES.items()}, "claim_statuses": CLAIM_STATUSES, "labels": workflow.LABELS,
                     "badges": workflow.BADGES, "paragraphs": paragraphs, "couloirs": referencing.COULOIRS,
                     "software_types": {code: label for code, (label, _) in referencing.SOFTWARE_TYPES.items()},
-                    "waves": referencing.WAVES, **values}}
+                    "waves": referencing.WAVES, "evidence_kinds": evidence.KINDS, **values}}
 
 
 def integer(value: Any, default: int = 0) -> int:

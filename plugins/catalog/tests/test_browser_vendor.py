@@ -63,6 +63,7 @@ def test_vendor_through_changes_requested_and_resubmission(browser, make_live_se
         form.get_by_label("Nom de la solution").fill("")
         form.get_by_label("Version", exact=True).fill("3.3")
         page.get_by_role("button", name="Enregistrer et soumettre").click()
+        page.get_by_test_id("form-errors").wait_for()
         assert page.get_by_test_id("form-errors").locator("li").all_inner_texts() == [
             "Nom : indiquez le nom de la solution."]
         form = page.get_by_test_id("solution-form")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context
-from bouquet_catalog import evidence, solutions, vendor_pages, web
+from bouquet_catalog import evidence, review_pages, solutions, vendor_pages, web
 from bouquet_catalog.evidence import InvalidEvidence
 from bouquet_catalog.models import EvidenceDocument, Vendor
 from bouquet_catalog.solutions import NotFound
@@ -116,7 +116,9 @@ async def decide(request: Request) -> Response:
     except NotFound:
         raise HTTPException(404, "Cette solution n'existe pas.") from None
     except InvalidEvidence as invalid:
-        raise HTTPException(400, " ".join(invalid.errors.values())) from None
+        return await review_pages.review_response(
+            request, {f"decision_{claim}": decision, f"comment_{claim}": comment},
+            {f"{field}_{claim}": message for field, message in invalid.errors.items()}, 400)
     ctx.flash(f"Décision enregistrée pour « {CONFORMITIES.get(claim, (claim,))[0]} ».", "success")
     return RedirectResponse(f"/p/catalog/review/{solution_id}#exigence-{claim}", status_code=303)
 

@@ -49,6 +49,12 @@ class _Listing:
 
 
 async def review_page(request: Request) -> Response:
+    return await review_response(request, {}, {})
+
+
+async def review_response(request: Request, typed: dict[str, str], errors: dict[str, str],
+                          status_code: int = 200) -> Response:
+    """The review page; `typed` and `errors` give a refused decision back (`<field>_<claim or action>` keys)."""
     ctx = get_context(request)
     actor = web.operator_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
@@ -83,7 +89,8 @@ async def review_page(request: Request) -> Response:
     actions = workflow.available(current, actor.side, track)
     if track == workflow.CHANGE:
         actions += workflow.available(solution.status, actor.side, workflow.SOLUTION)
-    return await render(request, "catalog/review_solution.html", web.page(actions=actions, track=track, **values))
+    return await render(request, "catalog/review_solution.html", web.page(
+        actions=actions, track=track, typed=typed, errors=errors, **values), status_code=status_code)
 
 
 async def change_state(request: Request) -> Response:
@@ -116,6 +123,8 @@ async def change_state(request: Request) -> Response:
     except NotFound:
         raise HTTPException(404, "Cette solution n'existe pas.") from None
     except TransitionRefused as refused:
+        if refused.status == 400:  # a reason is required: the page again, with the message by the field
+            return await review_response(request, {f"reason_{name}": reason}, {f"reason_{name}": refused.message}, 400)
         raise HTTPException(refused.status, refused.message) from None
     except InvalidSubmission as invalid:
         raise HTTPException(400, " ".join(invalid.errors.values())) from None

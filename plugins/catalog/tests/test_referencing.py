@@ -165,6 +165,11 @@ def test_evidence_documents_and_decisions_are_checked(app, clients, vendor, oper
     assert reviewer.get(f"/p/catalog/evidence/{document_id}").status_code == 200
     no_comment = reviewer.submit(f"/p/catalog/review/{solution_id}/requirements", {"claim": "ce", "decision": "refused"})
     assert no_comment.status_code == 400 and "Expliquez ce qui manque" in no_comment.text
+    undecided = reviewer.submit(f"/p/catalog/review/{solution_id}/requirements", {"claim": "ce", "comment": "Voir page 3"})
+    assert undecided.status_code == 400 and "Choisissez : exigence satisfaite ou non satisfaite." in undecided.text
+    assert 'value="Voir page 3"' in undecided.text                 # the comment typed is given back
+    no_reason = reviewer.submit(f"/p/catalog/review/{solution_id}/transition", {"name": "request_changes"})
+    assert no_reason.status_code == 400 and 'id="cat-reason-request_changes-error"' in no_reason.text
     unclaimed = reviewer.submit(f"/p/catalog/review/{solution_id}/requirements", {"claim": "apcv", "decision": "accepted"})
     assert unclaimed.status_code == 400
     assert reviewer.submit(f"/p/catalog/review/{solution_id}/requirements",

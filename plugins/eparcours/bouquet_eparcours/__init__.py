@@ -62,6 +62,8 @@ def bouquet_routes() -> list[Any]:
         Route("/plans/{plan_id:int}/notes", plan_pages.add_liaison_note, methods=["POST"]),
         Route("/plans/{plan_id:int}/ppcs", plan_pages.update_ppcs, methods=["POST"]),
         Route("/plans/{plan_id:int}/messages", plan_pages.send_message, methods=["POST"]),
+        Route("/plans/{plan_id:int}/documents", plan_pages.attach_document, methods=["POST"]),
+        Route("/plans/{plan_id:int}/documents/{document_id:int}", plan_pages.plan_document, methods=["GET"]),
         Route("/panel", panel.panel, methods=["GET"]),
         Route("/pathways", catalogue_pages.pathways_page, methods=["GET"]),
         Route("/pathways/{pathway_id:str}", catalogue_pages.pathway, methods=["GET"]),

@@ -145,6 +145,8 @@ def event_line(line: TaskEvent, titles: Mapping[int, str]) -> str:
         return (f"Le patient a retiré son consentement le {day(detail.get('on'))} "
                 f"({str(detail.get('method', '')).lower()}) : parcours arrêté{_closed(detail)}."
                 + (f" {line.note}" if line.note else ""))
+    if line.kind == "document":
+        return f"Document joint au parcours : « {detail.get('title', '')} »."
     if line.kind == "ppcs":
         return (f"Plan personnalisé de coordination mis à jour : {detail.get('problems', 0)} problème(s) ou besoin(s), "
                 f"{detail.get('objectives', 0)} objectif(s).")

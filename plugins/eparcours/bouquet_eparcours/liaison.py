@@ -16,7 +16,7 @@ from bouquet.api.audit import Auditor
 from bouquet.api.db import Database
 from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.care_plans import NotFound, event, require_member
-from bouquet_eparcours.models import CarePlan, CareTeamMember, PlanMessage, PlanMessageRead
+from bouquet_eparcours.models import CarePlan, CareTeamMember, PlanDocument, PlanMessage, PlanMessageRead
 from bouquet_eparcours.plan_lifecycle import InvalidPlanChange
 
 MAX_NOTE = 2000
@@ -96,3 +96,60 @@ def _mark_read(session: Session, plan_id: int, account_id: int, message_id: int)
     elif mark.last_read_id < message_id:
         mark.last_read_id = message_id
         session.add(mark)
+
+
+#: What may be attached to a plan, recognised by its first bytes (never by the name or the browser's word).
+DOCUMENT_TYPES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+MAX_DOCUMENT = 5 * 1024 * 1024
+
+
+def attach(db: Database, audit: Auditor, actor: Actor, plan_id: int, title: str, filename: str, data: bytes) -> None:
+    """Attach a document (PDF, PNG or JPEG, 5 MB at most) to the plan. Audited as "eparcours.document.added"."""
+    errors, title = {}, (title or "").strip()
+    if not title or len(title) > 200:
+        errors["document_title"] = "Donnez un titre au document (200 caractères au plus)."
+    content_type = next((kind for magic, kind in DOCUMENT_TYPES if data.startswith(magic)), None)
+    if not data:
+        errors["document_file"] = "Choisissez le fichier à joindre."
+    elif len(data) > MAX_DOCUMENT:
+        errors["document_file"] = "Le fichier dépasse 5 Mo."
+    elif content_type is None:
+        errors["document_file"] = "Le fichier doit être un PDF, une image PNG ou JPEG."
+    if errors:
+        raise InvalidPlanChange(errors)
+    with db.write() as session:
+        plan = session.get(CarePlan, plan_id)
+        if plan is None:
+            raise NotFound(plan_id)
+        require_member(session, audit, actor, plan, "eparcours.document.added")
+        row = PlanDocument(care_plan_id=plan.id, title=title, filename=(filename or "document")[-200:],  # type: ignore[arg-type]
+                           content_type=content_type, data=data, uploaded_by_id=actor.account.id,  # type: ignore[arg-type]
+                           uploaded_by_label=actor.label[:200])
+        session.add(row)
+        session.flush()
+        session.add(event(plan.id, None, actor, "document", detail={"title": title}))  # type: ignore[arg-type]
+        audit.write_in(session, "eparcours.document.added", patient_ins=plan.patient_ins,
+                       resource=f"eparcours_document/{row.id}")
+
+
+def documents(db: Database, plan_id: int) -> list[dict[str, object]]:
+    """The plan's documents (without their bytes), latest first (the caller has checked membership)."""
+    with db.session() as session:
+        rows = session.exec(select(PlanDocument.id, PlanDocument.title, PlanDocument.filename,
+                                   PlanDocument.uploaded_by_label, PlanDocument.uploaded_at)
+                            .where(PlanDocument.care_plan_id == plan_id).order_by(col(PlanDocument.id).desc())).all()
+    return [{"id": r[0], "title": r[1], "filename": r[2], "by": r[3], "at": r[4]} for r in rows]
+
+
+def document(db: Database, audit: Auditor, actor: Actor, plan_id: int, document_id: int) -> PlanDocument:
+    """One document of the plan, for a member. Audited as "eparcours.document.read"."""
+    with db.write() as session:
+        plan = session.get(CarePlan, plan_id)
+        row = session.get(PlanDocument, document_id)
+        if plan is None or row is None or row.care_plan_id != plan.id:
+            raise NotFound(document_id)
+        require_member(session, audit, actor, plan, "eparcours.document.read")
+        audit.write_in(session, "eparcours.document.read", patient_ins=plan.patient_ins,
+                       resource=f"eparcours_document/{row.id}")
+        session.expunge(row)
+        return row

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bouquet.api.db import UtcDateTime, utcnow
@@ -140,4 +140,20 @@ class PlanMessageRead(SQLModel, table=True):
     last_read_id: int = 0
 
 
-MODELS = [CarePlan, CareTeamMember, Task, TaskEvent, PlanMessage, PlanMessageRead]
+class PlanDocument(SQLModel, table=True):
+    """A document attached to a plan (a letter, a report, an assessment), for its care team."""
+
+    __tablename__ = "eparcours_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="eparcours_care_plan.id", index=True)
+    title: str = Field(max_length=200)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=60)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by_id: int = Field(foreign_key="account.id")
+    uploaded_by_label: str = Field(max_length=200)
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+MODELS = [CarePlan, CareTeamMember, Task, TaskEvent, PlanMessage, PlanMessageRead, PlanDocument]

@@ -10,6 +10,8 @@
     POST /p/eparcours/plans/{id}/team/{member}/remove — the coordinator
     POST /p/eparcours/plans/{id}/notes     liaison_note — any member (the cahier de liaison)
     POST /p/eparcours/plans/{id}/messages  message — any member (the team's thread; unread counts in « Mes tâches »)
+    POST /p/eparcours/plans/{id}/documents document_title, document_file (PDF, PNG, JPEG) — any member
+    GET  /p/eparcours/plans/{id}/documents/{doc}  the document, for a member (audited)
     POST /p/eparcours/plans/{id}/ppcs      the personalised coordination plan (PPCS) — any member
 
 Answers: 303 to the plan on success; 400 with the plan page, what was typed and every error;
@@ -21,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -146,7 +149,8 @@ async def _plan_response(request: Request, values: dict[str, str], errors: dict[
     return await render(request, "eparcours/plan.html", web.page(
         view=view, titles=titles, today=today, open_statuses=OPEN, coordinates=coordinates, ended=ended,
         moves=plan_lifecycle.MOVES.get(view.plan.status, {}), withdrawal_methods=plan_lifecycle.WITHDRAWAL_METHODS,
-        people=people, messages=messages, notes=[line for line in view.events if line.kind == "note" and line.task_id is None],
+        people=people, messages=messages, documents=await ctx.db.run(liaison.documents, ctx.db, view.plan.id),
+        notes=[line for line in view.events if line.kind == "note" and line.task_id is None],
         values={**ppcs.as_form(view.plan.ppcs or {}), "withdrawn_on": today.isoformat(), **values}, errors=errors,
         ppcs_assessment=ppcs.ASSESSMENT, ppcs_domains=ppcs.DOMAINS,
         referent=view.plan.ppcs.get("referent_id") if view.plan.ppcs else None,
@@ -216,6 +220,48 @@ async def remove_member(request: Request) -> Response:
             f" Ses {moved} tâche(s) en cours reviennent au coordinateur." if moved else "")
 
     return await _plan_change(request, change, "")
+
+
+async def attach_document(request: Request) -> Response:
+    ctx = get_context(request)
+    try:
+        form = await request.form(max_files=1, max_fields=5)
+    except Exception:
+        raise HTTPException(400, "Le formulaire envoyé n'est pas valide. Rechargez la page et recommencez.") from None
+    try:
+        title = str(form.get("document_title") or "")[:300]
+        upload, data, filename = form.get("document_file"), b"", ""
+        if isinstance(upload, UploadFile) and upload.filename:
+            data, filename = await upload.read(liaison.MAX_DOCUMENT + 1), upload.filename
+    finally:
+        await form.close()
+    plan_id = web.integer(request.path_params["plan_id"]) or 0
+    try:
+        await ctx.db.run(liaison.attach, ctx.db, ctx.audit, web.actor(ctx), plan_id, title, filename, data)
+    except NotFound:
+        raise HTTPException(404, "Ce parcours n'existe pas.") from None
+    except NotMember:
+        raise HTTPException(403, "Vous ne faites pas partie de l'équipe de soins de ce parcours.") from None
+    except InvalidPlanChange as invalid:
+        return await _plan_response(request, {"document_title": title}, invalid.errors, 400)
+    ctx.flash("Le document est joint au parcours.", "success")
+    return RedirectResponse(f"/p/eparcours/plans/{plan_id}#documents", status_code=303)
+
+
+async def plan_document(request: Request) -> Response:
+    ctx = get_context(request)
+    plan_id = web.integer(request.path_params["plan_id"]) or 0
+    document_id = web.integer(request.path_params["document_id"]) or 0
+    try:
+        row = await ctx.db.run(liaison.document, ctx.db, ctx.audit, web.actor(ctx), plan_id, document_id)
+    except NotFound:
+        raise HTTPException(404, "Ce document n'existe pas.") from None
+    except NotMember:
+        raise HTTPException(403, "Vous ne faites pas partie de l'équipe de soins de ce parcours.") from None
+    safe_name = "".join(ch for ch in row.filename if ch.isalnum() or ch in "._-") or "document"
+    return Response(row.data, media_type=row.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store"})
 
 
 async def send_message(request: Request) -> Response:

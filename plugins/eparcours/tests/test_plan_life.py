@@ -235,3 +235,25 @@ def test_the_team_thread_counts_unread_messages_in_my_tasks(app, client, doctor,
     assert "Léa, pouvez-vous passer jeudi pour les pieds ?" in page and "Dr Alice MARTIN" in page
     assert "Messages non lus" not in text(client.get("/p/eparcours/tasks"))     # read by opening the plan
     assert len(_audit(app, "eparcours.message.sent")) == 1
+
+
+def test_documents_attached_to_the_plan_are_for_its_team(app, client, doctor, nurse, make_account, plan):
+    def attach(title, name, data):
+        return client.post(f"/p/eparcours/plans/{plan}/documents",
+                           data={"document_title": title, "csrf_token": client.csrf_token},
+                           files={"document_file": (name, data, "application/pdf")})
+
+    refused = attach("Compte rendu de la visite", "cr.pdf", b"<html>not a pdf</html>")
+    assert refused.status_code == 400 and "Le fichier doit être un PDF, une image PNG ou JPEG." in text(refused)
+    assert 'value="Compte rendu de la visite"' in text(refused)        # the title typed is kept
+    assert attach("Compte rendu de la visite", "cr.pdf", b"%PDF-1.4 visite").status_code == 303
+    page = text(client.get(f"/p/eparcours/plans/{plan}"))
+    document_id = int(page.split(f'href="/p/eparcours/plans/{plan}/documents/')[1].split('"')[0])
+    client.login(nurse)
+    got = client.get(f"/p/eparcours/plans/{plan}/documents/{document_id}")
+    assert got.status_code == 200 and got.content == b"%PDF-1.4 visite"
+    assert got.headers["content-disposition"].startswith("attachment")
+    client.login(make_account(given_name="Hors", family_name="EQUIPE"))
+    assert client.get(f"/p/eparcours/plans/{plan}/documents/{document_id}").status_code == 403
+    reads = _audit(app, "eparcours.document.read")
+    assert [event.outcome for event in reads] == ["success", "denied"] and reads[0].patient_ins

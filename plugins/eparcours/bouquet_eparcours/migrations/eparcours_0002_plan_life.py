@@ -1,4 +1,4 @@
-"""eparcours: a plan's life (suspension, end, the patient's withdrawal of consent) its PPCS, the team's message thread
+"""eparcours: a plan's life (suspension, end, the patient's withdrawal of consent) its PPCS, the team's message thread, documents
 
 Revision ID: eparcours_0002
 """
@@ -48,9 +48,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_eparcours_message_read_care_plan_id", "eparcours_message_read", ["care_plan_id"])
     op.create_index("ix_eparcours_message_read_account_id", "eparcours_message_read", ["account_id"])
+    op.create_table(
+        "eparcours_document",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("care_plan_id", sa.Integer(), sa.ForeignKey("eparcours_care_plan.id"), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("filename", sa.String(200), nullable=False),
+        sa.Column("content_type", sa.String(60), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), sa.ForeignKey("account.id"), nullable=False),
+        sa.Column("uploaded_by_label", sa.String(200), nullable=False),
+        sa.Column("uploaded_at", UtcDateTime(), nullable=False),
+    )
+    op.create_index("ix_eparcours_document_care_plan_id", "eparcours_document", ["care_plan_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("eparcours_document")
     op.drop_table("eparcours_message_read")
     op.drop_table("eparcours_message")
     with op.batch_alter_table("eparcours_care_plan") as table:

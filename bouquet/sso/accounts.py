@@ -24,6 +24,9 @@ class AccountKind(StrEnum):
     secretary = "secretary"
     vendor = "vendor"
     admin = "admin"
+    # Care coordination beyond health professionals: social workers, DAC coordinators, médico-social
+    # staff, carers (aidants). No RPPS; their organisation. Never a health professional's rights (no DMP).
+    coordination = "coordination"
 
 
 KIND_LABELS = {
@@ -31,6 +34,7 @@ KIND_LABELS = {
     AccountKind.secretary: "Secrétaire",
     AccountKind.vendor: "Éditeur",
     AccountKind.admin: "Administrateur",
+    AccountKind.coordination: "Coordination (social, médico-social, aidant)",
 }
 
 # Profession codes of the RPPS whose members are addressed as "Docteur": médecin, chirurgien-dentiste, pharmacien.
@@ -81,6 +85,8 @@ class Account(SQLModel, table=True):
     practice_sites: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     organisation: str | None = Field(default=None, max_length=200, description="Vendor organisation (its name)")
     siren: str | None = Field(default=None, max_length=9, description="Vendor organisation's SIREN")
+    coordination_role: str | None = Field(default=None, max_length=150,
+                                          description="A coordination account's role in its organisation")
     password_hash: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime,
@@ -202,6 +208,9 @@ def new_account_problems(kind: str, username: str, given_name: str, family_name:
             problems["specialty_label"] = "Indiquez la spécialité du médecin, par exemple Médecine générale."
         if specialty_code and not SPECIALTY_CODE.fullmatch(specialty_code):
             problems["specialty_code"] = "Le code savoir-faire compte une lettre S, une lettre et 2 chiffres, par exemple SM54."
+    if kind == AccountKind.coordination and not organisation.strip():
+        problems["organisation"] = ("Indiquez l'organisation de la personne (DAC, service social, établissement "
+                                    "médico-social…) ; pour un aidant, « Aidant ».")
     if kind == AccountKind.vendor:
         if not organisation.strip():
             problems["organisation"] = "Indiquez le nom de l'organisation."
@@ -221,7 +230,7 @@ class InvalidAccount(ValueError):
 def create_account(session: Session, *, kind: str, username: str, given_name: str, family_name: str,
                    email: str | None = None, idnat_ps: str = "", organisation: str = "",
                    siren: str = "", profession_code: str = "", specialty_label: str = "",
-                   specialty_code: str = "") -> Account:
+                   specialty_code: str = "", coordination_role: str = "") -> Account:
     """Add a new account, without a password, in the caller's transaction.
 
     Raises `InvalidAccount` (field → French message) for bad or already used values.
@@ -247,8 +256,9 @@ def create_account(session: Session, *, kind: str, username: str, given_name: st
         email=(email or "").strip() or None,
         idnat_ps=idnat_ps if kind == AccountKind.professional else None,
         **(_profession(profession_code, specialty_label, specialty_code) if kind == AccountKind.professional else {}),
-        organisation=(organisation.strip() or None) if kind == AccountKind.vendor else None,
+        organisation=(organisation.strip() or None) if kind in (AccountKind.vendor, AccountKind.coordination) else None,
         siren=siren if kind == AccountKind.vendor else None,
+        coordination_role=(coordination_role.strip()[:150] or None) if kind == AccountKind.coordination else None,
     )
     session.add(account)
     session.flush()

@@ -83,21 +83,23 @@ def bouquet_cli(group: click.Group) -> None:
         click.echo(invitations.invitation_link(settings.base_url, token))
 
     @accounts.command("create")
-    @click.option("--kind", type=click.Choice(["secretary", "vendor", "admin", "professional"]), required=True)
+    @click.option("--kind", type=click.Choice(["secretary", "vendor", "admin", "professional", "coordination"]),
+                  required=True)
     @click.option("--username", required=True)
     @click.option("--given-name", required=True)
     @click.option("--family-name", required=True)
     @click.option("--email", default=None)
     @click.option("--idnat-ps", default="", help="Professionals: '8' + RPPS number.")
-    @click.option("--organisation", default="", help="Vendors: the organisation's name.")
+    @click.option("--organisation", default="", help="Vendors and coordination accounts: the organisation's name.")
     @click.option("--siren", default="", help="Vendors: the organisation's SIREN.")
     @click.option("--profession", "profession_code", default="",
                   help="Professionals: RPPS profession code (10 médecin, 21 pharmacien, 60 infirmier…).")
     @click.option("--specialty", "specialty_label", default="", help="Professionals: specialty (required for médecins).")
     @click.option("--specialty-code", default="", help="Professionals: RPPS savoir-faire code, e.g. SM54.")
+    @click.option("--coordination-role", default="", help="Coordination accounts: their role (« Assistante sociale »…).")
     def create_command(kind: str, username: str, given_name: str, family_name: str, email: str | None,
                        idnat_ps: str, organisation: str, siren: str, profession_code: str, specialty_label: str,
-                       specialty_code: str) -> None:
+                       specialty_code: str, coordination_role: str) -> None:
         """Create an account without a password (then send it an invitation)."""
 
         try:
@@ -105,7 +107,8 @@ def bouquet_cli(group: click.Group) -> None:
                 created = create_account(session, kind=kind, username=username, given_name=given_name,
                                          family_name=family_name, email=email, idnat_ps=idnat_ps,
                                          organisation=organisation, siren=siren, profession_code=profession_code,
-                                         specialty_label=specialty_label, specialty_code=specialty_code)
+                                         specialty_label=specialty_label, specialty_code=specialty_code,
+                                         coordination_role=coordination_role)
         except InvalidAccount as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Account {created.id} created: {created.username}. "

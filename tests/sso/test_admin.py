@@ -228,6 +228,19 @@ def test_a_vendor_needs_a_valid_siren(client, admin) -> None:
     assert response.status_code == 400 and "dont le dernier est la clé de contrôle" in response.text
 
 
+def test_a_coordination_account_needs_its_organisation(app, client, admin) -> None:
+    client.login(admin)
+    form = {"kind": "coordination", "username": "ines.faure", "given_name": "Inès", "family_name": "Faure"}
+    refused = client.submit("/admin/accounts/new", form)
+    assert refused.status_code == 400 and "Indiquez l&#39;organisation de la personne" in refused.text
+    assert 'value="ines.faure"' in refused.text
+    assert client.submit("/admin/accounts/new", {**form, "organisation": "DAC Rhône"}).status_code == 303
+    with app.state.db.session() as session:
+        created = session.exec(select(Account).where(Account.username == "ines.faure")).one()
+    assert (created.kind, created.organisation, created.idnat_ps) == ("coordination", "DAC Rhône", None)
+    assert created.kind_label == "Coordination (social, médico-social, aidant)"
+
+
 @pytest.mark.browser
 def test_admin_pages_and_invitation_in_a_browser(page, live_server, browser, admin, doctor) -> None:  # noqa: ANN001
     from bouquet.testing.browser import assert_accessible

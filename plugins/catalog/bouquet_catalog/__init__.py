@@ -50,6 +50,7 @@ def bouquet_routes() -> list[Any]:
     from bouquet_catalog import (
         api,
         catalogue_pages,
+        evidence_pages,
         opendata,
         review_pages,
         vendor_pages,
@@ -67,6 +68,9 @@ def bouquet_routes() -> list[Any]:
         Route("/vendor/solutions/{solution_id:int}", vendor_pages.update, methods=["POST"]),
         Route("/vendor/solutions/{solution_id:int}/transition", vendor_pages.change_state, methods=["POST"]),
         Route("/vendor/solutions/{solution_id:int}/secret", vendor_pages.client_secret, methods=["POST"]),
+        Route("/vendor/solutions/{solution_id:int}/evidence", evidence_pages.upload, methods=["POST"]),
+        Route("/evidence/{document_id:int}", evidence_pages.document, methods=["GET"]),
+        Route("/review/{solution_id:int}/requirements", evidence_pages.decide, methods=["POST"]),
         Route("/vendor/api-clients", vendor_pages.create_api_client, methods=["POST"]),
         Route("/review", review_pages.queue, methods=["GET"]),
         Route("/review/{solution_id:int}", review_pages.review_page, methods=["GET"]),

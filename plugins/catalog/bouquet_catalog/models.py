@@ -118,4 +118,60 @@ class ReviewEvent(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-MODELS = [Vendor, VendorApiClient, Solution, Revision, Image, ReviewEvent]
+class ReferencedListing(SQLModel, table=True):
+    """One line of the ANS's published list of referenced solutions, as last imported (official_list.py).
+
+    Every import replaces the previous lines: the list is the ANS's, not ours to edit.
+    """
+
+    __tablename__ = "catalog_referenced_listing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    vendor_name: str = Field(max_length=200)
+    vendor_siren: str | None = Field(default=None, max_length=9)
+    solution_name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200, index=True, description="normalised solution name, for matching")
+    software_version: str = Field(default="", max_length=60)
+    couloir: str = Field(default="", max_length=40)
+    software_type: str = Field(default="", max_length=40)
+    wave: str = Field(default="", max_length=20)
+    referenced_on: str = Field(default="", max_length=10)
+    source: str = Field(max_length=300, description="the file it came from")
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class EvidenceDocument(SQLModel, table=True):
+    """A document a vendor gives as the proof of one claimed requirement (a CNDA attestation, a test report…)."""
+
+    __tablename__ = "catalog_evidence_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    solution_id: int = Field(foreign_key="catalog_solution.id", index=True)
+    claim: str = Field(max_length=30, description="the requirement it proves (a vocabulary.CONFORMITIES code)")
+    kind: str = Field(max_length=20, description="evidence.KINDS")
+    reference: str = Field(max_length=100, description="its number (attestation, report)")
+    issued_on: str = Field(max_length=10, description="YYYY-MM-DD")
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=60)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    uploaded_by: str = Field(max_length=200)
+
+
+class RequirementDecision(SQLModel, table=True):
+    """The reviewer's decision on one claimed requirement of one revision; every decision is kept."""
+
+    __tablename__ = "catalog_requirement_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    solution_id: int = Field(foreign_key="catalog_solution.id", index=True)
+    revision_id: int = Field(foreign_key="catalog_revision.id", index=True)
+    claim: str = Field(max_length=30)
+    decision: str = Field(max_length=20, description="accepted or refused")
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    decided_by: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+MODELS = [Vendor, VendorApiClient, Solution, Revision, Image, ReviewEvent, ReferencedListing, EvidenceDocument,
+          RequirementDecision]

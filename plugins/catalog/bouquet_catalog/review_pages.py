@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet_catalog import solutions, web, workflow
+from bouquet_catalog import evidence, official_list, referencing, solutions, web, workflow
 from bouquet_catalog.models import Vendor
 from bouquet_catalog.solutions import NotFound
 from bouquet_catalog.submissions import InvalidSubmission
@@ -36,7 +36,25 @@ async def queue(request: Request) -> Response:
     return await render(request, "catalog/review.html", web.page(**await ctx.db.run(load)))
 
 
+class _NoRevision:
+    content: dict[str, Any] = {}
+
+
+class _Listing:
+    """A line of the official list as the review page shows it."""
+
+    def __init__(self, line: Any) -> None:
+        self.solution_name, self.software_version, self.vendor_name = line.solution_name, line.software_version, line.vendor_name
+        self.imported_at, self.wave_label = line.imported_at, official_list.wave_label(line)
+
+
 async def review_page(request: Request) -> Response:
+    return await review_response(request, {}, {})
+
+
+async def review_response(request: Request, typed: dict[str, str], errors: dict[str, str],
+                          status_code: int = 200) -> Response:
+    """The review page; `typed` and `errors` give a refused decision back (`<field>_<claim or action>` keys)."""
     ctx = get_context(request)
     actor = web.operator_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
@@ -48,9 +66,18 @@ async def review_page(request: Request) -> Response:
             published = solutions.revision(session, solution.published_revision_id)
             vendor = session.get(solutions.Vendor, solution.vendor_id)
             shown = pending or published
+            listing = official_list.confirming(session, solution)
+            checklist = [{"claim": r.claim, "label": r.label, "documents": [evidence.summary(d) for d in r.documents],
+                          "decisions": [{"decision": evidence.DECISIONS[d.decision], "accepted": d.decision == "accepted",
+                                         "comment": d.comment, "by": d.decided_by, "at": d.decided_at}
+                                        for d in r.decisions]}
+                         for r in evidence.requirements(session, solution, pending)]
             return {"solution": solution, "pending": pending, "published": published, "vendor": vendor,
                     "history": solutions.history(session, solution_id),
-                    "images": solutions.images_of(session, shown.id if shown else None)}
+                    "images": solutions.images_of(session, shown.id if shown else None),
+                    "major_changed": bool(pending and published and referencing.major_changed(published.content,
+                                                                                              pending.content)),
+                    "listing": _Listing(listing) if listing else None, "checklist": checklist}
 
     try:
         values = await ctx.db.run(load)
@@ -62,7 +89,8 @@ async def review_page(request: Request) -> Response:
     actions = workflow.available(current, actor.side, track)
     if track == workflow.CHANGE:
         actions += workflow.available(solution.status, actor.side, workflow.SOLUTION)
-    return await render(request, "catalog/review_solution.html", web.page(actions=actions, track=track, **values))
+    return await render(request, "catalog/review_solution.html", web.page(
+        actions=actions, track=track, typed=typed, errors=errors, **values), status_code=status_code)
 
 
 async def change_state(request: Request) -> Response:
@@ -76,7 +104,16 @@ async def change_state(request: Request) -> Response:
     def run() -> str:
         with ctx.db.write() as session:
             solution = solutions.get(session, solution_id)
-            move = solutions.transition(session, solution, name, actor, reason, verified)
+            chosen = verified
+            if name == "approve":  # the requirements decided one by one, and any ticked at the decision (recorded too)
+                decided = evidence.accepted(session, solution.pending_revision_id)
+                claimed = set((solutions.revision(session, solution.pending_revision_id) or _NoRevision).content
+                              .get("claims") or {})
+                for code in sorted((verified - decided) & claimed):
+                    evidence.decide(session, solution, actor, claim=code, decision="accepted",
+                                    comment="Vérifiée à la décision de référencement.")
+                chosen = decided | (verified & claimed)
+            move = solutions.transition(session, solution, name, actor, reason, chosen)
             ctx.audit.write_in(session, f"catalog.solution.{move.name}", resource=f"catalog:solution:{solution_id}",
                                details={"reason": reason or None})
             return move.target
@@ -86,6 +123,8 @@ async def change_state(request: Request) -> Response:
     except NotFound:
         raise HTTPException(404, "Cette solution n'existe pas.") from None
     except TransitionRefused as refused:
+        if refused.status == 400:  # a reason is required: the page again, with the message by the field
+            return await review_response(request, {f"reason_{name}": reason}, {f"reason_{name}": refused.message}, 400)
         raise HTTPException(refused.status, refused.message) from None
     except InvalidSubmission as invalid:
         raise HTTPException(400, " ".join(invalid.errors.values())) from None

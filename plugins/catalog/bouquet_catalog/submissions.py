@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bouquet.api.oauth import uri_problem
+from bouquet_catalog import referencing
 from bouquet_catalog.vocabulary import (
     CATEGORIES,
     CE_CLASSES,
@@ -104,10 +105,14 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
         if redirect_uris and not launch_url and "launch_url" not in errors:
             errors["launch_url"] = "Adresse de lancement : indiquez-la, ou retirez les adresses de retour."
     jwks = _jwks(values.get("jwks"), errors)
+    segur = None
+    if "segur" in claims:  # the Ségur referencing is claimed with its structure, not free text
+        segur, segur_errors = referencing.check(values.get("segur"))
+        errors.update(segur_errors)
     if errors:
         raise InvalidSubmission(errors)
     return {"name": name, "category": category, "version": version, "description": description,
-            "professions": professions, "regions": regions, "claims": claims, "website": website or None,
+            "professions": professions, "regions": regions, "claims": claims, "segur": segur, "website": website or None,
             "launch_url": launch_url or None, "redirect_uris": redirect_uris if launch_url else [],
             "jwks": jwks if launch_url else None}
 
@@ -167,7 +172,8 @@ def from_form(form: Any) -> dict[str, Any]:
               for code in CONFORMITIES if form.get(f"claim_{code}")}
     text = {name: str(form.get(name) or "") for name in
             ("name", "category", "version", "description", "website", "launch_url", "jwks")}
-    return {**text, "professions": [str(v) for v in form.getlist("professions")],
+    segur = {name: str(form.get(f"segur_{name}") or "") for name in referencing.FIELDS}
+    return {**text, "segur": segur, "professions": [str(v) for v in form.getlist("professions")],
             "regions": [str(v) for v in form.getlist("regions")], "claims": claims,
             "redirect_uris": [line.strip() for line in str(form.get("redirect_uris") or "").splitlines() if line.strip()]}
 

@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from bouquet import get_context, render
 from bouquet.api.oauth import known_scopes
 from bouquet.api.web import note_refusal
-from bouquet_catalog import solutions, submissions, web, workflow
+from bouquet_catalog import evidence, solutions, submissions, web, workflow
 from bouquet_catalog.solutions import Actor, NotFound, NotOwned
 from bouquet_catalog.submissions import InvalidSubmission
 from bouquet_catalog.workflow import TransitionRefused
@@ -91,12 +91,14 @@ def _validated(values: dict[str, Any], image_errors: dict[str, str]) -> dict[str
 async def _form_again(request: Request, solution_id: int | None, values: dict[str, Any], errors: dict[str, str]) -> Response:
     ctx = get_context(request)
     solution = history = None
+    extra: dict[str, Any] = {}
     if solution_id is not None:
-        solution, history, _ = await ctx.db.run(_load_owned, ctx, solution_id)
+        solution, history, extra = await ctx.db.run(_load_owned, ctx, solution_id)
     shown = {**values, "redirect_uris": "\n".join(values.get("redirect_uris") or []),
              "jwks": values.get("jwks") if isinstance(values.get("jwks"), str) else ""}
     return await render(request, "catalog/vendor_solution.html", web.page(
-        solution=solution, history=history or [], values=shown, errors=errors, actions=[]), status_code=400)
+        solution=solution, history=history or [], values=shown, errors=errors, actions=[],
+        images=extra.get("images", []), evidence=extra.get("evidence", [])), status_code=400)
 
 
 def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, Any]]:
@@ -105,11 +107,18 @@ def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, A
         solution = solutions.owned(session, solution_id, vendor.id)
         extra = {"content": solutions.content_of(session, solution),
                  "published": solutions.revision(session, solution.published_revision_id),
-                 "images": solutions.images_of(session, solution.pending_revision_id or solution.published_revision_id)}
+                 "images": solutions.images_of(session, solution.pending_revision_id or solution.published_revision_id),
+                 "evidence": [evidence.summary(row) for row in evidence.documents_of(session, solution.id)]}  # type: ignore[arg-type]
         return solution, solutions.history(session, solution.id), extra  # type: ignore[arg-type]
 
 
 async def solution_page(request: Request) -> Response:
+    return await solution_response(request, {}, {})
+
+
+async def solution_response(request: Request, evidence_values: dict[str, str], evidence_errors: dict[str, str],
+                            status_code: int = 200) -> Response:
+    """The vendor's solution page; `evidence_*` give back a refused evidence upload with its errors."""
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
@@ -123,7 +132,9 @@ async def solution_page(request: Request) -> Response:
     actions += [t for t in workflow.available(solution.status, actor.side, workflow.SOLUTION) if t.name == "withdraw"]
     return await render(request, "catalog/vendor_solution.html", web.page(
         solution=solution, history=history, values=submissions.to_form(extra["content"]), errors={}, actions=actions,
-        published=extra["published"], images=extra["images"], editable=_editable(solution)))
+        published=extra["published"], images=extra["images"], editable=_editable(solution),
+        evidence=extra["evidence"], evidence_values=evidence_values,
+        evidence_errors=evidence_errors), status_code=status_code)
 
 
 def _editable(solution: Any) -> bool:

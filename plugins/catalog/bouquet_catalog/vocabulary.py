@@ -19,14 +19,22 @@ CATEGORIES: dict[str, str] = {
 }
 
 # code → (label, what the detail field means, or None when the claim has no detail)
+# The Ségur referencing's details (couloir, type, wave, DSR, versions, dates) are structured: referencing.py.
 CONFORMITIES: dict[str, tuple[str, str | None]] = {
-    "segur": ("Référencement Ségur du numérique", "Vague de référencement (ex. : Vague 2)"),
+    "segur": ("Référencement Ségur du numérique", None),
     "dmp": ("Compatible DMP", None),
     "psc": ("Connecté à Pro Santé Connect", None),
     "mssante": ("Compatible MSSanté", None),
     "hds": ("Hébergement certifié HDS", "Numéro ou organisme du certificat"),
     "ce": ("Marquage CE (dispositif médical numérique)", "Classe du dispositif : I, IIa, IIb ou III"),
     "mes": ("Référencé au catalogue de Mon espace santé", None),
+    "insi": ("Téléservice INSi (identité nationale de santé)", None),
+    "apcv": ("Application carte Vitale (ApCV)", "Numéro d'agrément CNDA"),
+    "eprescription": ("Ordonnance numérique (e-prescription)", None),
+    "ror": ("Répertoire opérationnel des ressources (ROR)", None),
+    "cisis": ("Volets du cadre d'interopérabilité (CI-SIS)", "Volets mis en œuvre"),
+    "pecan": ("Prise en charge anticipée numérique (PECAN)", "Date de la décision"),
+    "lppr": ("Remboursement : inscription à la LPPR", "Code LPPR"),
 }
 CE_CLASSES = ("I", "IIa", "IIb", "III")
 

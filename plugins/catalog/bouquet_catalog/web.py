@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from bouquet.api.web import RequestContext
-from bouquet_catalog import images, submissions, workflow
+from bouquet_catalog import evidence, images, referencing, submissions, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.solutions import Actor
 from bouquet_catalog.text import paragraphs
@@ -90,7 +90,9 @@ def page(**values: Any) -> dict[str, Any]:
     """Template values, nested under the plugin's key so that they never clash with the shell's."""
     return {"cat": {"categories": CATEGORIES, "conformities": CONFORMITIES, "professions": PROFESSIONS,
                     "regions": REGIONS, "conformity_labels": {k: v[0] for k, v in CONFORMITIES.items()}, "claim_statuses": CLAIM_STATUSES, "labels": workflow.LABELS,
-                    "badges": workflow.BADGES, "paragraphs": paragraphs, **values}}
+                    "badges": workflow.BADGES, "paragraphs": paragraphs, "couloirs": referencing.COULOIRS,
+                    "software_types": {code: label for code, (label, _) in referencing.SOFTWARE_TYPES.items()},
+                    "waves": referencing.WAVES, "evidence_kinds": evidence.KINDS, **values}}
 
 
 def integer(value: Any, default: int = 0) -> int:

@@ -31,7 +31,9 @@ INCLUDE, SCHEDULE, COMPLETE = "eparcours.include", "eparcours.task.schedule", "e
 def bouquet_actions() -> list[Action]:
     return [
         Action(INCLUDE, "Inclure un patient dans un parcours"),
-        Action(SCHEDULE, "Planifier et réaffecter les tâches d'un parcours", secretary=True),
+        # Coordination accounts (social workers, DAC coordinators, carers) organise; they never do a clinical step.
+        Action(SCHEDULE, "Planifier et réaffecter les tâches d'un parcours", secretary=True,
+               roles=frozenset({"professional", "coordination"})),
         Action(COMPLETE, "Réaliser une étape clinique d'un parcours"),
     ]
 
@@ -53,6 +55,15 @@ def bouquet_routes() -> list[Any]:
         Route("/plans", plan_pages.include, methods=["POST"]),
         Route("/plans/{plan_id:int}", plan_pages.plan_page, methods=["GET"]),
         Route("/plans/{plan_id:int}/fhir", plan_pages.plan_fhir, methods=["GET"]),
+        Route("/plans/{plan_id:int}/status", plan_pages.change_plan_status, methods=["POST"]),
+        Route("/plans/{plan_id:int}/consent-withdrawal", plan_pages.withdraw_consent, methods=["POST"]),
+        Route("/plans/{plan_id:int}/team", plan_pages.add_member, methods=["POST"]),
+        Route("/plans/{plan_id:int}/team/{member_id:int}/remove", plan_pages.remove_member, methods=["POST"]),
+        Route("/plans/{plan_id:int}/notes", plan_pages.add_liaison_note, methods=["POST"]),
+        Route("/plans/{plan_id:int}/ppcs", plan_pages.update_ppcs, methods=["POST"]),
+        Route("/plans/{plan_id:int}/messages", plan_pages.send_message, methods=["POST"]),
+        Route("/plans/{plan_id:int}/documents", plan_pages.attach_document, methods=["POST"]),
+        Route("/plans/{plan_id:int}/documents/{document_id:int}", plan_pages.plan_document, methods=["GET"]),
         Route("/panel", panel.panel, methods=["GET"]),
         Route("/pathways", catalogue_pages.pathways_page, methods=["GET"]),
         Route("/pathways/{pathway_id:str}", catalogue_pages.pathway, methods=["GET"]),

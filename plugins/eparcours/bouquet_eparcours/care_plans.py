@@ -68,8 +68,8 @@ class Inclusion:
     """What the inclusion form says."""
 
     pathway: PathwayDefinition
-    reference_date: date
-    consent_date: date
+    reference_date: date | None  # None: the form's date was not a date
+    consent_date: date | None
     consent_method: str
     consent_note: str | None
     members: Mapping[str, int | None]  # role id → account id
@@ -109,9 +109,10 @@ def definition_of(plan: CarePlan) -> PathwayDefinition:
 
 
 def candidates(db: Database, role: RoleDefinition) -> list[Account]:
-    """Active professionals who may hold `role` (its professions, or any), by name."""
-    query = select(Account).where(Account.kind == "professional", col(Account.disabled_at).is_(None))
-    if role.professions:
+    """Active accounts who may hold `role` (professionals of its professions, or coordination accounts), by name."""
+    query = select(Account).where(Account.kind == ("coordination" if role.coordination else "professional"),
+                                  col(Account.disabled_at).is_(None))
+    if role.professions and not role.coordination:
         query = query.where(col(Account.profession_code).in_(role.professions))
     with db.session() as session:
         return list(session.exec(query.order_by(Account.family_name, Account.given_name).limit(CANDIDATES_LIMIT)).all())
@@ -123,10 +124,14 @@ def include(db: Database, audit: Auditor, actor: Actor, patient: PatientContext,
     Raises InclusionRefused (dates, consent, team) or PlanExists (an active plan of the same
     pathway for this patient). Audited as "eparcours.plan.created".
     """
-    _check(inclusion)
+    errors = _check(inclusion)
     definition, ins = inclusion.pathway, audit_ins(patient)
     with db.write() as session:
-        accounts = _team_accounts(session, definition, inclusion.members)
+        accounts, team_errors = _team_accounts(session, definition, inclusion.members)
+        errors |= {name: message for name, message in team_errors.items() if name not in errors}
+        if errors:  # every error at once, so that the form is corrected in one go
+            raise InclusionRefused(errors)
+        assert inclusion.reference_date is not None and inclusion.consent_date is not None
         existing = session.exec(select(CarePlan).where(CarePlan.patient_ins == ins, CarePlan.pathway_id == definition.id,
                                                        col(CarePlan.status).in_(("active", "on-hold")))).first()
         if existing is not None:
@@ -136,7 +141,8 @@ def include(db: Database, audit: Auditor, actor: Actor, patient: PatientContext,
                         pathway_version=definition.version, pathway_title=definition.title,
                         definition=definition.model_dump(mode="json"), reference_date=inclusion.reference_date,
                         consent_date=inclusion.consent_date, consent_method=inclusion.consent_method,
-                        consent_note=inclusion.consent_note, included_by_id=actor.principal_id)
+                        consent_note=inclusion.consent_note, included_by_id=actor.principal_id,
+                        ppcs=definition.ppcs.start(inclusion.reference_date))
         session.add(plan)
         session.flush()
         assert plan.id is not None
@@ -172,41 +178,43 @@ def event(plan_id: int, task_id: int | None, actor: Actor, kind: str, *, from_st
                      to_status=to_status, detail=detail or {}, note=note)
 
 
-def _check(inclusion: Inclusion) -> None:
+def _check(inclusion: Inclusion) -> dict[str, str]:
     today, errors = clock.today(), {}
     if inclusion.consent_method not in CONSENT_METHODS:
         errors["consent_method"] = "Indiquez comment le consentement du patient a été recueilli."
-    if inclusion.consent_date > today:
+    if inclusion.consent_date is None:
+        errors["consent_date"] = "Indiquez une date valide."
+    elif inclusion.consent_date > today:
         errors["consent_date"] = "La date du consentement ne peut pas être dans le futur."
     elif (today - inclusion.consent_date).days > CONSENT_MAX_AGE_DAYS:
         errors["consent_date"] = "Le consentement date de plus d'un an : recueillez-le à nouveau."
-    if (today - inclusion.reference_date).days > REFERENCE_MAX_AGE_DAYS:
+    if inclusion.reference_date is None:
+        errors["reference_date"] = "Indiquez une date valide."
+    elif (today - inclusion.reference_date).days > REFERENCE_MAX_AGE_DAYS:
         errors["reference_date"] = "La date de référence est trop ancienne (plus de cinq ans)."
     elif (inclusion.reference_date - today).days > REFERENCE_MAX_AHEAD_DAYS:
         errors["reference_date"] = "La date de référence est à plus d'un an dans le futur."
     if not inclusion.members.get(COORDINATOR):
         errors[f"member_{COORDINATOR}"] = "Désignez le coordinateur du parcours."
-    if errors:
-        raise InclusionRefused(errors)
+    return errors
 
 
-def _team_accounts(session: Session, definition: PathwayDefinition, members: Mapping[str, int | None]) -> dict[str, Account]:
+def _team_accounts(session: Session, definition: PathwayDefinition,
+                   members: Mapping[str, int | None]) -> tuple[dict[str, Account], dict[str, str]]:
     chosen, errors = {}, {}
     for role in definition.roles:
         account_id = members.get(role.id)
         if not account_id:
             continue
         account = session.get(Account, account_id)
-        if account is None or not account.active or account.kind != "professional":
-            errors[f"member_{role.id}"] = f"Le membre choisi pour « {role.label} » n'est pas un professionnel actif."
-        elif role.professions and account.profession_code not in role.professions:
+        if account is None or not account.active or account.kind not in ("professional", "coordination"):
+            errors[f"member_{role.id}"] = f"Le membre choisi pour « {role.label} » n'a pas de compte actif."
+        elif not role.admits(account):
             errors[f"member_{role.id}"] = (f"{account.display_name} ({account.profession_label or 'profession inconnue'}) "
                                            f"ne peut pas tenir le rôle « {role.label} ».")
         else:
             chosen[role.id] = account
-    if errors:
-        raise InclusionRefused(errors)
-    return chosen
+    return chosen, errors
 
 
 def _coordinator_name(session: Session, plan_id: int | None) -> str:

@@ -89,12 +89,23 @@ class SourceReference(_Strict):
 
 
 class RoleDefinition(_Strict):
-    """A member of the care team: `professions` lists the RPPS profession codes that may hold it (empty: any)."""
+    """A member of the care team: `professions` lists the RPPS profession codes that may hold it (empty: any).
+
+    `coordination: true` marks a role held by a coordination account instead of a health professional
+    (social worker, DAC coordinator, médico-social staff, carer): no RPPS, no clinical step.
+    """
 
     id: Slug
     label: Text
     professions: tuple[str, ...] = ()
+    coordination: bool = False
     description: LongText = ""
+
+    def admits(self, account: Any) -> bool:
+        """Whether this account's kind and profession may hold the role."""
+        if self.coordination:
+            return account.kind == "coordination"
+        return account.kind == "professional" and (not self.professions or account.profession_code in self.professions)
 
     @field_validator("professions")
     @classmethod
@@ -191,6 +202,35 @@ class StepDefinition(_Strict):
         return value
 
 
+class PpcsObjective(_Strict):
+    """An objective the pathway sets in its personalised coordination plan, with the actor's domain."""
+
+    title: Text
+    domain: Literal["sante", "social", "medico-social"] = "sante"
+    actions: tuple[Text, ...] = ()
+
+
+#: The four dimensions of the PPCS's global assessment.
+PPCS_ASSESSMENT: dict[str, str] = {"medical": "Médicale", "psychological": "Psychologique", "social": "Sociale",
+                                   "environmental": "Environnementale"}
+
+
+class PpcsTemplate(_Strict):
+    """What a pathway already knows of the HAS personalised coordination plan (PPCS); the team completes the rest."""
+
+    problems: tuple[Text, ...] = ()
+    objectives: tuple[PpcsObjective, ...] = ()
+    reevaluation: IsoDuration | None = None  # re-evaluation this long after the reference date
+
+    def start(self, reference_date: Any) -> dict[str, Any]:
+        """The PPCS a new plan starts with (ppcs.py describes its shape)."""
+        reevaluation = self.reevaluation.after(reference_date) if self.reevaluation else None
+        return {"referent_id": None, "assessment": dict.fromkeys(PPCS_ASSESSMENT, ""), "project": "", "preferences": "",
+                "problems": list(self.problems),
+                "objectives": [{"title": o.title, "domain": o.domain, "actions": list(o.actions)} for o in self.objectives],
+                "follow_up": "", "reevaluation_on": reevaluation.isoformat() if reevaluation else ""}
+
+
 class PathwayDefinition(_Strict):
     """A care pathway offered in some regions: its care team roles and its steps."""
 
@@ -203,6 +243,7 @@ class PathwayDefinition(_Strict):
     sources: tuple[SourceReference, ...] = ()
     roles: Annotated[tuple[RoleDefinition, ...], Field(min_length=1)]
     steps: Annotated[tuple[StepDefinition, ...], Field(min_length=1)]
+    ppcs: PpcsTemplate = PpcsTemplate()
 
     @field_validator("regions")
     @classmethod

@@ -98,6 +98,19 @@ def patient(plan: CarePlan) -> str:
     return f"{person.display_name}, {born} le {day(person.traits.birth_date)}"
 
 
+def role_options(definition: PathwayDefinition) -> list[tuple[str, str]]:
+    """(role id, label) for each role of the pathway, for the « Ajouter à l'équipe » select."""
+    return [(role.id, role.label) for role in definition.roles]
+
+
+def role_label(plan: CarePlan, role_id: str) -> str:
+    """The label of a role as the plan's definition names it."""
+    for role in (plan.definition or {}).get("roles", []):
+        if role.get("id") == role_id:
+            return str(role.get("label", role_id))
+    return role_id
+
+
 def event_line(line: TaskEvent, titles: Mapping[int, str]) -> str:
     """One timeline line as a sentence."""
     title = f"« {titles.get(line.task_id, 'tâche')} »" if line.task_id is not None else ""
@@ -121,13 +134,42 @@ def event_line(line: TaskEvent, titles: Mapping[int, str]) -> str:
         return (f"Étape suivante planifiée : {title} pour le {day(detail.get('due_on'))}"
                 f" (après « {detail.get('after', '')} »).")
     if line.kind == "note":
-        return f"Note sur {title} : {line.note or ''}"
+        return f"Note sur {title} : {line.note or ''}" if line.task_id is not None else \
+            f"Note au cahier de liaison : {line.note or ''}"
+    if line.kind == "plan-status":
+        sentence = f"Parcours {plan_status(line.from_status or '').lower()} → {plan_status(line.to_status or '').lower()}"
+        if detail.get("reason"):
+            sentence += f" (motif : {detail['reason']})"
+        return sentence + _closed(detail) + "."
+    if line.kind == "consent-withdrawn":
+        return (f"Le patient a retiré son consentement le {day(detail.get('on'))} "
+                f"({str(detail.get('method', '')).lower()}) : parcours arrêté{_closed(detail)}."
+                + (f" {line.note}" if line.note else ""))
+    if line.kind == "document":
+        return f"Document joint au parcours : « {detail.get('title', '')} »."
+    if line.kind == "ppcs":
+        return (f"Plan personnalisé de coordination mis à jour : {detail.get('problems', 0)} problème(s) ou besoin(s), "
+                f"{detail.get('objectives', 0)} objectif(s).")
+    if line.kind == "team":
+        if detail.get("removed"):
+            sentence = f"{detail['removed']} ne fait plus partie de l'équipe (rôle « {detail.get('role', '')} »)"
+        else:
+            sentence = f"{detail.get('added', '')} rejoint l'équipe : « {detail.get('role', '')} »"
+            if detail.get("replaced"):
+                sentence += f", à la place de {', '.join(detail['replaced'])}"
+        moved = detail.get("tasks_moved") or 0
+        return sentence + (f" ; {moved} tâche(s) réattribuée(s)." if moved else ".")
     return line.kind
 
 
+def _closed(detail: Mapping[str, Any]) -> str:
+    closed = detail.get("closed_tasks") or 0
+    return f" ; {closed} tâche(s) en cours close(s)" if closed else ""
+
+
 def status_options(codes: list[str]) -> list[tuple[str, str]]:
-    """(status, button verb) pairs for the « Changer l'état » select."""
-    return [(code, f"{verb(code)} (→ {status(code)})") for code in codes]
+    """(status, what the person does) pairs for the « Que faire de cette étape ? » select, in everyday words."""
+    return [(code, verb(code)) for code in codes]
 
 
 def team_options(view: Any) -> list[tuple[str, str]]:
@@ -148,7 +190,14 @@ def pathway_options(offered: list[Any]) -> list[tuple[str, str]]:
 
 def people_options(accounts: list[Any]) -> list[tuple[str, str]]:
     """(account id, "Name — profession") for the care team selects."""
-    return [(str(a.id), a.display_name + (f" — {a.profession_label}" if a.profession_label else "")) for a in accounts]
+    return [(str(a.id), a.display_name + (f" — {what}" if (what := _what(a)) else "")) for a in accounts]
+
+
+def _what(account: Any) -> str:
+    """A professional's profession, or a coordination account's role and organisation."""
+    if account.kind == "coordination":
+        return ", ".join(part for part in (account.coordination_role, account.organisation) if part)
+    return account.profession_label or ""
 
 
 def timing(definition: PathwayDefinition, step: StepDefinition) -> str:

@@ -21,6 +21,7 @@ from bouquet.api.db import utcnow
 from bouquet_eparcours import records
 from bouquet_eparcours.care_plans import CONSENT_METHODS, PlanView, patient_of
 from bouquet_eparcours.definitions import PathwayDefinition, RecordField
+from bouquet_eparcours.plan_lifecycle import WITHDRAWAL_METHODS
 from bouquet_eparcours.models import Task
 from bouquet_eparcours.statuses import TaskStatus
 
@@ -43,6 +44,9 @@ def bundle(plan_view: PlanView, base_url: str) -> dict[str, Any]:
         entries.append(ids.entry("Practitioner", f"account-{account.id}", _practitioner(account)))
     entries.append(ids.entry("Consent", "consent", _consent(plan_view, ids)))
     entries.append(ids.entry("CareTeam", "care-team", _care_team(plan_view, ids, pathway_uri)))
+    objectives = (plan.ppcs or {}).get("objectives") or []
+    for number, objective in enumerate(objectives, start=1):
+        entries.append(ids.entry("Goal", f"goal-{number}", _goal(objective, ids)))
     entries.append(ids.entry("CarePlan", "care-plan", _care_plan(plan_view, ids, pathway_uri)))
     notes = _notes_by_task(plan_view)
     for task in plan_view.tasks:
@@ -120,6 +124,12 @@ def _consent(plan_view: PlanView, ids: _Ids) -> dict[str, Any]:
                                  "code": "IRCP", "display": "information recipient"}]},
             "reference": ids.ref("care-team")}]},
     }
+    if plan.consent_withdrawn_on:  # withdrawn: no longer in force, and the permission ends that day
+        how = WITHDRAWAL_METHODS.get(plan.consent_withdrawal_method or "", plan.consent_withdrawal_method or "")
+        consent["policyRule"]["text"] += (f" Consentement retiré le {plan.consent_withdrawn_on.strftime('%d/%m/%Y')} "
+                                          f"({how.lower()}).")
+        consent["provision"]["period"] = {"start": plan.consent_date.isoformat(),
+                                          "end": plan.consent_withdrawn_on.isoformat()}
     return consent
 
 
@@ -145,7 +155,8 @@ def _care_plan(plan_view: PlanView, ids: _Ids, pathway_uri: str) -> dict[str, An
         "intent": "plan",
         "title": plan.pathway_title,
         "subject": ids.ref("patient"),
-        "period": {"start": plan.reference_date.isoformat()},
+        "period": {"start": plan.reference_date.isoformat()} | (
+            {"end": plan.ended_on.isoformat()} if plan.ended_on else {}),
         "created": _instant(plan.included_at),
         "careTeam": [ids.ref("care-team")],
         "supportingInfo": [ids.ref("consent")],
@@ -156,7 +167,50 @@ def _care_plan(plan_view: PlanView, ids: _Ids, pathway_uri: str) -> dict[str, An
         care_plan["author"] = author
     if plan_view.definition.description:
         care_plan["description"] = plan_view.definition.description
+    _ppcs_into(care_plan, plan.ppcs or {}, ids)
+    why = {"on-hold": "Parcours suspendu", "completed": "Parcours terminé", "revoked": "Parcours arrêté"}.get(plan.status)
+    if why and plan.status_reason:
+        care_plan["note"] = care_plan.get("note", []) + [{"text": f"{why} : {plan.status_reason}"}]
     return care_plan
+
+
+_DOMAINS = {"sante": "Santé", "social": "Social", "medico-social": "Médico-social"}
+
+
+def _goal(objective: dict[str, Any], ids: _Ids) -> dict[str, Any]:
+    """A PPCS objective as a FHIR Goal, its domain as the category."""
+    domain = _DOMAINS.get(objective.get("domain", ""), objective.get("domain", ""))
+    return {"lifecycleStatus": "active", "description": {"text": objective.get("title", "")},
+            "category": [{"text": domain}], "subject": ids.ref("patient")}
+
+
+def _ppcs_into(care_plan: dict[str, Any], ppcs: dict[str, Any], ids: _Ids) -> None:
+    """The PPCS in the CarePlan: goals, the actions as planned activities, the person's project, problems, re-evaluation."""
+    objectives = ppcs.get("objectives") or []
+    if objectives:
+        care_plan["goal"] = [ids.ref(f"goal-{n}", o.get("title")) for n, o in enumerate(objectives, start=1)]
+        care_plan["activity"] += [
+            {"detail": {"status": "not-started", "description": action, "goal": [ids.ref(f"goal-{n}")],
+                        "kind": "Task"}}
+            for n, objective in enumerate(objectives, start=1) for action in objective.get("actions") or []]
+    notes = []
+    if ppcs.get("project"):
+        notes.append(f"Projet de la personne : {ppcs['project']}")
+    if ppcs.get("preferences"):
+        notes.append(f"Choix et préférences : {ppcs['preferences']}")
+    if ppcs.get("problems"):
+        notes.append("Problèmes et besoins, par priorité : " + " ; ".join(
+            f"{n}. {p}" for n, p in enumerate(ppcs["problems"], start=1)))
+    for key, label in (("medical", "médicale"), ("psychological", "psychologique"), ("social", "sociale"),
+                       ("environmental", "environnementale")):
+        if (ppcs.get("assessment") or {}).get(key):
+            notes.append(f"Évaluation {label} : {ppcs['assessment'][key]}")
+    if ppcs.get("follow_up"):
+        notes.append(f"Suivi : {ppcs['follow_up']}")
+    if ppcs.get("reevaluation_on"):
+        notes.append(f"Réévaluation prévue le {ppcs['reevaluation_on']}")
+    if notes:
+        care_plan["note"] = [{"text": text} for text in notes] + care_plan.get("note", [])
 
 
 def _task(task: Task, plan_view: PlanView, definition: PathwayDefinition, ids: _Ids, pathway_uri: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bouquet.api.db import UtcDateTime, utcnow
@@ -39,6 +39,16 @@ class CarePlan(SQLModel, table=True):
     consent_note: str | None = Field(default=None, max_length=500)
     included_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     included_by_id: int = Field(foreign_key="account.id")
+    # The plan's life after inclusion (plan_lifecycle.py): why it was suspended or ended, and when.
+    status_reason: str | None = Field(default=None, max_length=500)
+    ended_on: date | None = None
+    # The patient's withdrawal of consent ends the plan: when, how it was expressed, who recorded it.
+    consent_withdrawn_on: date | None = None
+    consent_withdrawal_method: str | None = Field(default=None, max_length=20)
+    consent_withdrawal_note: str | None = Field(default=None, max_length=500)
+    consent_withdrawal_recorded_by_id: int | None = Field(default=None, foreign_key="account.id")
+    # The HAS personalised coordination plan (PPCS) of this patient: ppcs.py says what it holds.
+    ppcs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
 
 class CareTeamMember(SQLModel, table=True):
@@ -104,4 +114,46 @@ class TaskEvent(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-MODELS = [CarePlan, CareTeamMember, Task, TaskEvent]
+class PlanMessage(SQLModel, table=True):
+    """A message of a plan's thread between the members of its care team."""
+
+    __tablename__ = "eparcours_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="eparcours_care_plan.id", index=True)
+    author_id: int = Field(foreign_key="account.id")
+    author_label: str = Field(max_length=200)
+    acting_for_label: str | None = Field(default=None, max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class PlanMessageRead(SQLModel, table=True):
+    """How far one account has read one plan's thread (for the unread counts)."""
+
+    __tablename__ = "eparcours_message_read"
+    __table_args__ = (UniqueConstraint("care_plan_id", "account_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="eparcours_care_plan.id", index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    last_read_id: int = 0
+
+
+class PlanDocument(SQLModel, table=True):
+    """A document attached to a plan (a letter, a report, an assessment), for its care team."""
+
+    __tablename__ = "eparcours_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="eparcours_care_plan.id", index=True)
+    title: str = Field(max_length=200)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=60)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by_id: int = Field(foreign_key="account.id")
+    uploaded_by_label: str = Field(max_length=200)
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+MODELS = [CarePlan, CareTeamMember, Task, TaskEvent, PlanMessage, PlanMessageRead, PlanDocument]

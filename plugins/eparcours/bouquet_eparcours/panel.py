@@ -19,11 +19,11 @@ async def panel(request: Request) -> Response:
     if ctx.patient is None:
         return HTMLResponse("<p>Aucun patient n'est ouvert.</p>")
     summaries = await ctx.db.run(care_plans.for_patient, ctx.db, ctx.audit, web.actor(ctx), ctx.patient, via="panel")
-    catalogue = await web.catalogue(ctx)
+    offer = await web.offer(ctx)
     following = {summary.plan.pathway_id for summary in summaries if summary.plan.status in ("active", "on-hold")}
     return await render(request, "eparcours/panel.html", web.page(
         summaries=summaries, today=clock.today(), can_include=ctx.can("eparcours.include"),
-        offered=[p for p in catalogue.offered() if p.definition.id not in following]))
+        offered=[p for p in offer.pathways if p.definition.id not in following]))
 
 
 async def alerts(ctx: RequestContext) -> list[Alert]:

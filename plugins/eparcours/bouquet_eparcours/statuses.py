@@ -46,12 +46,14 @@ LABELS: dict[str, str] = {
     S.REJECTED: "Refusée", S.READY: "À faire", S.CANCELLED: "Annulée", S.IN_PROGRESS: "En cours",
     S.ON_HOLD: "Suspendue", S.FAILED: "Non réalisée", S.COMPLETED: "Réalisée", S.ENTERED_IN_ERROR: "Saisie par erreur",
 }
-#: The button that moves a task into each status.
+#: What a person chooses to move a task into each status: the act, in everyday words (no FHIR state names).
 VERBS: dict[str, str] = {
-    S.REQUESTED: "Demander la prise en charge", S.RECEIVED: "Accuser réception", S.ACCEPTED: "Accepter",
-    S.REJECTED: "Refuser", S.READY: "Remettre à faire", S.CANCELLED: "Annuler", S.IN_PROGRESS: "Commencer",
-    S.ON_HOLD: "Suspendre", S.FAILED: "Déclarer non réalisée", S.COMPLETED: "Marquer comme réalisée",
-    S.ENTERED_IN_ERROR: "Signaler une erreur de saisie",
+    S.REQUESTED: "Demander à l'équipe de prendre en charge l'étape", S.RECEIVED: "J'ai pris connaissance de la demande",
+    S.ACCEPTED: "Je prends en charge l'étape", S.REJECTED: "Je ne peux pas prendre en charge l'étape",
+    S.READY: "Remettre l'étape à faire", S.CANCELLED: "Annuler l'étape (elle n'a plus lieu d'être)",
+    S.IN_PROGRESS: "Commencer l'étape", S.ON_HOLD: "Mettre l'étape en pause",
+    S.FAILED: "L'étape n'a pas pu être réalisée", S.COMPLETED: "Marquer comme réalisée",
+    S.ENTERED_IN_ERROR: "Cette étape a été créée par erreur",
 }
 
 TERMINAL = frozenset({S.REJECTED, S.CANCELLED, S.FAILED, S.COMPLETED, S.ENTERED_IN_ERROR})

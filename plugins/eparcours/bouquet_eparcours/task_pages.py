@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet_eparcours import clock, statuses, tasks, web
+from bouquet_eparcours import clock, liaison, statuses, tasks, web
 from bouquet_eparcours.care_plans import NotFound, NotMember
 from bouquet_eparcours.statuses import CLINICAL, LABELS, TaskStatus, TransitionRefused
 from bouquet_eparcours.tasks import ActionForbidden, InvalidInput, TaskConflict
@@ -41,8 +41,11 @@ async def my_tasks(request: Request) -> Response:
     rows = await ctx.db.run(tasks.assigned_to, ctx.db, ctx.audit, actor, status=status, pathway=pathway,
                             overdue_only=overdue_only)
     pathways = await ctx.db.run(tasks.pathways_of_owner, ctx.db, actor)
+    unassigned = [] if status not in ("open", "all") else await ctx.db.run(
+        tasks.to_assign, ctx.db, ctx.audit, actor, pathway=pathway, overdue_only=overdue_only)
+    unread = await ctx.db.run(liaison.unread, ctx.db, actor)
     return await render(request, "eparcours/tasks.html", web.page(
-        rows=rows, status=status, pathway=pathway, overdue_only=overdue_only, status_filters=STATUS_FILTERS,
+        rows=rows, unassigned=unassigned, unread=unread, status=status, pathway=pathway, overdue_only=overdue_only, status_filters=STATUS_FILTERS,
         pathways=pathways, for_whom=actor.acting_for))
 
 

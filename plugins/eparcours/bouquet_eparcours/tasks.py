@@ -32,7 +32,7 @@ from bouquet_eparcours.care_plans import (
     new_task,
     require_member,
 )
-from bouquet_eparcours.definitions import PathwayDefinition, StepDefinition
+from bouquet_eparcours.definitions import COORDINATOR, PathwayDefinition, StepDefinition
 from bouquet_eparcours.models import CarePlan, CareTeamMember, Task, TaskEvent
 from bouquet_eparcours.statuses import (
     CLINICAL,
@@ -329,6 +329,31 @@ def assigned_to(db: Database, audit: Auditor, actor: Actor, *, status: str = "op
         for ins in sorted({row.plan.patient_ins for row in rows}):
             audit.write_in(session, "eparcours.tasks.listed", patient_ins=ins, resource="eparcours_task",
                            details={"owner": actor.principal_id})
+        return rows
+
+
+def to_assign(db: Database, audit: Auditor, actor: Actor, *, pathway: str = "", overdue_only: bool = False) -> list[TaskRow]:
+    """Open tasks nobody holds (their role is unfilled) in the plans the actor's principal coordinates.
+
+    They are the coordinator's to assign: « Mes tâches » lists them apart. Each patient shown is
+    audited once as "eparcours.tasks.listed".
+    """
+    today = clock.today()
+    coordinated = select(CareTeamMember.care_plan_id).where(CareTeamMember.account_id == actor.principal_id,
+                                                            CareTeamMember.role == COORDINATOR)
+    query = (select(Task, CarePlan).join(CarePlan, col(CarePlan.id) == Task.care_plan_id)
+             .where(col(Task.owner_id).is_(None), col(Task.status).in_(OPEN), col(CarePlan.id).in_(coordinated),
+                    col(CarePlan.status).in_(("active", "on-hold"))))
+    if pathway:
+        query = query.where(CarePlan.pathway_id == pathway)
+    if overdue_only:
+        query = query.where(Task.latest_on < today)
+    with db.write() as session:
+        rows = [TaskRow(task, plan, task.latest_on < today)
+                for task, plan in session.exec(query.order_by(Task.due_on, Task.id)).all()]
+        for ins in sorted({row.plan.patient_ins for row in rows}):
+            audit.write_in(session, "eparcours.tasks.listed", patient_ins=ins, resource="eparcours_task",
+                           details={"unassigned_in_plans_of": actor.principal_id})
         return rows
 
 

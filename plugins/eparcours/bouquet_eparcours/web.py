@@ -14,6 +14,7 @@ from bouquet.api.web import RequestContext
 from bouquet_eparcours import display
 from bouquet_eparcours.actors import Actor, actor_of
 from bouquet_eparcours.catalogue import Catalogue, catalogue_of
+from bouquet_eparcours.regions import EparcoursSettings, Offer, offered_to
 
 # Longer than any value a person types in these forms (a note is at most 2000 characters).
 MAX_FIELD = 4000
@@ -32,6 +33,12 @@ def actor(ctx: RequestContext) -> Actor:
 async def catalogue(ctx: RequestContext) -> Catalogue:
     """The app's pathway catalogue (loaded off the event loop on first use)."""
     return await run_in_threadpool(catalogue_of, ctx.app_state)
+
+
+async def offer(ctx: RequestContext) -> Offer:
+    """The pathways offered to the professional acting (or the one a secretary acts for), where they practise."""
+    found = await catalogue(ctx)
+    return offered_to(found, actor(ctx).principal.practice_sites or [], EparcoursSettings().enabled)
 
 
 async def form_of(request: Request) -> dict[str, str]:

@@ -36,7 +36,13 @@ def test_the_plan_exports_as_a_valid_fhir_bundle(client, doctor, nurse, include,
     care_plan = by_type["CarePlan"][0]
     assert (care_plan["status"], care_plan["intent"]) == ("active", "plan")
     assert care_plan["title"] == "Suivi du diabète de type 2 de l'adulte"
-    assert len(care_plan["activity"]) == len(by_type["Task"]) == 9     # 8 at inclusion + the next HbA1c
+    tasks = [activity for activity in care_plan["activity"] if "reference" in activity]
+    assert len(tasks) == len(by_type["Task"]) == 9     # 8 at inclusion + the next HbA1c
+    # The PPCS: the pathway's objectives as Goals, their actions as planned activities.
+    assert [goal["description"]["text"] for goal in by_type["Goal"]] == [
+        "Atteindre l'objectif d'HbA1c fixé avec le patient", "Dépister tôt les complications"]
+    assert {a["detail"]["description"] for a in care_plan["activity"] if "detail" in a} >= {"Fond d'œil", "Éducation thérapeutique"}
+    assert "Réévaluation prévue le 2026-07-15" in [note["text"] for note in care_plan["note"]]
     assert care_plan["activity"][0]["reference"]["reference"] in urls
     assert care_plan["subject"]["reference"] in urls and care_plan["careTeam"][0]["reference"] in urls
 

@@ -1,7 +1,7 @@
 """refusal tallies: authorization refusals per actor, source and kind per minute (bouquet.web.refusals)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from bouquet.foundation.db import UtcDateTime
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

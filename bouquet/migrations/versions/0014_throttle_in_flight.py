@@ -4,8 +4,8 @@
 `in_flight_since` when the last one started: a guess no longer counts as a failure before it
 fails (issue 13, item 12), while parallel guesses still cannot exceed the lock threshold.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -13,8 +13,8 @@ from alembic import op
 
 from bouquet.foundation.db import UtcDateTime
 
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bouquet_dmp.codes import CLASSES, TYPES
+from bouquet_dmp.doctypes import classes, types
 
 PARIS = ZoneInfo("Europe/Paris")
 FORMATS = {"application/pdf": "PDF", "text/plain": "Texte", "text/xml": "CDA (XML)"}
@@ -37,8 +37,8 @@ def transaction(code: str) -> str:
 
 
 def class_options() -> list[tuple[str, str]]:
-    return list(CLASSES.items())
+    return list(classes().items())
 
 
 def type_options() -> list[tuple[str, str]]:
-    return [(code, t.label) for code, t in TYPES.items()]
+    return [(code, t.label) for code, t in types().items()]

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet_dmp import web
-from bouquet_dmp.codes import TYPES
+from bouquet_dmp.doctypes import types
 from bouquet_dmp.config import dmp_settings
 from bouquet_dmp.content import UPLOADABLE, ContentError, check
 from bouquet_dmp.mhd_client import DmpError
@@ -39,7 +39,7 @@ async def submit(request: Request) -> Response:
     form_data = await request.form(max_files=1, max_fields=10, max_part_size=settings.max_upload_bytes + 1)
     values = {name: str(form_data.get(name) or "").strip() for name in ("type", "title", "date")}
     errors: dict[str, str] = {}
-    if values["type"] not in TYPES:
+    if values["type"] not in types():
         errors["type"] = "Choisissez le type du document."
     if not values["title"]:
         errors["title"] = "Le titre est obligatoire."

@@ -31,7 +31,7 @@ def test_upload_a_pdf_and_find_it(client, doctor, open_patient, app):
     with app.state.db.session() as session:
         stored = session.exec(select(DmpDocument).where(DmpDocument.title == FORM["title"])).one()
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.provide")).one()
-    assert (stored.patient_ins, stored.class_code, stored.content_type) == (MARTIN_INS, "biologie", "application/pdf")
+    assert (stored.patient_ins, stored.class_code, stored.content_type) == (MARTIN_INS, "10", "application/pdf")
     assert (stored.author_idnat, stored.author_name) == (doctor.idnat_ps, doctor.display_name)   # from the signed identity
     assert event.resource == f"dmp/DocumentReference/{stored.id}" and event.outcome == "success"
 

@@ -12,7 +12,7 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from bouquet_dmp.codes import LOINC, TYPES
+from bouquet_dmp.doctypes import types
 from bouquet_dmp.content import STORED, ContentError, check
 
 SUBMISSION_SET = "submissionset"
@@ -56,9 +56,11 @@ def read(body: Any, max_bytes: int) -> Submission:
     if SUBMISSION_SET not in codes:
         raise ProvideError("invalid", "La List doit être un lot de soumission (code « submissionset »).")
     reference, binary_entry = references[0].resource, binaries[0]
-    type_code = next((c.code for c in (reference.type.coding if reference.type else []) if c.system == LOINC), None)
-    if type_code not in TYPES:
-        raise ProvideError("invalid", "Le type du document (code LOINC) n'est pas un type accepté par le DMP.")
+    known = types()
+    type_code = next((c.code for c in (reference.type.coding if reference.type else [])
+                      if c.code in known and c.system == known[c.code].system), None)
+    if type_code is None:
+        raise ProvideError("invalid", "Le type du document n'est pas un type accepté par le DMP (JDV_J66_TypeCode_DMP).")
     subject = reference.subject.identifier if reference.subject else None
     if subject is None or not (subject.system or "").startswith("urn:oid:") or not subject.value:
         raise ProvideError("invalid", "Le DocumentReference doit désigner le patient par son INS (subject.identifier).")
@@ -75,7 +77,7 @@ def read(body: Any, max_bytes: int) -> Submission:
     period = reference.context.period if reference.context else None
     start = period.start if period is not None else None
     service_date = date.fromisoformat(str(start)[:10]) if start else date.today()
-    title = (reference.description or attachment.title or TYPES[type_code].label).strip()[:300]
+    title = (reference.description or attachment.title or known[type_code].label).strip()[:300]
     return Submission(
         submission_set_id=str(submission_list.id or "")[:64] or hashlib.sha1(data).hexdigest(),
         type_code=type_code, title=title, content_type=content_type, data=data,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bouquet import Action, NavEntry, Panel, hookimpl
+from bouquet import Action, Alert, NavEntry, Panel, hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -89,6 +89,14 @@ def bouquet_nav(ctx: RequestContext) -> list[NavEntry]:
     if ctx.patient is not None and ctx.can("dmp.read"):
         return [NavEntry("DMP du patient", "/p/dmp/documents", order=150)]
     return []
+
+
+@hookimpl
+async def bouquet_home_notices(ctx: RequestContext) -> list[Alert]:
+    """The médecin traitant reads here that a patient's DMP was opened in an emergency (the outbox's messages)."""
+    from bouquet_dmp.notices import emergency_notices
+
+    return await emergency_notices(ctx)
 
 
 @hookimpl

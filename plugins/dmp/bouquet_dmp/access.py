@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from bouquet.api.db import Database, utcnow
+from bouquet.api.patient import PatientContext
 from bouquet_dmp import matrix
 from bouquet_dmp.identity import Caller
 from bouquet_dmp.models import (
@@ -175,9 +176,10 @@ def grant_emergency(session: Session, caller: Caller, reason: str, minutes: int,
                                 body=body, emergency_access_id=access.id, created_at=now))
     record = session.get(DmpRecord, caller.patient)
     if record is not None and record.medecin_traitant_idnat and record.medecin_traitant_idnat != caller.idnat:
+        patient = PatientContext.from_dict(record.patient)
         session.add(DmpNotification(patient_ins=caller.patient, recipient="medecin-traitant",
                                     recipient_idnat=record.medecin_traitant_idnat,
-                                    subject=f"Accès {what} au DMP d'un de vos patients", body=body,
+                                    subject=f"Accès {what} au DMP de votre patient {patient.display_name}"[:200], body=body,
                                     emergency_access_id=access.id, created_at=now))
     return access
 
@@ -224,10 +226,11 @@ def notifications(session: Session, patient_ins: str) -> list[DmpNotification]:
                              .order_by(col(DmpNotification.created_at).desc(), col(DmpNotification.id).desc())).all())
 
 
-def notifications_for(db: Database, idnat_ps: str, limit: int = 20) -> list[DmpNotification]:
-    """What the médecin traitant `idnat_ps` was told (the home page shows it), most recent first."""
+def notifications_for(db: Database, idnat_ps: str, since: datetime, limit: int = 20) -> list[DmpNotification]:
+    """What the médecin traitant `idnat_ps` was told since `since` (the home page shows it), most recent first."""
     with db.session() as session:
-        return list(session.exec(select(DmpNotification).where(DmpNotification.recipient_idnat == idnat_ps)
+        return list(session.exec(select(DmpNotification).where(DmpNotification.recipient_idnat == idnat_ps,
+                                                               DmpNotification.created_at >= since)
                                  .order_by(col(DmpNotification.created_at).desc()).limit(limit)).all())
 
 

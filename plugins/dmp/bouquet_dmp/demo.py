@@ -193,8 +193,12 @@ def load(db: Database, patients: tuple[PatientContext, ...] = ALL_PATIENTS) -> i
         for patient in patients:
             patient_ins = _patient_ins(patient)
             if session.get(DmpRecord, patient_ins) is None:
+                # Each demo patient was informed and gave the initial consent to their care team's access.
                 session.add(DmpRecord(patient_ins=patient_ins, patient=patient.to_dict(),
-                                      opened_at=datetime(2024, 1, 8, 9, tzinfo=UTC)))
+                                      opened_at=datetime(2024, 1, 8, 9, tzinfo=UTC),
+                                      care_team_informed_at=datetime(2024, 1, 8, 9, tzinfo=UTC),
+                                      care_team_consent_at=datetime(2024, 1, 8, 9, tzinfo=UTC),
+                                      care_team_consent_by="Dr Paul MARTIN (démonstration)", care_team_consent_how="ecrit"))
             for doc in _documents(patient):
                 doc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bouquet-dmp-demo/{patient_ins}/{doc['slug']}"))
                 if session.get(DmpDocument, doc_id) is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from bouquet_dmp import access, matrix
 from bouquet_dmp.doctypes import class_of, types
-from bouquet_dmp.models import DmpAccessEvent, DmpDocument, DmpEmergencyAccess, DmpNotification
+from bouquet_dmp.models import DmpAccessEvent, DmpDocument, DmpEmergencyAccess, DmpNotification, DmpRecord
 from bouquet_dmp.testing import MARTIN, MARTIN_INS, SANTONI, TEST_MATRIX, in_care_team
 from click.testing import CliRunner
 from sqlmodel import select
@@ -161,6 +161,10 @@ def test_outside_the_care_team_the_patient_consents_then_the_professional_reads(
 def test_the_care_team_needs_the_initial_consent_first(client, make_account, open_patient, app):
     member = make_account(given_name="Marc", family_name="EQUIPE")
     access.add_to_care_team(app.state.db, MARTIN_INS, member.idnat_ps, "tests")
+    with app.state.db.write() as session:        # a DMP whose holder was not yet asked
+        record = session.get(DmpRecord, MARTIN_INS)
+        record.care_team_informed_at = record.care_team_consent_at = None
+        session.add(record)
     client.login(member)
     open_patient(client)
     refused = unescape(client.get("/p/dmp/documents").text)

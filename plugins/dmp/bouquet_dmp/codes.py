@@ -9,6 +9,10 @@ CVX = "http://hl7.org/fhir/sid/cvx"
 CVX_OID = "2.16.840.1.113883.12.292"
 #: The identifier system of professionals (IdNat_PS), as the ANS FHIR guides name it.
 IDNAT_PS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+#: Confidentiality codes a document carries besides the standard « R » (masqué aux professionnels), under the
+#: names the DMP uses; the system is Bouquet's own (the DMP's code-system OID was not found in the material read).
+CONFIDENTIALITY_SYSTEM = "urn:bouquet:dmp:confidentialite"
+INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS = "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"
 #: The professions the DMP's screens name (TRE_G15_ProfessionSante codes), and the matrix's row for secretaries.
 PROFESSIONS: dict[str, str] = {
     "10": "Médecin", "21": "Pharmacien", "40": "Chirurgien-dentiste", "50": "Sage-femme",

@@ -22,6 +22,14 @@ def moment(value: datetime | None) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else "—"
 
 
+def until(instant: str) -> str:
+    """An ISO instant from the DMP (« 2026-12-07T10:00:00Z ») as a Paris date."""
+    try:
+        return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(PARIS).strftime("%d/%m/%Y")
+    except ValueError:
+        return instant
+
+
 def size(value: int | None) -> str:
     if value is None:
         return "—"

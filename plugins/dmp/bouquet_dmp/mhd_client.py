@@ -24,13 +24,13 @@ from fhir.resources.R4B.parameters import Parameters
 from pydantic import ValidationError
 
 from bouquet.api.patient import DEMO_SOURCE, INS_NOT_SHARED
-from bouquet_dmp.codes import IDNAT_PS_SYSTEM
+from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, IDNAT_PS_SYSTEM, INVISIBLE_PATIENT
 from bouquet_dmp.config import DmpSettings, dmp_settings
 from bouquet_dmp.doctypes import CLASS_SYSTEM, LOINC, classes, type_of, types
 from bouquet_dmp.content import STORED
 from bouquet_dmp.identity import HEADER, Caller, key_for, sign
 from bouquet_dmp.service.provide import SUBMISSION_SET
-from bouquet_dmp.service.resources import REFUSAL_SYSTEM, TRANSACTION_SYSTEM
+from bouquet_dmp.service.resources import CONFIDENTIALITY, REFUSAL_SYSTEM, TRANSACTION_SYSTEM
 
 if TYPE_CHECKING:
     from bouquet.api.patient import PatientContext
@@ -90,6 +90,8 @@ class DocumentEntry:
     service_date: date | None
     indexed_at: datetime | None
     masked: bool
+    labels: frozenset[str] = frozenset()
+    hidden_from_patient_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,12 @@ class MhdClient:
                 author_name=(author.display if author is not None else None) or "Auteur inconnu", author_idnat=author_idnat,
                 service_date=date.fromisoformat(str(start)[:10]) if start else None,
                 indexed_at=reference.date if isinstance(reference.date, datetime) else None,
-                masked=any(c.code == "R" for label in reference.securityLabel or [] for c in label.coding or []))
+                masked=any(c.code == "R" for label in reference.securityLabel or [] for c in label.coding or []),
+                labels=frozenset(c.code for label in reference.securityLabel or [] for c in label.coding or []
+                                 if c.system == CONFIDENTIALITY_SYSTEM and c.code),
+                hidden_from_patient_until=next((label.text for label in reference.securityLabel or []
+                                                if label.text and any(c.code == INVISIBLE_PATIENT for c in label.coding or [])),
+                                               None))
         except (AttributeError, IndexError, StopIteration, TypeError, ValueError):
             raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide (DocumentReference incomplet).", "bad-document") from None
 
@@ -324,10 +331,12 @@ class MhdClient:
             raise DmpInvalidAnswer("Le DMP a envoyé un document d'un type inattendu.", "bad-content")
         return response.content, kind
 
-    async def provide(self, *, type_code: str, title: str, content_type: str, data: bytes, service_date: date) -> str:
-        """ITI-65: submit one document; returns its id in the DMP."""
+    async def provide(self, *, type_code: str, title: str, content_type: str, data: bytes, service_date: date,
+                      confidentiality: frozenset[str] = frozenset()) -> str:
+        """ITI-65: submit one document (`confidentiality`: R, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX); its id."""
         body = provide_bundle(self.caller, self.patient_token, type_code=type_code, title=title,
-                              content_type=content_type, data=data, service_date=service_date)
+                              content_type=content_type, data=data, service_date=service_date,
+                              confidentiality=confidentiality)
         response = await self._send("POST", f"{self.base}/", idempotent=False, json=body,
                                     headers={"Content-Type": FHIR_JSON})
         answer = self._json(response)
@@ -395,7 +404,7 @@ class MhdClient:
 
 
 def provide_bundle(caller: Caller, patient_token: str, *, type_code: str, title: str, content_type: str,
-                   data: bytes, service_date: date) -> dict[str, Any]:
+                   data: bytes, service_date: date, confidentiality: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The ITI-65 transaction Bundle: SubmissionSet List + DocumentReference + Binary (validated here)."""
     system, value = patient_token.split("|", 1)
     subject = {"identifier": {"system": system, "value": value}}
@@ -417,7 +426,10 @@ def provide_bundle(caller: Caller, patient_token: str, *, type_code: str, title:
             "category": [{"coding": [{"system": CLASS_SYSTEM, "code": kind.class_code}]}],
             "subject": subject, "date": now, "author": [author], "description": title,
             "content": [{"attachment": {"contentType": content_type, "url": binary_url, "size": len(data), "title": title}}],
-            "context": {"period": {"start": service_date.isoformat()}}}},
+            "context": {"period": {"start": service_date.isoformat()}},
+            **({"securityLabel": [{"coding": [
+                {"system": CONFIDENTIALITY if code == "R" else CONFIDENTIALITY_SYSTEM, "code": code}]}
+                for code in sorted(confidentiality)]} if confidentiality else {})}},
         {"fullUrl": binary_url, "request": {"method": "POST", "url": "Binary"}, "resource": {
             "resourceType": "Binary", "contentType": content_type, "data": base64.b64encode(data).decode()}},
     ]}

@@ -19,7 +19,8 @@ import bouquet_dmp.service.provide as provide
 from bouquet.api.db import utcnow
 from bouquet.api.patient import PatientContext
 from bouquet_dmp import access
-from bouquet_dmp.codes import IDNAT_PS_SYSTEM
+from bouquet_dmp.codes import IDNAT_PS_SYSTEM, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS
+from bouquet_dmp.config import dmp_settings
 from bouquet_dmp.doctypes import class_of
 from bouquet_dmp.identity import HEADER, Caller, IdentityError, verify
 from bouquet_dmp.models import DmpDocument, DmpRecord
@@ -35,6 +36,9 @@ from bouquet_dmp.service.resources import (
 )
 
 MAX_BODY = 70_000_000
+INVISIBLE_PATIENT_UNSET = ("Le délai après lequel un document « non visible du patient » lui devient visible n'est pas "
+                           "configuré (BOUQUET_DMP_INVISIBLE_PATIENT_DAYS) : sa source réglementaire n'a pas été trouvée. "
+                           "Le document n'a pas été envoyé.")
 MAX_REASON = 500
 
 
@@ -321,6 +325,10 @@ async def transaction(request: Request) -> Response:
         raise Refusal(400 if exc.reason != "content" else 422, "invalid", exc.reason, exc.message) from None
     if submission.patient_ins != caller.patient:
         raise Refusal(403, "forbidden", "patient-mismatch", "Le document porte sur un autre patient que celui de l'identité présentée.")
+    invisible_days = dmp_settings().invisible_patient_days  # read when used, like every DMP setting
+    if INVISIBLE_PATIENT in submission.confidentiality and not invisible_days:
+        raise Refusal(422, "not-supported", "invisible-patient-delay", INVISIBLE_PATIENT_UNSET)
+    now = utcnow()
 
     def run() -> DmpDocument:
         with _db(request).write() as session:
@@ -333,8 +341,11 @@ async def transaction(request: Request) -> Response:
                 class_code=class_of(submission.type_code), title=submission.title,
                 content_type=submission.content_type, size=len(submission.data), sha1=submission.sha1,
                 content=submission.data, author_idnat=caller.idnat, author_name=caller.name[:200],
-                author_profession=caller.profession, service_date=submission.service_date, indexed_at=utcnow(),
-                submission_set_id=submission.submission_set_id)
+                author_profession=caller.profession, service_date=submission.service_date, indexed_at=now,
+                submission_set_id=submission.submission_set_id, masked="R" in submission.confidentiality,
+                hidden_from_representatives=INVISIBLE_REPRESENTANTS in submission.confidentiality,
+                hidden_from_patient_until=(now + timedelta(days=invisible_days)
+                                           if INVISIBLE_PATIENT in submission.confidentiality and invisible_days else None))
             session.add(document)
             access.trace(session, caller, "provide", access.GRANTED, document_id=document.id, detail=document.title)
             return document

@@ -12,7 +12,11 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
+from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS
 from bouquet_dmp.doctypes import types
+
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+CONFIDENTIALITY_CODES = frozenset({"R", "N", INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS})
 from bouquet_dmp.content import STORED, ContentError, check
 
 SUBMISSION_SET = "submissionset"
@@ -34,6 +38,7 @@ class Submission:
     sha1: str
     service_date: date
     patient_ins: str
+    confidentiality: frozenset[str] = frozenset()
 
 
 def read(body: Any, max_bytes: int) -> Submission:
@@ -78,8 +83,14 @@ def read(body: Any, max_bytes: int) -> Submission:
     start = period.start if period is not None else None
     service_date = date.fromisoformat(str(start)[:10]) if start else date.today()
     title = (reference.description or attachment.title or known[type_code].label).strip()[:300]
+    confidentiality = frozenset(c.code for label in reference.securityLabel or [] for c in label.coding or []
+                                if c.code in CONFIDENTIALITY_CODES and c.system in (CONFIDENTIALITY, CONFIDENTIALITY_SYSTEM))
+    unknown = [c.code for label in reference.securityLabel or [] for c in label.coding or []
+               if c.code not in CONFIDENTIALITY_CODES]
+    if unknown:
+        raise ProvideError("invalid", f"Code de confidentialité inconnu : {', '.join(str(u) for u in unknown)}.")
     return Submission(
         submission_set_id=str(submission_list.id or "")[:64] or hashlib.sha1(data).hexdigest(),
         type_code=type_code, title=title, content_type=content_type, data=data,
         sha1=base64.b64encode(hashlib.sha1(data).digest()).decode(), service_date=service_date,  # noqa: S324  # FHIR's Attachment.hash is SHA-1
-        patient_ins=f"{subject.system.removeprefix('urn:oid:')}|{subject.value}")
+        patient_ins=f"{subject.system.removeprefix('urn:oid:')}|{subject.value}", confidentiality=confidentiality)

@@ -11,7 +11,8 @@ from typing import Any
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from bouquet_dmp.codes import IDNAT_PS_SYSTEM, PROFESSIONS
+from bouquet.api.db import utcnow
+from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, IDNAT_PS_SYSTEM, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS, PROFESSIONS
 from bouquet_dmp.doctypes import CLASS_SYSTEM, LOINC, classes, type_of
 from bouquet_dmp.models import DmpAccessEvent, DmpDocument, DmpNotification
 
@@ -55,8 +56,18 @@ def document_reference(document: DmpDocument, base: str) -> dict[str, Any]:
             "hash": document.sha1, "title": document.title, "creation": document.service_date.isoformat()}}],
         "context": {"period": {"start": document.service_date.isoformat()}},
     }
+    labels: list[dict[str, Any]] = []
     if document.masked:
-        resource["securityLabel"] = [{"coding": [{"system": CONFIDENTIALITY, "code": "R", "display": "masqué par le patient"}]}]
+        labels.append({"coding": [{"system": CONFIDENTIALITY, "code": "R", "display": "masqué aux professionnels"}]})
+    if document.hidden_from_patient_until is not None and document.hidden_from_patient_until > utcnow():
+        labels.append({"coding": [{"system": CONFIDENTIALITY_SYSTEM, "code": INVISIBLE_PATIENT,
+                                   "display": "non visible du patient avant l'annonce"}],
+                       "text": instant(document.hidden_from_patient_until)})
+    if document.hidden_from_representatives:
+        labels.append({"coding": [{"system": CONFIDENTIALITY_SYSTEM, "code": INVISIBLE_REPRESENTANTS,
+                                   "display": "invisible aux représentants légaux"}]})
+    if labels:
+        resource["securityLabel"] = labels
     return resource
 
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from bouquet.api.patient import audit_ins
 from bouquet_prevention.engine import Act
 from bouquet_prevention.hooks import external_acts
 from bouquet_prevention.models import PreventionAct
@@ -25,9 +24,8 @@ __all__ = ["acts_by_patient", "find_same", "history_of", "patient_ins", "recorde
 
 
 def patient_ins(patient: PatientContext) -> str:
-    """The patient as Bouquet's tables and audit trail name them: '<oid>|<matricule>', or their traits when the
-    identity is not qualified (its INS is not shared: `bouquet.api.patient.audit_ins`)."""
-    return audit_ins(patient)
+    """The patient as Bouquet's tables and audit trail name them: '<oid>|<matricule>'."""
+    return f"{patient.ins.oid}|{patient.ins.matricule}"
 
 
 def recorded_acts(session: Session, ins: str) -> list[Act]:

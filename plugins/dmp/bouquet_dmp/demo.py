@@ -47,7 +47,8 @@ PSY = ("Dr Paule Orsini (psychiatre)", _idnat("9999000018"), "10")
 
 def _patient(first13: str, birth_name: str, given_names: str, birth_date: date, sex: str, birthplace: str) -> PatientContext:
     traits = PatientTraits(birth_name, given_names, birth_date, sex, birthplace)  # type: ignore[arg-type]
-    return PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source=DEMO_SOURCE)
+    # Fictitious identities, treated as qualified (as the core's demo patients) so that their DMP can be shown.
+    return PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source=DEMO_SOURCE, identity_status="qualifiee")
 
 
 #: Fifteen more fictitious patients; sex, year, month and birthplace agree with each matricule.

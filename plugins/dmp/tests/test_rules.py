@@ -138,6 +138,9 @@ def test_outside_the_care_team_the_patient_consents_then_the_professional_reads(
     open_patient(client)
     refused = unescape(client.get("/p/dmp/documents").text)
     assert "Vous ne faites pas partie de l'équipe de soins" in refused and 'data-testid="dmp-consent-link"' in refused
+    upload = client.submit("/p/dmp/upload", data={"type": "11488-4", "title": "CR", "date": "2026-11-02"},
+                           files={"file": ("cr.txt", b"Compte rendu", "text/plain")})
+    assert upload.status_code == 400 and "Vous ne faites pas partie de l'équipe de soins" in unescape(upload.text)
     incomplete = client.submit("/p/dmp/consent", {"scope": "consultation", "how": "", "confirm": ""})
     assert incomplete.status_code == 400
     text = unescape(incomplete.text)
@@ -150,7 +153,7 @@ def test_outside_the_care_team_the_patient_consents_then_the_professional_reads(
         lines = session.exec(select(DmpAccessEvent).where(DmpAccessEvent.patient_ins == MARTIN_INS)
                              .order_by(DmpAccessEvent.id)).all()
         audited = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.consent")).one()
-    assert [line.outcome for line in lines if line.transaction == "search"] == ["denied", "granted"]
+    assert [line.outcome for line in lines if line.transaction in ("search", "provide")] == ["denied", "denied", "granted"]
     assert lines[-1].basis.startswith("consentement du patient recueilli oralement le ")
     assert f"par {outsider.display_name}" in lines[-1].basis
     assert audited.details == {"scope": "consultation", "how": "oral"} and audited.patient_ins == MARTIN_INS

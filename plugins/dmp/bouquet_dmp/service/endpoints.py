@@ -334,6 +334,7 @@ async def transaction(request: Request) -> Response:
         with _db(request).write() as session:
             standing = access.standing_of(session, caller)
             _refuse_blocked(session, caller, standing, "provide")
+            _refuse_without_care(session, caller, standing, "provide")   # feeding needs the same care relationship (L. 1111-17 III)
             if session.get(DmpRecord, caller.patient) is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")
             document = DmpDocument(

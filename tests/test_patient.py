@@ -44,6 +44,7 @@ def launch(**changes: Any) -> dict[str, Any]:
         "birth_date": "1985-05-12",
         "sex": "M",
         "birthplace": "78006",
+        "identity_status": "qualifiee",
     }
     for key, value in changes.items():
         if value is DELETE:
@@ -259,6 +260,21 @@ def test_age(born: str, on: date, age: int) -> None:
     assert PatientContext.from_dict(launch(ins=ins, birth_date=born), today=TODAY).age(on) == age
 
 
+@pytest.mark.parametrize("status", ["provisoire", "recuperee", "validee", None])
+def test_the_ins_is_shared_only_for_a_qualified_identity(status: str | None) -> None:
+    ctx = PatientContext.from_dict(launch(identity_status=status), today=TODAY)
+    assert not ctx.ins_shareable
+    patient = ctx.to_fhir_patient("p-1")
+    assert "identifier" not in patient and "185057800608491" not in json.dumps(patient)
+    assert PatientContext.from_dict(launch(), today=TODAY).to_fhir_patient("p-1")["identifier"][0]["value"] == "185057800608491"
+
+
+def test_an_unknown_identity_status_is_refused() -> None:
+    with pytest.raises(PatientContextError) as refused:
+        PatientContext.from_dict(launch(identity_status="verifiee"), today=TODAY)
+    assert (refused.value.field, refused.value.code) == ("identity_status", "bad_value")
+
+
 def test_age_before_birth_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         PatientContext.from_dict(launch(), today=TODAY).age(date(1980, 1, 1))
@@ -357,6 +373,7 @@ def contexts(draw: st.DrawFn) -> PatientContext:
         document=draw(st.one_of(st.none(), _ref)),
         source=draw(st.one_of(st.just("manual"), _ref)),
         established_at=draw(st.one_of(st.none(), _aware_datetimes)),
+        identity_status=draw(st.sampled_from([None, "provisoire", "recuperee", "validee", "qualifiee"])),
     )
 
 
@@ -370,7 +387,7 @@ def test_from_dict_inverts_to_dict(ctx: PatientContext) -> None:
 def test_traits_are_canonical(ctx: PatientContext) -> None:
     names = (ctx.traits.birth_name, *ctx.traits.given_names)
     assert all(normalise_name(name, "birth_name") == name for name in names)
-    assert ctx.to_fhir_patient("x")["identifier"][0]["value"] == str(ctx.ins)
+    assert ctx.to_fhir_patient("x", include_ins=True)["identifier"][0]["value"] == str(ctx.ins)
 
 
 def test_reprs_do_not_leak_patient_data() -> None:

@@ -55,3 +55,15 @@ def test_age_label(born, today, label):
 
 def test_group_matricule_keeps_corsica():
     assert group_matricule("285072A00411249") == "2 85 07 2A 004 112 49"
+
+
+@pytest.mark.parametrize(("status", "label", "shared"), [
+    ("qualifiee", "Identité qualifiée", True),
+    ("validee", "Identité validée", False),
+    ("recuperee", "Identité récupérée", False),
+    ("provisoire", "Identité provisoire", False),
+    (None, "Statut de l'identité non transmis", False),
+])
+def test_the_banner_shows_the_identity_status(status, label, shared):
+    shown = patient_display(replace(DEMO_PATIENTS[0], identity_status=status), today=date(2026, 11, 28))
+    assert (shown.identity_status_label, shown.ins_shared) == (label, shared)

@@ -166,6 +166,12 @@ async def test_hook_bouquet_alerts(example_app):
 
 
 @pytest.mark.anyio
+async def test_hook_bouquet_home_notices(example_app):
+    notices = await _acall(example_app, "bouquet_home_notices", ctx=None)
+    assert Alert("Message de l'exemple", severity="info", description="Pour le compte connecté.") in notices
+
+
+@pytest.mark.anyio
 async def test_hook_bouquet_launchables(example_app):
     launchables = await _acall(example_app, "bouquet_launchables", ctx=None)
     assert Launchable("Application exemple", "https://app.example.org/launch") in launchables

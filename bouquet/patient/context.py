@@ -76,8 +76,12 @@ class SessionPatients:
 
 
 def audit_ins(patient: PatientContext) -> str:
-    """The patient as the audit trail names them: '<oid>|<matricule>'."""
-    return f"{patient.ins.oid}|{patient.ins.matricule}"
+    """The patient as the audit trail names them: '<oid>|<matricule>' for a qualified identity; otherwise the
+    INS is not shared (RNIV) and the trail names them by their traits: 'traits|<birth name>|<first name>|<birth date>|<sex>'."""
+    if patient.ins_shareable:
+        return f"{patient.ins.oid}|{patient.ins.matricule}"
+    traits = patient.traits
+    return f"traits|{traits.birth_name[:30]}|{traits.first_given_name[:20]}|{traits.birth_date.isoformat()}|{traits.sex.value}"
 
 
 # --- the table -------------------------------------------------------------------------------

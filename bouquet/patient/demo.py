@@ -24,7 +24,8 @@ DEMO_SOURCE = "demo"
 def _patient(first13: str, birth_name: str, given_names: str, birth_date: date, sex: str,
              birthplace: str) -> PatientContext:
     traits = PatientTraits(birth_name, given_names, birth_date, sex, birthplace)  # type: ignore[arg-type]
-    return PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source=DEMO_SOURCE)
+    # Fictitious identities, treated as qualified so that every feature can be shown with them.
+    return PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source=DEMO_SOURCE, identity_status="qualifiee")
 
 
 #: Five fictitious patients; every INS is a test INS (never a real person's).

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from bouquet.foundation.times import PARIS, format_datetime
 from bouquet.patient.ins import OID_NIR_DEMO
-from bouquet.patient.model import PatientContext, Sex
+from bouquet.patient.model import IDENTITY_STATUSES, PatientContext, Sex
 
 __all__ = ["PARIS", "PatientDisplay", "age_label", "group_matricule", "patient_display"]
 
@@ -43,6 +43,8 @@ class PatientDisplay:
     birthplace_label: str | None
     source_label: str
     established_label: str | None
+    identity_status_label: str = "Statut de l'identité non transmis"
+    ins_shared: bool = False
 
 
 def patient_display(patient: PatientContext, today: date | None = None) -> PatientDisplay:
@@ -68,6 +70,8 @@ def patient_display(patient: PatientContext, today: date | None = None) -> Patie
         birthplace_label=_birthplace(traits.birthplace, female),
         source_label=SOURCE_LABELS.get(patient.source, patient.source),
         established_label=_when(patient.established_at),
+        identity_status_label=IDENTITY_STATUSES.get(patient.identity_status or "", "Statut de l'identité non transmis"),
+        ins_shared=patient.ins_shareable,
     )
 
 

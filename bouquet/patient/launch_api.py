@@ -126,6 +126,9 @@ def _patient(body: dict[str, Any]) -> PatientContext:
         raise LaunchRefused("patient", "missing", "Indiquez le patient (objet « patient » : INS et traits).")
     if not isinstance(data, dict):
         raise LaunchRefused("patient", "wrong_type", "Le patient doit être un objet JSON (INS et traits).")
+    if data.get("identity_status") in (None, ""):
+        raise LaunchRefused("patient.identity_status", "missing", "Indiquez le statut de l'identité du patient "
+                            "(« patient.identity_status » : provisoire, recuperee, validee ou qualifiee).")
     values = {key: value for key, value in data.items() if key not in _TRUSTED_KEYS}
     if "encounter" in body:
         values["encounter"] = body["encounter"]

@@ -29,6 +29,8 @@ from typing import Any
 from bouquet.patient.ins import OID_NIR_DEMO, OID_NIR_TEST, Ins, InsError
 
 __all__ = [
+    "IDENTITY_STATUSES",
+    "INS_NOT_SHARED",
     "MIN_BIRTH_DATE",
     "PatientContext",
     "PatientContextError",
@@ -64,6 +66,19 @@ _LABELS = {
 _NAME_OK = re.compile(r"[A-Z' -]*[A-Z][A-Z' -]*")
 _BIRTHPLACE = re.compile(r"(?:\d{2}|2[AB])\d{3}")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+#: The identity's status (référentiel national d'identitovigilance, RNIV volet 1): only a « qualifiée »
+#: identity lets the INS be shared (matricule + OID); the practice software sends it with the patient.
+IDENTITY_STATUSES = {
+    "provisoire": "Identité provisoire",
+    "recuperee": "Identité récupérée",
+    "validee": "Identité validée",
+    "qualifiee": "Identité qualifiée",
+}
+#: Why a feature that needs the INS does without it, in French.
+INS_NOT_SHARED = ("L'identité de ce patient n'est pas qualifiée : son INS n'est pas partagé "
+                  "(référentiel national d'identitovigilance). Qualifiez l'identité dans votre logiciel.")
 
 
 class PatientContextError(InsError):
@@ -250,6 +265,7 @@ class PatientContext:
     document: str | None = None
     source: str = "manual"
     established_at: datetime | None = None
+    identity_status: str | None = None
 
     def __repr__(self) -> str:
         return f"PatientContext({self.ins!r}, source={self.source!r})"
@@ -262,6 +278,9 @@ class PatientContext:
         _check_consistency(self.ins, self.traits)
         _optional_ref(self.encounter, "encounter")
         _optional_ref(self.document, "document")
+        if self.identity_status is not None and self.identity_status not in IDENTITY_STATUSES:
+            raise _fail("identity_status", "bad_value", "Le statut de l'identité doit valoir « provisoire », "
+                        "« recuperee », « validee » ou « qualifiee » (référentiel national d'identitovigilance).")
         if _optional_ref(self.source, "source") is None:
             raise _fail("source", "missing", "L'origine du contexte patient est manquante.")
         if self.established_at is not None and (
@@ -305,6 +324,7 @@ class PatientContext:
             document=_blank_to_none(data.get("document")),
             source=_blank_to_none(data.get("source")) or "manual",
             established_at=_parse_established_at(data.get("established_at")),
+            identity_status=_identity_status(data.get("identity_status")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -316,8 +336,14 @@ class PatientContext:
             "sex": traits.sex.value, "birthplace": traits.birthplace, "source": self.source,
         }
         optional = {"encounter": self.encounter, "document": self.document,
-                    "established_at": self.established_at.isoformat() if self.established_at else None}
+                    "established_at": self.established_at.isoformat() if self.established_at else None,
+                    "identity_status": self.identity_status}
         return out | {key: value for key, value in optional.items() if value is not None}
+
+    @property
+    def ins_shareable(self) -> bool:
+        """Whether the INS (matricule + OID) may be shared: only for a qualified identity (RNIV)."""
+        return self.identity_status == "qualifiee"
 
     @property
     def display_name(self) -> str:
@@ -331,7 +357,7 @@ class PatientContext:
             raise ValueError("on precedes the birth date")
         return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
-    def to_fhir_patient(self, id: str) -> dict[str, Any]:  # noqa: A002  # FHIR's own name for it
+    def to_fhir_patient(self, id: str, *, include_ins: bool | None = None) -> dict[str, Any]:  # noqa: A002  # FHIR's own name for it
         """A FHIR R4 Patient dict shaped after FR Core Patient INS.
 
         identifier: system urn:oid:<oid>, value the matricule, type from fr-core-cs-v2-0203
@@ -341,8 +367,8 @@ class PatientContext:
         fr-core-patient-birth-list-given-name extension. birthPlace: the standard
         patient-birthPlace extension whose Address carries the INSEE code in FR Core's
         fr-core-address-insee-code extension (99xxx for abroad, as FR Core describes);
-        omitted when unknown. meta.profile is not claimed: the profile also requires the
-        identity reliability status, which this core does not know.
+        omitted when unknown. meta.profile is not claimed. The INS identifier is left out unless
+        ``include_ins`` (default: the identity is qualified, ``ins_shareable``).
         """
         ins, traits = self.ins, self.traits
         type_code = {OID_NIR_TEST: "INS-NIR-TEST", OID_NIR_DEMO: "INS-NIR-DEMO"}.get(ins.oid, f"INS-{ins.kind}")
@@ -361,11 +387,22 @@ class PatientContext:
             "gender": traits.sex.fhir_gender,
             "birthDate": traits.birth_date.isoformat(),
         }
+        if not (self.ins_shareable if include_ins is None else include_ins):
+            del patient["identifier"]
         if traits.birthplace is not None:
             insee = {"url": FR_CORE_ADDRESS_INSEE_CODE,
                      "valueCoding": {"system": INSEE_COMMUNE_SYSTEM, "code": traits.birthplace}}
             patient["extension"] = [{"url": FHIR_BIRTH_PLACE, "valueAddress": {"extension": [insee]}}]
         return patient
+
+
+def _identity_status(value: object) -> str | None:
+    """The identity status (None when absent; a launch requires it); raise PatientContextError(field="identity_status")."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _fail("identity_status", "wrong_type", "Le statut de l'identité doit être une chaîne de caractères.")
+    return value.strip().lower()
 
 
 def _blank_to_none(value: object) -> Any:

@@ -84,6 +84,11 @@ def bouquet_alerts(ctx: RequestContext) -> list[Alert]:
 
 
 @hookspec
+def bouquet_home_notices(ctx: RequestContext) -> list[Alert]:
+    """Notices for the signed-in account itself (not about a patient), shown on its home page."""
+
+
+@hookspec
 def bouquet_launchables(ctx: RequestContext) -> list[Launchable]:
     """Applications the account can open with the patient in `ctx.patient`."""
 

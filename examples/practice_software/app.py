@@ -30,8 +30,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from datetime import date
+
 from bouquet.patient.demo import DEMO_PATIENTS
-from bouquet.patient.model import PatientContext
+from bouquet.patient.ins import OID_NIR_TEST, Ins, with_key
+from bouquet.patient.model import IDENTITY_STATUSES, PatientContext, PatientTraits
 from examples.practice_software.bouquet_link import (
     BouquetError,
     BouquetLink,
@@ -71,11 +74,25 @@ class Config:
         return f"{self.base_url}/callback"
 
 
+#: A patient whose identity this software has not verified yet (no identity document seen): « provisoire ».
+PROVISIONAL = PatientContext(Ins(with_key("1680399341007"), OID_NIR_TEST),
+                             PatientTraits("DIALLO", ("MAMADOU",), date(1968, 3, 12), "M", "99341"),  # type: ignore[arg-type]
+                             source="demo", identity_status="provisoire")
+#: The software's patients: Bouquet's demonstration patients (qualified identities) and one provisional identity.
+PATIENTS: tuple[PatientContext, ...] = (*DEMO_PATIENTS, PROVISIONAL)
+
+
 def launch_payload(patient: PatientContext) -> dict[str, Any]:
-    """The patient as the launch API expects it: the INS and the traits, as INSi returned them."""
+    """The patient as the launch API expects it: the INS and the traits as INSi returned them, and the identity's
+    status (référentiel national d'identitovigilance), which the launch requires."""
     return {"ins": patient.ins.matricule, "oid": patient.ins.oid, "birth_name": patient.traits.birth_name,
             "given_names": " ".join(patient.traits.given_names), "birth_date": patient.traits.birth_date.isoformat(),
-            "sex": patient.traits.sex.value, "birthplace": patient.traits.birthplace}
+            "sex": patient.traits.sex.value, "birthplace": patient.traits.birthplace,
+            "identity_status": patient.identity_status or "provisoire"}
+
+
+def identity_status_label(patient: PatientContext) -> str:
+    return IDENTITY_STATUSES.get(patient.identity_status or "provisoire", "")
 
 
 class _SignedCookie:
@@ -109,13 +126,14 @@ def create_app(config: Config) -> Starlette:
     cookies = _SignedCookie(config.session_secret)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     https = config.base_url.startswith("https://")
-    patients = {patient.ins.matricule: patient for patient in DEMO_PATIENTS}
+    patients = {patient.ins.matricule: patient for patient in PATIENTS}
 
     async def page(request: Request, session: dict[str, Any], *, error: str | None = None,
                    status_code: int = 200) -> Response:
         session.setdefault("csrf", secrets.token_urlsafe(24))
         response = templates.TemplateResponse(request, "index.html", {
             "name": NAME, "user": session.get("user"), "patients": list(patients.values()), "csrf": session["csrf"],
+            "identity_status_label": identity_status_label,
             "error": error, "bouquet_url": config.issuer,
         }, status_code=status_code)
         cookies.save(response, session, https)

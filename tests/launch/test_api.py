@@ -69,6 +69,9 @@ def test_each_bad_value_is_refused_naming_its_field_and_nothing_is_stored(app, l
         ({**good, "patient": {**good["patient"], "birth_name": ""}}, "patient.birth_name", "missing"),
         ({**good, "patient": {**good["patient"], "birthplace": "7505"}}, "patient.birthplace", "bad_format"),
         ({**good, "patient": None}, "patient", "missing"),
+        ({**good, "patient": {k: v for k, v in good["patient"].items() if k != "identity_status"}},
+         "patient.identity_status", "missing"),
+        ({**good, "patient": {**good["patient"], "identity_status": "verifiee"}}, "patient.identity_status", "bad_value"),
         ({**good, "professional": other}, "professional", "unknown"),
         ({**good, "professional": "8" + "1" * 11}, "professional", "bad_format"),
         ({**good, "professional": secretary.username}, "professional", "bad_format"),
@@ -124,4 +127,16 @@ def test_deeply_nested_json_is_refused_then_the_corrected_request_passes(app, la
     assert launcher.post(launcher.body(doctor.idnat_ps, encounter={"a": nested})).json()["code"] == "too_deep"
     assert _count(app, LaunchHandle) == 0
     assert launcher.launch_url(doctor.idnat_ps).startswith("http://localhost/launch?launch=")
+
+
+def test_a_launch_without_the_identity_status_is_refused_then_accepted_once_sent(app, launcher, doctor):
+    body = launcher.body(doctor.idnat_ps)
+    del body["patient"]["identity_status"]
+    refused = launcher.post(body)
+    assert refused.status_code == 400
+    assert refused.json()["field"] == "patient.identity_status" and "statut de l'identité" in refused.json()["message"]
+    assert _count(app, LaunchHandle) == 0
+    body["patient"]["identity_status"] = "provisoire"
+    accepted = launcher.post(body)
+    assert accepted.status_code == 201, accepted.text
     assert _count(app, LaunchHandle) == 1

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
+from bouquet.api.patient import audit_ins
 from bouquet.api.web import csp_leaving_to
 from bouquet_catalog import solutions, web
 from bouquet_catalog.models import Image, Revision, Solution
@@ -103,7 +104,7 @@ async def open_solution(request: Request) -> Response:
     launch_url = _app_launch_url()
     if launch_url is not None:
         url = await launch_url(ctx, solution.oidc_client_id, url)
-    patient_ins = f"{ctx.patient.ins.oid}|{ctx.patient.ins.matricule}" if ctx.patient is not None else None
+    patient_ins = audit_ins(ctx.patient) if ctx.patient is not None else None  # no INS for a non-qualified identity
     await ctx.audit.log("catalog.open", patient_ins=patient_ins, resource=f"catalog:solution:{solution_id}",
                         details={"client_id": solution.oidc_client_id, "with_patient": patient_ins is not None})
     return RedirectResponse(url, status_code=303)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bouquet import Action, NavEntry, Panel, hookimpl
+from bouquet import Action, Alert, NavEntry, Panel, hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -30,7 +30,7 @@ EMERGENCY_PROFESSIONS = frozenset({"10", "50", "60"})
 @hookimpl
 def bouquet_actions() -> list[Action]:
     return [
-        # A secretary reads only what the DMP's matrix gives secretaries: administrative documents.
+        # A secretary reaches the DMP's pages, and the DMP tells them why it shows them nothing (CSP L. 1111-17 III).
         Action("dmp.read", "Consulter le DMP du patient", secretary=True),
         Action("dmp.upload", "Alimenter le DMP du patient"),
         Action("dmp.emergency_access", "Accéder au DMP en urgence (bris de glace)", professions=EMERGENCY_PROFESSIONS),
@@ -42,7 +42,7 @@ def bouquet_routes() -> list[Any]:
     from starlette.routing import Mount, Route
 
     from bouquet import public
-    from bouquet_dmp import emergency, history, pages, panel, upload
+    from bouquet_dmp import consent, emergency, history, pages, panel, upload
     from bouquet_dmp.service import EmbeddedService
 
     return [
@@ -55,6 +55,8 @@ def bouquet_routes() -> list[Any]:
         Route("/emergency", emergency.form, methods=["GET"]),
         Route("/emergency", emergency.submit, methods=["POST"]),
         Route("/history", history.history, methods=["GET"]),
+        Route("/consent", consent.form, methods=["GET"]),
+        Route("/consent", consent.submit, methods=["POST"]),
         # Callers authenticate with their signed identity (`identity`), not the browser's session.
         Mount("/fhir", app=public(EmbeddedService())),
     ]
@@ -87,6 +89,14 @@ def bouquet_nav(ctx: RequestContext) -> list[NavEntry]:
     if ctx.patient is not None and ctx.can("dmp.read"):
         return [NavEntry("DMP du patient", "/p/dmp/documents", order=150)]
     return []
+
+
+@hookimpl
+async def bouquet_home_notices(ctx: RequestContext) -> list[Alert]:
+    """The médecin traitant reads here that a patient's DMP was opened in an emergency (the outbox's messages)."""
+    from bouquet_dmp.notices import emergency_notices
+
+    return await emergency_notices(ctx)
 
 
 @hookimpl

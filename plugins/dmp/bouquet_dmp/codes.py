@@ -1,62 +1,22 @@
-"""The codes the DMP speaks: document types (LOINC), document classes, the default access matrix,
-and the vaccine codes (CVX) that map to the prevention plugin's act codes."""
+"""The vaccine codes (CVX) that map to the prevention plugin's act codes, and the professionals' identifier system.
+
+Document types and classes are the DMP's own value sets (`doctypes`), and who may read which type is
+the official matrix (`matrix`): neither lives in code."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-LOINC = "http://loinc.org"
-#: Bouquet's document classes. The DMP's own class codes (JDV_J07-XdsClassCode-CISIS) are coarser;
-#: the access matrix needs the finer split (a nurse reads biologie, not a consultation report).
-CLASS_SYSTEM = "urn:bouquet:dmp:class"
 CVX = "http://hl7.org/fhir/sid/cvx"
 CVX_OID = "2.16.840.1.113883.12.292"
 #: The identifier system of professionals (IdNat_PS), as the ANS FHIR guides name it.
 IDNAT_PS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
-#: The secretary's "profession" in the access matrix.
-SECRETARY = "secretaire"
-
-
-@dataclass(frozen=True)
-class DocumentType:
-    code: str
-    label: str
-    class_code: str
-
-
-CLASSES: dict[str, str] = {
-    "compte-rendu": "Comptes rendus",
-    "biologie": "Biologie",
-    "ordonnance": "Traitements et prescriptions",
-    "synthese": "Synthèses et lettres de liaison",
-    "vaccination": "Vaccinations",
-    "administratif": "Documents administratifs",
-}
-
-TYPES: dict[str, DocumentType] = {t.code: t for t in (
-    DocumentType("11488-4", "Compte rendu de consultation", "compte-rendu"),
-    DocumentType("11502-2", "Résultats d'examens de biologie médicale", "biologie"),
-    DocumentType("57833-6", "Ordonnance de produits de santé", "ordonnance"),
-    DocumentType("11490-0", "Lettre de liaison à la sortie d'un établissement", "synthese"),
-    DocumentType("87273-9", "Note de vaccination", "vaccination"),
-    DocumentType("57016-8", "Recueil de consentement", "administratif"),
-)}
-VACCINATION_TYPE = "87273-9"
-
+#: Confidentiality codes a document carries besides the standard « R » (masqué aux professionnels), under the
+#: names the DMP uses; the system is Bouquet's own (the DMP's code-system OID was not found in the material read).
+CONFIDENTIALITY_SYSTEM = "urn:bouquet:dmp:confidentialite"
+INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS = "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"
+#: The professions the DMP's screens name (TRE_G15_ProfessionSante codes), and the matrix's row for secretaries.
 PROFESSIONS: dict[str, str] = {
     "10": "Médecin", "21": "Pharmacien", "40": "Chirurgien-dentiste", "50": "Sage-femme",
-    "60": "Infirmier", "70": "Masseur-kinésithérapeute", SECRETARY: "Secrétaire",
-}
-
-#: Which classes each profession reads by default (seeded by the migration; changed in the table).
-DEFAULT_MATRIX: dict[str, frozenset[str]] = {
-    "10": frozenset(CLASSES),
-    "50": frozenset(CLASSES),
-    "40": frozenset({"compte-rendu", "biologie", "ordonnance", "vaccination", "administratif"}),
-    "21": frozenset({"biologie", "ordonnance", "vaccination", "administratif"}),
-    "60": frozenset({"biologie", "ordonnance", "synthese", "vaccination", "administratif"}),
-    "70": frozenset({"ordonnance", "synthese", "administratif"}),
-    SECRETARY: frozenset({"administratif"}),
+    "60": "Infirmier", "70": "Masseur-kinésithérapeute", "80": "Pédicure-podologue", "secretaire": "Secrétaire",
 }
 
 #: CVX code → the prevention plugin's act code (its data/catalogue.yaml lists the same codes).

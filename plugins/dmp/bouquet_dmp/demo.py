@@ -26,7 +26,8 @@ from bouquet.api.patient import (
     PatientTraits,
     with_key,
 )
-from bouquet_dmp.codes import CVX_OID, TYPES
+from bouquet_dmp.codes import CVX_OID
+from bouquet_dmp.doctypes import class_of
 from bouquet_dmp.content import CDA, PDF, TEXT
 from bouquet_dmp.models import DmpDocument, DmpRecord
 from bouquet_dmp.pdf import text_pdf
@@ -46,7 +47,8 @@ PSY = ("Dr Paule Orsini (psychiatre)", _idnat("9999000018"), "10")
 
 def _patient(first13: str, birth_name: str, given_names: str, birth_date: date, sex: str, birthplace: str) -> PatientContext:
     traits = PatientTraits(birth_name, given_names, birth_date, sex, birthplace)  # type: ignore[arg-type]
-    return PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source=DEMO_SOURCE)
+    # Fictitious identities, treated as qualified (as the core's demo patients) so that their DMP can be shown.
+    return PatientContext(Ins(with_key(first13), OID_NIR_TEST), traits, source=DEMO_SOURCE, identity_status="qualifiee")
 
 
 #: Fifteen more fictitious patients; sex, year, month and birthplace agree with each matricule.
@@ -174,7 +176,7 @@ def _documents(patient: PatientContext) -> list[dict[str, Any]]:
             f"CONSULTATION DE CARDIOLOGIE\n\n{name}, {age} ans — 02/07/2026\n\nÉvolution favorable après "
             "l'hospitalisation. ETT : FEVG 50 %. Poursuite du traitement. Contrôle dans 6 mois.\n\nDr Karim Benali").encode()))
     if traits.birth_name in ("MARTIN", "LEFEBVRE", "GIRAUD", "BLANC"):
-        docs.append(dict(slug="consent", type="57016-8", title="Recueil de consentement — télésurveillance",
+        docs.append(dict(slug="consent", type="59284-0", title="Recueil de consentement — télésurveillance",
                          date="2026-05-10", author=DR_MARTIN, content_type=TEXT, data=(
             f"RECUEIL DE CONSENTEMENT\n\n{name} accepte le suivi par télésurveillance proposé le 10/05/2026.\n"
             "Document administratif.").encode()))
@@ -192,8 +194,12 @@ def load(db: Database, patients: tuple[PatientContext, ...] = ALL_PATIENTS) -> i
         for patient in patients:
             patient_ins = _patient_ins(patient)
             if session.get(DmpRecord, patient_ins) is None:
+                # Each demo patient was informed and gave the initial consent to their care team's access.
                 session.add(DmpRecord(patient_ins=patient_ins, patient=patient.to_dict(),
-                                      opened_at=datetime(2024, 1, 8, 9, tzinfo=UTC)))
+                                      opened_at=datetime(2024, 1, 8, 9, tzinfo=UTC),
+                                      care_team_informed_at=datetime(2024, 1, 8, 9, tzinfo=UTC),
+                                      care_team_consent_at=datetime(2024, 1, 8, 9, tzinfo=UTC),
+                                      care_team_consent_by="Dr Paul MARTIN (démonstration)", care_team_consent_how="ecrit"))
             for doc in _documents(patient):
                 doc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bouquet-dmp-demo/{patient_ins}/{doc['slug']}"))
                 if session.get(DmpDocument, doc_id) is not None:
@@ -201,7 +207,7 @@ def load(db: Database, patients: tuple[PatientContext, ...] = ALL_PATIENTS) -> i
                 data: bytes = doc["data"]
                 author_name, author_idnat, profession = doc["author"]
                 session.add(DmpDocument(
-                    id=doc_id, patient_ins=patient_ins, type_code=doc["type"], class_code=TYPES[doc["type"]].class_code,
+                    id=doc_id, patient_ins=patient_ins, type_code=doc["type"], class_code=class_of(doc["type"]),
                     title=doc["title"], content_type=doc["content_type"], size=len(data),
                     sha1=base64.b64encode(hashlib.sha1(data).digest()).decode(), content=data,  # noqa: S324  # FHIR Attachment.hash
                     author_idnat=author_idnat, author_name=author_name, author_profession=profession,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bouquet_dmp.codes import CLASSES, TYPES
+from bouquet_dmp.doctypes import classes, types
 
 PARIS = ZoneInfo("Europe/Paris")
 FORMATS = {"application/pdf": "PDF", "text/plain": "Texte", "text/xml": "CDA (XML)"}
@@ -20,6 +20,14 @@ def day(value: date | None) -> str:
 
 def moment(value: datetime | None) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else "—"
+
+
+def until(instant: str) -> str:
+    """An ISO instant from the DMP (« 2026-12-07T10:00:00Z ») as a Paris date."""
+    try:
+        return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(PARIS).strftime("%d/%m/%Y")
+    except ValueError:
+        return instant
 
 
 def size(value: int | None) -> str:
@@ -37,8 +45,8 @@ def transaction(code: str) -> str:
 
 
 def class_options() -> list[tuple[str, str]]:
-    return list(CLASSES.items())
+    return list(classes().items())
 
 
 def type_options() -> list[tuple[str, str]]:
-    return [(code, t.label) for code, t in TYPES.items()]
+    return [(code, t.label) for code, t in types().items()]

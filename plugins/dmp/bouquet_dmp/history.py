@@ -25,4 +25,4 @@ async def history(request: Request) -> Response:
         return await render(request, "dmp/history.html", web.page(lines=[], problem=web.problem(exc)))
     await ctx.audit.log("dmp.history", patient_ins=web.patient_ins(ctx), resource="dmp/AuditEvent",
                         details={"count": len(lines)})
-    return await render(request, "dmp/history.html", web.page(lines=lines))
+    return await render(request, "dmp/history.html", web.page(lines=lines, notifications=lines.notifications))

@@ -19,6 +19,7 @@ from hashlib import sha256
 from typing import Any
 
 from bouquet.api.keys import derive_key
+from bouquet_dmp.matrix import SECRETARY
 
 HEADER = "X-Bouquet-Dmp-Identity"
 PURPOSE = "dmp-identity"
@@ -42,13 +43,13 @@ class Caller:
     profession: str | None = None
     for_idnat: str | None = None
     for_name: str | None = None
+    #: The patient context came from the professional's practice software (a launch attesting a consultation).
+    attested_care: bool = False
     iat: int = 0
 
     @property
     def matrix_profession(self) -> str | None:
         """The row of the access matrix this caller reads with."""
-        from bouquet_dmp.codes import SECRETARY
-
         return SECRETARY if self.kind == "secretary" else self.profession
 
 

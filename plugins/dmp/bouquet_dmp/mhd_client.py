@@ -23,12 +23,14 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.parameters import Parameters
 from pydantic import ValidationError
 
-from bouquet_dmp.codes import CLASS_SYSTEM, CLASSES, IDNAT_PS_SYSTEM, LOINC, TYPES
+from bouquet.api.patient import DEMO_SOURCE, INS_NOT_SHARED
+from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, IDNAT_PS_SYSTEM, INVISIBLE_PATIENT
 from bouquet_dmp.config import DmpSettings, dmp_settings
+from bouquet_dmp.doctypes import CLASS_SYSTEM, LOINC, classes, type_of, types
 from bouquet_dmp.content import STORED
 from bouquet_dmp.identity import HEADER, Caller, key_for, sign
 from bouquet_dmp.service.provide import SUBMISSION_SET
-from bouquet_dmp.service.resources import REFUSAL_SYSTEM, TRANSACTION_SYSTEM
+from bouquet_dmp.service.resources import CONFIDENTIALITY, REFUSAL_SYSTEM, TRANSACTION_SYSTEM
 
 if TYPE_CHECKING:
     from bouquet.api.patient import PatientContext
@@ -36,8 +38,18 @@ if TYPE_CHECKING:
 
 EMBEDDED_BASE = "http://dmp.embedded"
 FHIR_JSON = "application/fhir+json"
+#: Patient contexts that do not come from a consultation in the professional's own software.
+UNATTESTED_SOURCES = frozenset({"manual", DEMO_SOURCE})
 RETRY_STATUSES = frozenset({502, 503, 504})
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+class DocumentList(list["DocumentEntry"]):
+    """A search's documents, and `withheld`: what the DMP says about documents it did not show (French)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.withheld: list[str] = []
 
 
 class DmpError(Exception):
@@ -78,6 +90,8 @@ class DocumentEntry:
     service_date: date | None
     indexed_at: datetime | None
     masked: bool
+    labels: frozenset[str] = frozenset()
+    hidden_from_patient_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,25 @@ class AccessLine:
     granted: bool
     emergency: bool
     detail: str | None
+    basis: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message of the DMP's notification outbox (after an emergency access)."""
+
+    recipient: str
+    subject: str
+    body: str
+    sent: bool
+
+
+class AccessHistory(list[AccessLine]):
+    """The access history's lines, and `notifications`: the outbox's messages about this DMP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notifications: list[Notice] = []
 
 
 def caller_of(ctx: RequestContext, patient: PatientContext | None = None) -> Caller:
@@ -108,25 +141,30 @@ def caller_of(ctx: RequestContext, patient: PatientContext | None = None) -> Cal
     return Caller(sub=account.label, name=account.display_name, kind=str(account.kind),
                   patient=f"{patient.ins.oid}|{patient.ins.matricule}", idnat=account.idnat_ps,
                   profession=account.profession_code, for_idnat=principal.idnat_ps if principal else None,
-                  for_name=principal.display_name if principal else None)
+                  for_name=principal.display_name if principal else None,
+                  # A context from the professional's own software attests a consultation; the test form does not.
+                  attested_care=patient.source not in UNATTESTED_SOURCES)
 
 
 def client_for(ctx: RequestContext, patient: PatientContext | None = None, settings: DmpSettings | None = None) -> MhdClient:
     """A client for this request's account and `patient` (default: in context), on the configured DMP."""
     settings = settings or dmp_settings()
     key, caller = key_for(ctx.settings.secret_key), caller_of(ctx, patient)
+    # The DMP is identified by the INS: a non-qualified identity's INS is never sent (RNIV), nor the DMP fed.
+    withheld = None if (patient or ctx.patient).ins_shareable else INS_NOT_SHARED  # type: ignore[union-attr]
     if settings.url:
-        return MhdClient(settings.url, caller, key, settings)
+        return MhdClient(settings.url, caller, key, settings, ins_withheld=withheld)
     from bouquet_dmp.service import service_for
 
-    return MhdClient(EMBEDDED_BASE, caller, key, settings,
+    return MhdClient(EMBEDDED_BASE, caller, key, settings, ins_withheld=withheld,
                      transport=httpx.ASGITransport(app=service_for(ctx.app_state)))
 
 
 class MhdClient:
     def __init__(self, base: str, caller: Caller, key: bytes, settings: DmpSettings,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, ins_withheld: str | None = None) -> None:
         self.base, self.caller, self.key, self.settings, self.transport = base.rstrip("/"), caller, key, settings, transport
+        self.ins_withheld = ins_withheld
         oid, matricule = caller.patient.split("|", 1)
         self.patient_token = f"urn:oid:{oid}|{matricule}"
 
@@ -134,6 +172,8 @@ class MhdClient:
 
     async def _send(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
         """One call, retried if idempotent, all attempts within `timeout_seconds` (the panel must answer in time)."""
+        if self.ins_withheld:
+            raise DmpRefused(self.ins_withheld, "identity-not-qualified")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.timeout_seconds
         attempts = 1 + (self.settings.retries if idempotent else 0)
@@ -211,11 +251,12 @@ class MhdClient:
         return PatientStatus(True, until)
 
     async def find(self, *, type_code: str | None = None, class_code: str | None = None, since: date | None = None,
-                   until: date | None = None, author_idnat: str | None = None) -> list[DocumentEntry]:
+                   until: date | None = None, author_idnat: str | None = None) -> DocumentList:
         """ITI-67: the patient's current documents matching the filters, most recent first."""
         params = [("patient.identifier", self.patient_token), ("status", "current")]
         if type_code:
-            params.append(("type", f"{LOINC}|{type_code}"))
+            kind = type_of(type_code)
+            params.append(("type", f"{kind.system if kind else LOINC}|{type_code}"))
         if class_code:
             params.append(("category", f"{CLASS_SYSTEM}|{class_code}"))
         if since:
@@ -225,9 +266,14 @@ class MhdClient:
         if author_idnat:
             params.append(("author.identifier", f"{IDNAT_PS_SYSTEM}|{author_idnat}"))
         bundle = await self._bundle("DocumentReference", params)
-        entries = []
+        entries = DocumentList()
         for entry in bundle.entry or []:
             resource = entry.resource
+            if resource is not None and resource.get_resource_type() == "OperationOutcome" and entry.search \
+                    and entry.search.mode == "outcome":
+                # Documents the DMP holds but withholds from this caller, and why (the matrix, masking, care).
+                entries.withheld.extend(issue.diagnostics for issue in resource.issue or [] if issue.diagnostics)
+                continue
             if resource is None or resource.get_resource_type() != "DocumentReference":
                 raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide (ressource inattendue).", "bad-bundle")
             entries.append(self._entry(resource))
@@ -236,21 +282,28 @@ class MhdClient:
     def _entry(self, reference: Any) -> DocumentEntry:
         try:
             attachment = reference.content[0].attachment
-            type_code = next(c.code for c in reference.type.coding if c.system == LOINC)
+            known = types()
+            type_code = next(c.code for c in reference.type.coding if c.code in known or c.system == LOINC)
+            kind = known.get(type_code)
             class_code = next((c.code for cat in reference.category or [] for c in cat.coding or [] if c.system == CLASS_SYSTEM),
-                              TYPES[type_code].class_code if type_code in TYPES else "")
+                              kind.class_code if kind else "")
             author = (reference.author or [None])[0]
             author_idnat = author.identifier.value if author is not None and author.identifier else None
             start = reference.context.period.start if reference.context and reference.context.period else None
             return DocumentEntry(
                 id=str(reference.id), title=reference.description or attachment.title or "Document",
-                type_code=type_code, type_label=TYPES[type_code].label if type_code in TYPES else type_code,
-                class_code=class_code, class_label=CLASSES.get(class_code, class_code),
+                type_code=type_code, type_label=kind.label if kind else type_code,
+                class_code=class_code, class_label=classes().get(class_code, class_code),
                 content_type=attachment.contentType or "", size=attachment.size, url=attachment.url or "",
                 author_name=(author.display if author is not None else None) or "Auteur inconnu", author_idnat=author_idnat,
                 service_date=date.fromisoformat(str(start)[:10]) if start else None,
                 indexed_at=reference.date if isinstance(reference.date, datetime) else None,
-                masked=any(c.code == "R" for label in reference.securityLabel or [] for c in label.coding or []))
+                masked=any(c.code == "R" for label in reference.securityLabel or [] for c in label.coding or []),
+                labels=frozenset(c.code for label in reference.securityLabel or [] for c in label.coding or []
+                                 if c.system == CONFIDENTIALITY_SYSTEM and c.code),
+                hidden_from_patient_until=next((label.text for label in reference.securityLabel or []
+                                                if label.text and any(c.code == INVISIBLE_PATIENT for c in label.coding or [])),
+                                               None))
         except (AttributeError, IndexError, StopIteration, TypeError, ValueError):
             raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide (DocumentReference incomplet).", "bad-document") from None
 
@@ -278,10 +331,12 @@ class MhdClient:
             raise DmpInvalidAnswer("Le DMP a envoyé un document d'un type inattendu.", "bad-content")
         return response.content, kind
 
-    async def provide(self, *, type_code: str, title: str, content_type: str, data: bytes, service_date: date) -> str:
-        """ITI-65: submit one document; returns its id in the DMP."""
+    async def provide(self, *, type_code: str, title: str, content_type: str, data: bytes, service_date: date,
+                      confidentiality: frozenset[str] = frozenset()) -> str:
+        """ITI-65: submit one document (`confidentiality`: R, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX); its id."""
         body = provide_bundle(self.caller, self.patient_token, type_code=type_code, title=title,
-                              content_type=content_type, data=data, service_date=service_date)
+                              content_type=content_type, data=data, service_date=service_date,
+                              confidentiality=confidentiality)
         response = await self._send("POST", f"{self.base}/", idempotent=False, json=body,
                                     headers={"Content-Type": FHIR_JSON})
         answer = self._json(response)
@@ -293,10 +348,11 @@ class MhdClient:
             raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide à l'envoi du document.", "bad-bundle") from None
         return location.split("/", 1)[1]
 
-    async def emergency(self, reason: str) -> str:
-        """Bris de glace: open the DMP in an emergency; returns when the access ends (ISO instant)."""
+    async def emergency(self, reason: str, *, regulation: bool = False) -> str:
+        """Bris de glace (or the SAMU's regulation): open the DMP in an emergency; returns when the access ends."""
         body = {"resourceType": "Parameters", "parameter": [{"name": "reason", "valueString": reason}]}
-        answer = self._json(await self._send("POST", f"{self.base}/Patient/$bris-de-glace", idempotent=False,
+        operation = "$regulation" if regulation else "$bris-de-glace"
+        answer = self._json(await self._send("POST", f"{self.base}/Patient/{operation}", idempotent=False,
                                              json=body, headers={"Content-Type": FHIR_JSON}))
         try:
             parameters = Parameters.model_validate(answer)
@@ -304,13 +360,30 @@ class MhdClient:
         except (ValidationError, ValueError, TypeError, StopIteration):
             raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide à la demande d'accès en urgence.", "bad-parameters") from None
 
-    async def history(self) -> list[AccessLine]:
-        """The patient's access history, most recent first."""
+    async def consent(self, scope: str, how: str) -> str:
+        """Record the patient's consent (`scope`: consultation, or equipe-de-soins for the initial consent); what was recorded."""
+        body = {"resourceType": "Parameters", "parameter": [{"name": "scope", "valueCode": scope},
+                                                            {"name": "how", "valueCode": how}]}
+        answer = self._json(await self._send("POST", f"{self.base}/Patient/$consentement", idempotent=False,
+                                             json=body, headers={"Content-Type": FHIR_JSON}))
+        try:
+            parameters = Parameters.model_validate(answer)
+            return str(next(p.valueString for p in parameters.parameter or [] if p.name == "recorded"))
+        except (ValidationError, ValueError, TypeError, StopIteration):
+            raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide à l'enregistrement du consentement.", "bad-parameters") from None
+
+    async def history(self) -> AccessHistory:
+        """The patient's access history, most recent first, and the notifications sent about it."""
         bundle = await self._bundle("AuditEvent", [("patient.identifier", self.patient_token)])
-        lines = []
+        lines = AccessHistory()
         try:
             for entry in bundle.entry or []:
                 event = entry.resource
+                if event is not None and event.get_resource_type() == "Communication":
+                    lines.notifications.append(Notice(
+                        recipient=event.recipient[0].display or "", subject=event.topic.text if event.topic else "",
+                        body=event.payload[0].contentString if event.payload else "", sent=event.status == "completed"))
+                    continue
                 if event is None or event.get_resource_type() != "AuditEvent":
                     raise TypeError
                 requestor = next(a for a in event.agent if a.requestor)
@@ -323,14 +396,15 @@ class MhdClient:
                                       if e.what and e.what.reference and e.what.reference.startswith("DocumentReference/")), None),
                     granted=event.outcome == "0",
                     emergency=any(c.code == "BTG" for p in event.purposeOfEvent or [] for c in p.coding or []),
-                    detail=event.outcomeDesc))
+                    detail=event.outcomeDesc,
+                    basis=next((p.text for p in requestor.purposeOfUse or [] if p.text), None)))
         except (AttributeError, StopIteration, TypeError, IndexError):
             raise DmpInvalidAnswer("Le DMP a envoyé une réponse invalide (historique non conforme).", "bad-audit") from None
         return lines
 
 
 def provide_bundle(caller: Caller, patient_token: str, *, type_code: str, title: str, content_type: str,
-                   data: bytes, service_date: date) -> dict[str, Any]:
+                   data: bytes, service_date: date, confidentiality: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The ITI-65 transaction Bundle: SubmissionSet List + DocumentReference + Binary (validated here)."""
     system, value = patient_token.split("|", 1)
     subject = {"identifier": {"system": system, "value": value}}
@@ -339,7 +413,7 @@ def provide_bundle(caller: Caller, patient_token: str, *, type_code: str, title:
         author["identifier"] = {"system": IDNAT_PS_SYSTEM, "value": caller.idnat}
     binary_url, reference_url, list_url = (f"urn:uuid:{uuid.uuid4()}" for _ in range(3))
     now = datetime.now().astimezone().isoformat(timespec="seconds")
-    kind = TYPES[type_code]
+    kind = types()[type_code]
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"fullUrl": list_url, "request": {"method": "POST", "url": "List"}, "resource": {
             "resourceType": "List", "id": uuid.uuid4().hex, "status": "current", "mode": "working", "date": now,
@@ -348,11 +422,14 @@ def provide_bundle(caller: Caller, patient_token: str, *, type_code: str, title:
             "subject": subject, "source": author, "entry": [{"item": {"reference": reference_url}}]}},
         {"fullUrl": reference_url, "request": {"method": "POST", "url": "DocumentReference"}, "resource": {
             "resourceType": "DocumentReference", "status": "current",
-            "type": {"coding": [{"system": LOINC, "code": type_code, "display": kind.label}]},
+            "type": {"coding": [{"system": kind.system, "code": type_code, "display": kind.label}]},
             "category": [{"coding": [{"system": CLASS_SYSTEM, "code": kind.class_code}]}],
             "subject": subject, "date": now, "author": [author], "description": title,
             "content": [{"attachment": {"contentType": content_type, "url": binary_url, "size": len(data), "title": title}}],
-            "context": {"period": {"start": service_date.isoformat()}}}},
+            "context": {"period": {"start": service_date.isoformat()}},
+            **({"securityLabel": [{"coding": [
+                {"system": CONFIDENTIALITY if code == "R" else CONFIDENTIALITY_SYSTEM, "code": code}]}
+                for code in sorted(confidentiality)]} if confidentiality else {})}},
         {"fullUrl": binary_url, "request": {"method": "POST", "url": "Binary"}, "resource": {
             "resourceType": "Binary", "contentType": content_type, "data": base64.b64encode(data).decode()}},
     ]}

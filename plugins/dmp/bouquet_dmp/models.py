@@ -24,6 +24,16 @@ class DmpRecord(SQLModel, table=True):
     patient_ins: str = Field(primary_key=True, max_length=80, description="'<oid>|<matricule>'")
     patient: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    medecin_traitant_idnat: str | None = Field(default=None, max_length=12,
+                                               description="IdNat_PS of the patient's médecin traitant (sees masked documents)")
+    emergency_opposed: bool = Field(default=False, description="The patient opposes bris de glace (CSP L. 1111-17 I)")
+    regulation_opposed: bool = Field(default=False, description="The patient opposes access by the SAMU's regulating doctor")
+    care_team_informed_at: datetime | None = Field(default=None, sa_type=UtcDateTime,
+                                                   description="When the patient was informed of the care team's access")
+    care_team_consent_at: datetime | None = Field(default=None, sa_type=UtcDateTime,
+                                                  description="Initial consent to the care team's access (CE 15/10/2025 n° 490409)")
+    care_team_consent_by: str | None = Field(default=None, max_length=200)
+    care_team_consent_how: str | None = Field(default=None, max_length=40)
 
 
 class DmpDocument(SQLModel, table=True):
@@ -34,8 +44,8 @@ class DmpDocument(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     patient_ins: str = Field(max_length=80, index=True)
     status: str = Field(default="current", max_length=20, description="FHIR DocumentReference status")
-    type_code: str = Field(max_length=20, description="LOINC code of the document type")
-    class_code: str = Field(max_length=40, index=True, description="Document class (codes.CLASSES)")
+    type_code: str = Field(max_length=20, description="Document type (JDV_J66: LOINC or TRE_A05 code)")
+    class_code: str = Field(max_length=40, index=True, description="Document class (JDV_J57 / TRE_A03 code)")
     title: str = Field(max_length=300)
     content_type: str = Field(max_length=100)
     size: int
@@ -46,7 +56,11 @@ class DmpDocument(SQLModel, table=True):
     author_profession: str | None = Field(default=None, max_length=20)
     service_date: date = Field(description="When the care the document reports on took place")
     indexed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    masked: bool = Field(default=False, description="Hidden by the patient from every professional but its author")
+    masked: bool = Field(default=False, description="Masked to professionals: only its author, the médecin traitant, "
+                                                    "those the patient gave the same rights, and bris de glace")
+    hidden_from_patient_until: datetime | None = Field(
+        default=None, sa_type=UtcDateTime, description="INVISIBLE_PATIENT: not shown to the patient before this moment")
+    hidden_from_representatives: bool = Field(default=False, description="Invisible to the patient's legal representatives")
     submission_set_id: str = Field(max_length=64)
 
 
@@ -74,16 +88,42 @@ class DmpEmergencyAccess(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     granted_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime)
+    mode: str = Field(default="bris-de-glace", max_length=20, description="bris-de-glace, or regulation (SAMU, centre 15)")
 
 
-class DmpAccessRule(SQLModel, table=True):
-    """One cell of the access matrix: may this profession read documents of this class."""
+class DmpCareRelationship(SQLModel, table=True):
+    """Why a professional takes care of the patient: a care-team membership, or the patient's consent at a
+    consultation (who recorded it, when, how); `masked_rights`: the patient gave them the médecin traitant's rights."""
 
-    __tablename__ = "dmp_access_rule"
+    __tablename__ = "dmp_care_relationship"
 
-    profession: str = Field(primary_key=True, max_length=20, description="RPPS profession code, or 'secretaire'")
-    class_code: str = Field(primary_key=True, max_length=40)
-    allowed: bool = True
+    id: int | None = Field(default=None, primary_key=True)
+    patient_ins: str = Field(max_length=80, index=True)
+    idnat_ps: str = Field(max_length=12, index=True)
+    basis: str = Field(max_length=20, description="equipe-de-soins or consentement")
+    recorded_by: str = Field(max_length=200)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    how: str = Field(max_length=40, description="oral, ecrit, electronique")
+    valid_until: datetime | None = Field(default=None, sa_type=UtcDateTime, description="a consent: the consultation's day")
+    masked_rights: bool = False
+
+
+class DmpNotification(SQLModel, table=True):
+    """The outbox of what the patient and the médecin traitant must be told (an emergency access);
+    a sender (MSSanté) takes `pending` messages from here."""
+
+    __tablename__ = "dmp_notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_ins: str = Field(max_length=80, index=True)
+    recipient: str = Field(max_length=20, description="patient or medecin-traitant")
+    recipient_idnat: str | None = Field(default=None, max_length=12, index=True)
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    emergency_access_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    status: str = Field(default="pending", max_length=20, description="pending, then sent by the channel that sends it")
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class DmpAccessEvent(SQLModel, table=True):
@@ -103,6 +143,8 @@ class DmpAccessEvent(SQLModel, table=True):
     outcome: str = Field(max_length=20, description="granted or denied")
     emergency: bool = False
     detail: str | None = Field(default=None, max_length=500)
+    basis: str | None = Field(default=None, max_length=300, description="Why this caller may read: the answer shown in the history")
 
 
-MODELS = [DmpRecord, DmpDocument, DmpBlockedProfessional, DmpEmergencyAccess, DmpAccessRule, DmpAccessEvent]
+MODELS = [DmpRecord, DmpDocument, DmpBlockedProfessional, DmpEmergencyAccess, DmpCareRelationship, DmpNotification,
+          DmpAccessEvent]

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from bouquet import get_context, render
 from bouquet.api.web import CSP
 from bouquet_dmp import cda, web
-from bouquet_dmp.codes import CLASSES, TYPES
+from bouquet_dmp.doctypes import classes, types
 from bouquet_dmp.content import CDA, PDF
 from bouquet_dmp.mhd_client import DmpError, DmpRefused
 
@@ -32,12 +32,12 @@ def _filters(request: Request) -> tuple[dict[str, str], dict[str, str], dict[str
     errors: dict[str, str] = {}
     parsed: dict[str, object] = {}
     if values["classe"]:
-        if values["classe"] in CLASSES:
+        if values["classe"] in classes():
             parsed["class_code"] = values["classe"]
         else:
             errors["classe"] = "Catégorie inconnue : choisissez une catégorie de la liste."
     if values["type"]:
-        if values["type"] in TYPES:
+        if values["type"] in types():
             parsed["type_code"] = values["type"]
         else:
             errors["type"] = "Type de document inconnu : choisissez un type de la liste."
@@ -71,7 +71,8 @@ async def documents(request: Request) -> Response:
         return await render(request, "dmp/documents.html", web.page(**context, documents=[], problem=web.problem(exc)))
     await ctx.audit.log("dmp.search", patient_ins=web.patient_ins(ctx), resource="dmp/DocumentReference",
                         details={"via": "page", "count": len(found)})
-    return await render(request, "dmp/documents.html", web.page(**context, status=status, documents=found))
+    return await render(request, "dmp/documents.html", web.page(**context, status=status, documents=found,
+                                                                 withheld=getattr(found, "withheld", [])))
 
 
 async def viewer(request: Request) -> Response:
@@ -85,7 +86,7 @@ async def viewer(request: Request) -> Response:
     except DmpError as exc:
         await ctx.audit.log("dmp.retrieve", outcome=web.outcome_of(exc), patient_ins=web.patient_ins(ctx),
                             resource=resource, details={"reason": exc.reason})
-        status_code = 404 if isinstance(exc, DmpRefused) and exc.reason == "no-document" else 502
+        status_code = (404 if exc.reason == "no-document" else 403) if isinstance(exc, DmpRefused) else 502
         return await render(request, "dmp/viewer.html", web.page(problem=web.problem(exc)), status_code=status_code)
     await ctx.audit.log("dmp.read" if entry.content_type == PDF else "dmp.retrieve", patient_ins=web.patient_ins(ctx),
                         resource=resource, details={"content_type": entry.content_type})

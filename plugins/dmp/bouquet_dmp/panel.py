@@ -36,4 +36,5 @@ async def panel(request: Request) -> Response:
                         details={"via": "panel", "count": len(documents)})
     counts = Counter(document.class_label for document in documents)
     return await render(request, "dmp/panel.html", web.page(
-        status=status, total=len(documents), counts=sorted(counts.items()), latest=documents[:LATEST]))
+        status=status, total=len(documents), counts=sorted(counts.items()), latest=documents[:LATEST],
+        withheld=getattr(documents, "withheld", [])))

@@ -17,19 +17,23 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet_dmp import web
-from bouquet_dmp.codes import TYPES
+from bouquet_dmp.codes import INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS
+from bouquet_dmp.doctypes import types
 from bouquet_dmp.config import dmp_settings
 from bouquet_dmp.content import UPLOADABLE, ContentError, check
 from bouquet_dmp.mhd_client import DmpError
 
 MAX_TITLE = 200
+#: The upload form's confidentiality boxes → the codes the DMP carries.
+CONFIDENTIALITY_FIELDS = {"masque": "R", "invisible_patient": INVISIBLE_PATIENT, "invisible_representants": INVISIBLE_REPRESENTANTS}
 
 
 async def form(request: Request) -> Response:
     ctx = get_context(request)
     web.require(ctx, web.UPLOAD)
     return await render(request, "dmp/upload.html", web.page(values={"date": date.today().isoformat()}, errors={},
-                                                              max_kb=dmp_settings().max_upload_bytes // 1000))
+                                                              max_kb=dmp_settings().max_upload_bytes // 1000,
+                                                              invisible_days=dmp_settings().invisible_patient_days))
 
 
 async def submit(request: Request) -> Response:
@@ -37,9 +41,14 @@ async def submit(request: Request) -> Response:
     client = web.require(ctx, web.UPLOAD)
     settings = dmp_settings()
     form_data = await request.form(max_files=1, max_fields=10, max_part_size=settings.max_upload_bytes + 1)
-    values = {name: str(form_data.get(name) or "").strip() for name in ("type", "title", "date")}
+    values = {name: str(form_data.get(name) or "").strip() for name in ("type", "title", "date", *CONFIDENTIALITY_FIELDS)}
     errors: dict[str, str] = {}
-    if values["type"] not in TYPES:
+    confidentiality = frozenset(code for name, code in CONFIDENTIALITY_FIELDS.items() if values[name] == "oui")
+    if INVISIBLE_PATIENT in confidentiality and not settings.invisible_patient_days:
+        errors["invisible_patient"] = ("Option indisponible : le délai légal après lequel le document devient visible du "
+                                       "patient n'est pas configuré (sa source n'a pas été trouvée). Décochez-la ou "
+                                       "demandez à l'administrateur de renseigner BOUQUET_DMP_INVISIBLE_PATIENT_DAYS.")
+    if values["type"] not in types():
         errors["type"] = "Choisissez le type du document."
     if not values["title"]:
         errors["title"] = "Le titre est obligatoire."
@@ -67,15 +76,17 @@ async def submit(request: Request) -> Response:
         assert service_date is not None
         try:
             document_id = await client.provide(type_code=values["type"], title=values["title"], content_type=content_type,
-                                               data=data, service_date=service_date)
+                                               data=data, service_date=service_date, confidentiality=confidentiality)
         except DmpError as exc:
             await ctx.audit.log("dmp.provide", outcome=web.outcome_of(exc), patient_ins=web.patient_ins(ctx),
                                 resource="dmp/DocumentReference", details={"reason": exc.reason})
             errors["file"] = f"{web.problem(exc)['title']} : {exc.message}"
         else:
             await ctx.audit.log("dmp.provide", patient_ins=web.patient_ins(ctx),
-                                resource=f"dmp/DocumentReference/{document_id}", details={"type": values["type"]})
+                                resource=f"dmp/DocumentReference/{document_id}",
+                                details={"type": values["type"], "confidentiality": sorted(confidentiality)})
             ctx.flash(f"Le document « {values['title']} » a été ajouté au DMP.", "success")
             return RedirectResponse("/p/dmp/documents", status_code=303)
     return await render(request, "dmp/upload.html", web.page(values=values, errors=errors,
-                                                              max_kb=settings.max_upload_bytes // 1000), status_code=400)
+                                                              max_kb=settings.max_upload_bytes // 1000,
+                                                              invisible_days=settings.invisible_patient_days), status_code=400)

@@ -7,8 +7,8 @@ nothing); a DMP that is down or refuses gives no acts, never an error.
 `external_acts_bulk` is `prevention_external_acts_bulk`, for the population view « Prévention —
 mes patients »: the whole list at once, straight from the embedded service's tables (a few queries
 per 1,000 patients, none per patient), with the rules the service applies to one read
-(`access.standing_of` / `access.visible`: blocked professionals, the profession × class matrix,
-masked documents, bris de glace). Each patient whose vaccination records were asked for gets one
+(`access.standing_of` / `access.decide`: blocked professionals, the care relationship and consent,
+the official matrix, masked documents, bris de glace). Each patient whose vaccination records were asked for gets one
 line in their DMP access history (granted with the count, or denied when they blocked the caller);
 the portal's trail gets one `dmp.retrieve` event for the whole read, with the counts. With an
 external DMP (`BOUQUET_DMP_URL`) there is no bulk transaction in MHD: it raises, and the
@@ -27,18 +27,13 @@ from sqlmodel import Session
 from bouquet.api.db import utcnow
 from bouquet.api.patient import audit_ins
 from bouquet_dmp import access, cda
-from bouquet_dmp.codes import CVX_TO_ACT, VACCINATION_TYPE
+from bouquet_dmp.codes import CVX_TO_ACT
+from bouquet_dmp.doctypes import VACCINATION_TYPE
 from bouquet_dmp.config import dmp_settings
 from bouquet_dmp.content import CDA
 from bouquet_dmp.identity import Caller
 from bouquet_dmp.mhd_client import DmpError, DmpUnavailable, caller_of, client_for
-from bouquet_dmp.models import (  # noqa: F401
-    DmpAccessEvent,
-    DmpAccessRule,
-    DmpBlockedProfessional,
-    DmpDocument,
-    DmpEmergencyAccess,
-)
+from bouquet_dmp.models import DmpAccessEvent, DmpDocument
 
 if TYPE_CHECKING:
     from bouquet.api.patient import PatientContext
@@ -79,7 +74,9 @@ async def external_acts_bulk(ctx: RequestContext, patients: Sequence[PatientCont
     if dmp_settings().url:
         raise DmpUnavailable("Le DMP configuré est distant : ses vaccinations ne se lisent que patient par patient.",
                              "bulk-remote")
-    callers = list({caller.patient: caller for caller in (caller_of(ctx, patient) for patient in patients)}.values())
+    # A non-qualified identity's INS is not shared (RNIV): its DMP is not read.
+    callers = list({caller.patient: caller for caller in (caller_of(ctx, patient) for patient in patients
+                                                          if patient.ins_shareable)}.values())
 
     def read() -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
         with ctx.db.write() as session:
@@ -96,31 +93,17 @@ def read_vaccinations(session: Session, callers: Sequence[Caller]) -> tuple[dict
     added, and counts for the audit. Runs in the caller's transaction."""
     if not callers:
         return {}, {}
-    first = callers[0]
-    idnats = [idnat for idnat in (first.idnat, first.for_idnat) if idnat]
-    profession = first.matrix_profession
     connection = session.connection()
-    rules = DmpAccessRule.__table__  # type: ignore[attr-defined]
-    classes = frozenset(connection.execute(select(rules.c.class_code).where(
-        rules.c.profession == profession, rules.c.allowed.is_(True))).scalars()) if profession else frozenset()
     by_patient = {caller.patient: caller for caller in callers}
     found: dict[str, list[dict[str, Any]]] = {}
     events: list[dict[str, Any]] = []
     documents_read = unreadable = 0
     now = utcnow()
-    blocked_t, emergency_t = DmpBlockedProfessional.__table__, DmpEmergencyAccess.__table__  # type: ignore[attr-defined]
     documents_t = DmpDocument.__table__  # type: ignore[attr-defined]
     keys = list(by_patient)
     for start in range(0, len(keys), BATCH):
         chunk = keys[start:start + BATCH]
-        blocked = set(connection.execute(select(blocked_t.c.patient_ins).where(
-            blocked_t.c.patient_ins.in_(chunk), blocked_t.c.idnat_ps.in_(idnats))).scalars()) if idnats else set()
-        emergencies: dict[str, Any] = {}
-        if first.idnat and first.kind == "professional":
-            for ins, until in connection.execute(select(emergency_t.c.patient_ins, emergency_t.c.expires_at).where(
-                    emergency_t.c.patient_ins.in_(chunk), emergency_t.c.idnat_ps == first.idnat,
-                    emergency_t.c.expires_at > now)):
-                emergencies[ins] = max(until, emergencies.get(ins, until))
+        standings = access.standings_of(session, [by_patient[ins] for ins in chunk])
         rows = connection.execute(select(documents_t).where(
             documents_t.c.patient_ins.in_(chunk), documents_t.c.type_code == VACCINATION_TYPE,
             documents_t.c.status == "current")).all()
@@ -128,7 +111,7 @@ def read_vaccinations(session: Session, callers: Sequence[Caller]) -> tuple[dict
         for document in rows:  # a plain row has the attributes `access.visible` reads
             caller = by_patient[document.patient_ins]
             seen.setdefault(caller.patient, 0)
-            standing = access.Standing(caller.patient in blocked, emergencies.get(caller.patient), classes)
+            standing = standings[caller.patient]
             if not access.visible(document, caller, standing) or document.content_type != CDA:  # type: ignore[arg-type]
                 continue
             seen[caller.patient] += 1
@@ -146,14 +129,15 @@ def read_vaccinations(session: Session, callers: Sequence[Caller]) -> tuple[dict
                         mine.append(act)
         for patient_ins, count in seen.items():
             caller = by_patient[patient_ins]
-            denied = patient_ins in blocked
+            standing = standings[patient_ins]
+            denied = not standing.may_read
             events.append({
                 "at": now, "patient_ins": patient_ins, "actor_idnat": caller.idnat, "actor_name": caller.name[:200],
                 "actor_profession": caller.matrix_profession, "acting_for_name": caller.for_name,
                 "transaction": "search", "document_id": None, "outcome": access.DENIED if denied else access.GRANTED,
-                "emergency": False,
-                "detail": ("professionnel bloqué par le patient" if denied else
-                           f"vaccinations lues pour la prévention (liste de patients) : {count} document(s)")})
+                "emergency": False, "basis": standing.why[:300] or None,
+                "detail": (("professionnel bloqué par le patient" if standing.blocked else "hors relation de soins")
+                           if denied else f"vaccinations lues pour la prévention (liste de patients) : {count} document(s)")})
     if events:
         session.execute(insert(DmpAccessEvent), events)
     return found, {"with_acts": len(found), "documents": documents_read, "unreadable": unreadable,

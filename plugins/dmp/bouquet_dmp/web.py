@@ -40,7 +40,7 @@ def patient_ins(ctx: RequestContext) -> str:
 def problem(exc: DmpError) -> dict[str, str]:
     """What to tell the user about a failed DMP call: a title, the detail, an alert level."""
     if isinstance(exc, DmpRefused):
-        return {"title": "Accès au DMP refusé", "detail": exc.message, "level": "warning"}
+        return {"title": "Accès au DMP refusé", "detail": exc.message, "level": "warning", "reason": exc.reason}
     if isinstance(exc, DmpInvalidAnswer):
         return {"title": "DMP indisponible / réponse invalide", "detail": exc.message, "level": "error"}
     assert isinstance(exc, DmpUnavailable)

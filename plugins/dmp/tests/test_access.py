@@ -1,15 +1,16 @@
-"""What the embedded DMP enforces, seen from the portal: the matrix (a secretary reads no clinical
-document, a nurse no consultation report), blocked professionals, masked documents, bris de glace,
+"""What the embedded DMP enforces, seen from the portal: the loaded matrix version (a secretary reads
+nothing, a nurse what the version says), blocked professionals, masked documents, bris de glace,
 and the patient's access history that traces all of it."""
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 
 from bouquet_dmp import access
 from bouquet_dmp.models import DmpAccessEvent, DmpDocument
-from bouquet_dmp.testing import MARTIN, MARTIN_INS, SANTONI
+from bouquet_dmp.testing import MARTIN, MARTIN_INS, SANTONI, TEST_MATRIX
 from sqlmodel import select
 
 from bouquet.api.audit import AuditEvent
@@ -25,36 +26,40 @@ def _ids_of(app, patient_ins, **where):
     return {row.id: row for row in rows if all(getattr(row, k) == v for k, v in where.items())}
 
 
-def test_secretary_acting_for_the_doctor_sees_no_clinical_document(client, doctor, secretary, open_patient, app):
+def test_secretary_acting_for_the_doctor_reads_no_document(client, doctor, secretary, open_patient, app):
+    # CSP L. 1111-17 III and R. 1111-46: only a professional taking care of the patient reads the DMP.
     client.login(secretary, acting_for=doctor)
     open_patient(client)
-    listing = client.get("/p/dmp/documents")
-    assert listing.status_code == 200
-    shown = _document_ids(listing.text)
-    administrative = _ids_of(app, MARTIN_INS, class_code="administratif")
-    assert set(shown) == set(administrative) and len(shown) == 1
-    clinical = next(iter(_ids_of(app, MARTIN_INS, class_code="compte-rendu")))
-    refused = client.get(f"/p/dmp/documents/{clinical}")      # asking by id does not get around the matrix
-    assert refused.status_code == 404 and "ne vous est pas accessible" in refused.text
-    assert client.get(f"/p/dmp/documents/{clinical}/content").status_code == 404
+    listing = unescape(client.get("/p/dmp/documents").text)
+    assert "un secrétaire n'y accède pas" in listing and not _document_ids(listing)
+    clinical = next(iter(_ids_of(app, MARTIN_INS, class_code="10")))
+    refused = client.get(f"/p/dmp/documents/{clinical}")      # asking by id does not get around the rule
+    assert refused.status_code in (403, 404) and "un secrétaire n'y accède pas" in unescape(refused.text)
+    assert client.get(f"/p/dmp/documents/{clinical}/content").status_code in (403, 404)
     assert client.get("/p/dmp/upload").status_code == 403      # no upload, no emergency access for a secretary
     assert client.get("/p/dmp/emergency").status_code == 403
     with app.state.db.session() as session:
         lines = session.exec(select(DmpAccessEvent).where(DmpAccessEvent.outcome == "denied")).all()
-    assert len(lines) == 2    # the viewer and the content, each refused
-    line = lines[0]
+    assert len(lines) == 3    # the list, the viewer and the content, each refused
+    line = next(line for line in lines if line.document_id)
     assert (line.actor_name, line.acting_for_name, line.document_id) == ("Sophie BERNARD", doctor.display_name, clinical)
+    assert "un secrétaire n'y accède pas" in line.basis
 
 
-def test_nurse_does_not_see_what_only_doctors_may(client, nurse, open_patient, app):
+def test_a_new_matrix_version_is_loaded_without_code_change(client, nurse, open_patient, app, tmp_path, monkeypatch):
     client.login(nurse)
     open_patient(client)
-    shown = set(_document_ids(client.get("/p/dmp/documents").text))
-    reports = set(_ids_of(app, MARTIN_INS, class_code="compte-rendu"))
-    assert reports and not (shown & reports)
-    assert set(_ids_of(app, MARTIN_INS, class_code="biologie")) <= shown
-    access.set_rule(app.state.db, "60", "compte-rendu", True)   # the matrix lives in the database
-    assert reports <= set(_document_ids(client.get("/p/dmp/documents").text))
+    letters = set(_ids_of(app, MARTIN_INS, type_code="11490-0"))
+    assert letters and letters <= set(_document_ids(client.get("/p/dmp/documents").text))   # a nurse reads a discharge letter
+    # The operator installs a new version (here: the nurse's discharge-letter cell changed) and points the setting at it.
+    rows = (TEST_MATRIX.read_text(encoding="utf-8").replace("test-matrix,60,Infirmier,11490-0,yes", "v2,60,Infirmier,11490-0,no")
+            .replace("test-matrix,", "v2,"))
+    (tmp_path / "matrix-v2.csv").write_text(rows, encoding="utf-8")
+    (tmp_path / "matrix-v2.meta.json").write_text(json.dumps({"version_id": "v2", "text": {"title": "Version de test 2"}}))
+    monkeypatch.setenv("BOUQUET_DMP_MATRIX", str(tmp_path / "matrix-v2.csv"))
+    listing = unescape(client.get("/p/dmp/documents").text)
+    assert not (letters & set(_document_ids(listing)))
+    assert "non autorisé par la matrice d'habilitations (v2)" in listing
 
 
 def test_blocked_professional_is_refused_everything(client, doctor, open_patient, app):
@@ -123,6 +128,7 @@ def test_history_names_who_for_whom_and_outcome(client, doctor, secretary, open_
     assert "L'historique des accès est réservé aux professionnels de santé." in refused
     client.login(doctor)
     open_patient(client, MARTIN)
+    client.get("/p/dmp/panel")
     history = client.get("/p/dmp/history")
     assert history.status_code == 200
     assert f"Sophie BERNARD (secrétaire), pour {doctor.display_name}" in history.text

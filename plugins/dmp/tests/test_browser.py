@@ -59,6 +59,13 @@ def test_doctor_reads_and_feeds_the_dmp(browser, live_server, practice_software,
         panel.get_by_role("link", name="Voir tout le DMP").click()
         page.wait_for_url("**/p/dmp/documents")
         assert page.get_by_test_id("dmp-document").count() == 7
+        # Issue 14, item 6: the history link is there, and the bris-de-glace button shows its words, not an icon alone.
+        expect(page.get_by_role("link", name="Historique des accès")).to_be_visible()
+        emergency = page.get_by_test_id("dmp-emergency-link")
+        expect(emergency).to_be_visible()
+        box = emergency.bounding_box()
+        assert box is not None and box["width"] > 200, box
+        assert emergency.evaluate("e => e.scrollWidth <= e.clientWidth + 1")   # its whole label fits: nothing clipped
         assert_accessible(page)
 
         page.get_by_role("link", name="Résultats de biologie médicale").click()
@@ -75,7 +82,7 @@ def test_doctor_reads_and_feeds_the_dmp(browser, live_server, practice_software,
         page.get_by_role("link", name="Ajouter un document").click()
         page.wait_for_url("**/p/dmp/upload")
         assert_accessible(page)
-        page.get_by_label("Type de document").select_option(label="Compte rendu de consultation")
+        page.get_by_label("Type de document").select_option(label="CR ou fiche de consultation ou de visite")
         page.get_by_label("Titre").fill("Consultation de suivi du 27 novembre")
         page.get_by_label("Date de l'acte ou du document").fill("2026-11-27")
         note = tmp_path / "consultation.txt"
@@ -85,12 +92,12 @@ def test_doctor_reads_and_feeds_the_dmp(browser, live_server, practice_software,
         page.wait_for_url("**/p/dmp/documents")
         assert "a été ajouté au DMP" in page.get_by_role("alert").or_(page.get_by_role("status")).first.inner_text()
         assert page.get_by_test_id("dmp-document").count() == 8
-        page.get_by_label("Type de document").select_option(label="Compte rendu de consultation")   # the type filter
+        page.get_by_label("Type de document").select_option(label="CR ou fiche de consultation ou de visite")   # the type filter
         page.get_by_role("button", name="Filtrer").click()
         page.wait_for_url("**/p/dmp/documents?*type=11488-4*")
         rows = page.get_by_test_id("dmp-document")
         expect(rows).to_have_count(3)                               # general practice, cardiology, and the new one
-        expect(rows.filter(has_text="Compte rendu de consultation")).to_have_count(3)
+        expect(rows.filter(has_text="CR ou fiche de consultation ou de visite")).to_have_count(3)
         assert_accessible(page)
         page.get_by_role("link", name="Consultation de suivi du 27 novembre").click()
         assert "Tension normale." in page.get_by_test_id("dmp-text").inner_text()

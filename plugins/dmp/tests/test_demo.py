@@ -22,15 +22,16 @@ def test_twenty_patients_with_documents_loaded_once(app):
         by_class = dict(session.exec(select(DmpDocument.class_code, func.count()).group_by(DmpDocument.class_code)).all())
         kinds = set(session.exec(select(DmpDocument.content_type)).all())
     assert len(records) == 20 and all(r.patient_ins.startswith(f"{OID_NIR_TEST}|") for r in records)
-    assert set(by_class) == {"compte-rendu", "biologie", "ordonnance", "synthese", "vaccination", "administratif"}
-    assert by_class["vaccination"] == 20
+    # The DMP's classes (JDV_J57): comptes rendus, prescriptions, certificats (vaccination notes), documents de gestion.
+    assert set(by_class) == {"10", "42", "52", "95"}
+    assert by_class["52"] == 20
     assert kinds == {"application/pdf", "text/plain", "text/xml"}
 
 
 def _flu_dates(app, patient):
     with app.state.db.session() as session:
         record = session.exec(select(DmpDocument).where(DmpDocument.patient_ins == f"{patient.ins.oid}|{patient.ins.matricule}",
-                                                        DmpDocument.class_code == "vaccination")).one()
+                                                        DmpDocument.type_code == "87273-9")).one()
     return [day.isoformat() for cvx, day in cda.vaccinations(record.content) if CVX_TO_ACT.get(cvx) == "grippe"]
 
 

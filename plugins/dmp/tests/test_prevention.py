@@ -112,13 +112,14 @@ def test_a_professional_the_patient_blocked_still_sees_the_vaccine_due(client, a
     assert trail and {e.outcome for e in trail} == {"denied"}
 
 
-def test_a_profession_without_the_vaccination_class_gets_nothing(client, app, doctor):
-    from bouquet_dmp import access
-    from bouquet_dmp.codes import CLASSES
+def test_a_profession_the_matrix_denies_vaccination_notes_gets_nothing(client, app, doctor, tmp_path, monkeypatch):
+    from bouquet_dmp.testing import TEST_MATRIX
 
     _declare(app, doctor, [MARTIN, LEFEBVRE])
-    for class_code in CLASSES:
-        access.set_rule(app.state.db, "10", class_code, False)
+    version = TEST_MATRIX.read_text(encoding="utf-8").replace("test-matrix,10,Médecin,87273-9,yes", "test-matrix,10,Médecin,87273-9,no")
+    (tmp_path / "matrix.csv").write_text(version, encoding="utf-8")
+    (tmp_path / "matrix.meta.json").write_text(TEST_MATRIX.with_name("matrix-test.meta.json").read_text(encoding="utf-8"))
+    monkeypatch.setenv("BOUQUET_DMP_MATRIX", str(tmp_path / "matrix.csv"))
     client.login(doctor)
     assert _flu_names(client.get(FLU_LIST).text) == {"MARTIN", "LEFEBVRE"}
 
@@ -179,5 +180,5 @@ def test_the_bulk_read_takes_a_few_statements_for_a_long_list(app, doctor):
     lefebvre = f"{LEFEBVRE.ins.oid}|{LEFEBVRE.ins.matricule}"
     assert {"code": "grippe", "performed_on": "2026-10-20"} in acts[lefebvre]
     assert counts["with_acts"] == 2
-    # the matrix, then per 1,000 patients: blocked, bris de glace, documents; one insert for the trail
-    assert len(statements) <= 1 + 3 * 3 + 1, statements
+    # per 1,000 patients: blocked, bris de glace, care relationships, records, documents; one insert for the trail
+    assert len(statements) <= 3 * 5 + 1, statements

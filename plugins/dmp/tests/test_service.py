@@ -40,8 +40,8 @@ def test_fhirpy_reads_mhd_searches(service_url, doctor, identity):
     for reference in references:
         parsed = DocumentReference.model_validate(reference.serialize())
         assert parsed.subject.identifier.value == MARTIN.ins.matricule and parsed.status == "current"
-    biology = fhir.resources("DocumentReference").search(**{"patient.identifier": TOKEN, "category": "biologie"}).fetch_all()
-    assert [r["type"]["coding"][0]["code"] for r in biology] == ["11502-2"]
+    prescriptions = fhir.resources("DocumentReference").search(**{"patient.identifier": TOKEN, "category": "42"}).fetch_all()
+    assert [r["type"]["coding"][0]["code"] for r in prescriptions] == ["57833-6"]
     patients = fhir.resources("Patient").search(identifier=TOKEN).fetch_all()
     assert patients[0]["name"][0]["family"] == "MARTIN"
     # ITI-68: the attachment URL is retrievable as is.
@@ -118,3 +118,31 @@ def test_deeply_nested_json_is_refused_with_400(client, doctor, identity, path):
     search = client.get("/p/dmp/fhir/DocumentReference", params={"patient.identifier": TOKEN}, headers=identity(doctor))
     assert Bundle.model_validate(search.json()).total == 7  # nothing was stored
     assert search.headers["cache-control"] == "no-store"  # the patient's documents (issue 13, item 10)
+
+
+def test_capability_statement_declares_every_search_parameter(service_url):
+    """An MHD Document Responder declares the search parameters it supports (ITI-67), and the service supports each."""
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    statement = httpx.get(f"{service_url}/metadata").json()
+    CapabilityStatement.model_validate(statement)
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    declared = {p["name"] for p in resources["DocumentReference"]["searchParam"]}
+    assert {"patient.identifier", "status", "type", "category", "date", "period", "author.identifier"} <= declared
+    assert {p["name"] for p in resources["Patient"]["searchParam"]} == {"identifier"}
+
+
+def test_search_by_indexing_date_and_security_label(service_url, doctor, identity):
+    headers = identity(doctor)
+    everything = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN}, headers=headers).json()
+    indexed = httpx.get(f"{service_url}/DocumentReference", params=[("patient.identifier", TOKEN), ("date", "ge2000-01-01")],
+                        headers=headers).json()
+    assert indexed["total"] == everything["total"] == 7
+    future = httpx.get(f"{service_url}/DocumentReference", params=[("patient.identifier", TOKEN), ("date", "ge2999-01-01")],
+                       headers=headers).json()
+    assert future["total"] == 0
+    masked = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN, "security-label": "R"},
+                       headers=headers).json()
+    assert masked["total"] == 0          # MARTIN masked nothing
+    bad = httpx.get(f"{service_url}/DocumentReference", params=[("patient.identifier", TOKEN), ("date", "hier")], headers=headers)
+    assert bad.status_code == 400 and "date" in bad.json()["issue"][0]["diagnostics"]

@@ -31,7 +31,7 @@ def test_upload_a_pdf_and_find_it(client, doctor, open_patient, app):
     with app.state.db.session() as session:
         stored = session.exec(select(DmpDocument).where(DmpDocument.title == FORM["title"])).one()
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.provide")).one()
-    assert (stored.patient_ins, stored.class_code, stored.content_type) == (MARTIN_INS, "biologie", "application/pdf")
+    assert (stored.patient_ins, stored.class_code, stored.content_type) == (MARTIN_INS, "10", "application/pdf")
     assert (stored.author_idnat, stored.author_name) == (doctor.idnat_ps, doctor.display_name)   # from the signed identity
     assert event.resource == f"dmp/DocumentReference/{stored.id}" and event.outcome == "success"
 
@@ -71,3 +71,25 @@ def test_nurse_may_upload_but_secretary_may_not(client, nurse, secretary, doctor
     open_patient(client)
     refused = client.submit("/p/dmp/upload", data=FORM, files={"file": ("a.txt", b"texte", "text/plain")})
     assert refused.status_code == 403
+
+
+def test_confidentiality_codes_on_upload_and_display(client, doctor, nurse, open_patient, app, monkeypatch):
+    client.login(doctor)
+    open_patient(client)
+    form = {**FORM, "title": "Résultat à annoncer", "masque": "oui", "invisible_patient": "oui", "invisible_representants": "oui"}
+    file = {"file": ("bilan.txt", "Résultat sensible".encode(), "text/plain")}
+    refused = client.submit("/p/dmp/upload", data=form, files=file)      # the legal delay is not configured: said so
+    assert refused.status_code == 400 and "le délai légal" in unescape(refused.text) and _count(app) == 27
+    assert 'id="dmp-masque" name="masque" value="oui" checked' in refused.text   # the boxes ticked stay ticked
+    monkeypatch.setenv("BOUQUET_DMP_INVISIBLE_PATIENT_DAYS", "30")
+    sent = client.submit("/p/dmp/upload", data=form, files=file)
+    assert sent.status_code == 303, unescape(sent.text)[-3000:]
+    with app.state.db.session() as session:
+        stored = session.exec(select(DmpDocument).where(DmpDocument.title == "Résultat à annoncer")).one()
+    assert stored.masked and stored.hidden_from_representatives
+    assert (stored.hidden_from_patient_until - stored.indexed_at).days == 30
+    listing = client.get("/p/dmp/documents").text
+    assert 'data-testid="dmp-invisible-patient"' in listing and 'data-testid="dmp-invisible-representatives"' in listing
+    client.login(nurse)                                                     # masked to professionals: not the nurse
+    open_patient(client)
+    assert "Résultat à annoncer" not in client.get("/p/dmp/documents").text

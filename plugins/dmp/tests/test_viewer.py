@@ -22,7 +22,7 @@ def _document(app, **where) -> DmpDocument:
 def _store(app, content: bytes, content_type: str, title: str) -> str:
     document_id = str(uuid.uuid4())
     with app.state.db.write() as session:
-        session.add(DmpDocument(id=document_id, patient_ins=MARTIN_INS, type_code="11488-4", class_code="compte-rendu",
+        session.add(DmpDocument(id=document_id, patient_ins=MARTIN_INS, type_code="11488-4", class_code="10",
                                 title=title, content_type=content_type, size=len(content),
                                 sha1=base64.b64encode(hashlib.sha1(content).digest()).decode(), content=content,
                                 author_name="Dr Test", service_date=date(2026, 11, 1), submission_set_id=document_id))
@@ -32,7 +32,7 @@ def _store(app, content: bytes, content_type: str, title: str) -> str:
 def test_pdf_inline(client, doctor, open_patient, app):
     client.login(doctor)
     open_patient(client)
-    pdf = _document(app, class_code="biologie")
+    pdf = _document(app, type_code="11502-2")
     page = client.get(f"/p/dmp/documents/{pdf.id}")
     assert page.status_code == 200
     assert f'<iframe class="dmp-pdf" src="/p/dmp/documents/{pdf.id}/content"' in page.text
@@ -59,7 +59,7 @@ def test_text_is_escaped_and_preformatted(client, doctor, open_patient, app):
 def test_cda_rendered_as_sections(client, doctor, open_patient, app):
     client.login(doctor)
     open_patient(client)
-    vaccination = _document(app, class_code="vaccination")
+    vaccination = _document(app, type_code="87273-9")
     page = client.get(f"/p/dmp/documents/{vaccination.id}")
     assert page.status_code == 200 and 'data-testid="dmp-cda"' in page.text
     assert '<h2 class="fr-h5">Vaccinations réalisées</h2>' in page.text

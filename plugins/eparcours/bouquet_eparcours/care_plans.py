@@ -19,6 +19,7 @@ from bouquet.api.accounts import Account
 from bouquet.api.audit import Auditor
 from bouquet.api.db import Database
 from bouquet.api.patient import PatientContext
+from bouquet.api.patient import audit_ins as core_audit_ins
 from bouquet_eparcours import clock, scheduling
 from bouquet_eparcours.actors import Actor
 from bouquet_eparcours.definitions import COORDINATOR, PathwayDefinition, RoleDefinition
@@ -95,8 +96,9 @@ class PlanView:
 
 
 def audit_ins(patient: PatientContext) -> str:
-    """The patient as the audit trail names them: '<oid>|<matricule>'."""
-    return f"{patient.ins.oid}|{patient.ins.matricule}"
+    """The patient as the audit trail names them: '<oid>|<matricule>', or their traits when the identity is not
+    qualified (its INS is not shared: `bouquet.api.patient.audit_ins`)."""
+    return core_audit_ins(patient)
 
 
 def patient_of(plan: CarePlan) -> PatientContext:

@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bouquet import get_context
+from bouquet.api.patient import audit_ins
 from bouquet_prevention import clock
 from bouquet_prevention.engine import Outcome, PatientFacts, Status
-from bouquet_prevention.history import history_of, patient_ins
+from bouquet_prevention.history import history_of
 from bouquet_prevention.hooks import engine_for, external_conditions
 
 __all__ = ["READ", "evaluate_patient", "outcome_json", "patient_status"]
@@ -44,7 +45,8 @@ async def evaluate_patient(ctx: Any, patient: Any, resource: str) -> tuple[date,
     acts = await history_of(ctx, patient)
     on = clock.today()
     outcomes = engine_for(ctx.plugins).evaluate(facts, acts, on)
-    await ctx.audit.log("prevention.read", patient_ins=patient_ins(patient), resource=resource)
+    # The trail names a non-qualified identity by its traits, never by its INS (bouquet.api.patient.audit_ins).
+    await ctx.audit.log("prevention.read", patient_ins=audit_ins(patient), resource=resource)
     return on, outcomes
 
 

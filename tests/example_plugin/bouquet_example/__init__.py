@@ -118,6 +118,11 @@ async def bouquet_alerts(ctx):
 
 
 @hookimpl
+def bouquet_home_notices(ctx):
+    return [Alert("Message de l'exemple", severity="info", description="Pour le compte connecté.")]
+
+
+@hookimpl
 def bouquet_launchables(ctx):
     return [Launchable("Application exemple", "https://app.example.org/launch")]
 

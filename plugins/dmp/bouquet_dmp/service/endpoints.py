@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections import Counter
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.orm import defer
@@ -18,19 +19,26 @@ from bouquet.api.db import utcnow
 from bouquet.api.patient import PatientContext
 from bouquet.api.web import JsonBodyError, body_limit, read_json
 from bouquet_dmp import access
-from bouquet_dmp.codes import CLASS_SYSTEM, IDNAT_PS_SYSTEM, LOINC, TYPES
+from bouquet_dmp.codes import IDNAT_PS_SYSTEM, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS
+from bouquet_dmp.config import dmp_settings
+from bouquet_dmp.doctypes import class_of
 from bouquet_dmp.identity import HEADER, Caller, IdentityError, verify
 from bouquet_dmp.models import DmpDocument, DmpRecord
 from bouquet_dmp.service.resources import (
     FHIR_JSON,
     audit_event,
+    communication,
     document_reference,
     instant,
     outcome,
     searchset,
+    withheld_outcome,
 )
 
 MAX_BODY = 70_000_000
+INVISIBLE_PATIENT_UNSET = ("Le délai après lequel un document « non visible du patient » lui devient visible n'est pas "
+                           "configuré (BOUQUET_DMP_INVISIBLE_PATIENT_DAYS) : sa source réglementaire n'a pas été trouvée. "
+                           "Le document n'a pas été envoyé.")
 MAX_REASON = 500
 
 
@@ -93,16 +101,45 @@ def _refuse_blocked(session: Session, caller: Caller, standing: access.Standing,
         raise Refusal(403, "forbidden", "blocked", "Le patient s'est opposé à votre accès à son DMP.")
 
 
+def _refuse_without_care(session: Session, caller: Caller, standing: access.Standing, transaction: str,
+                         document_id: str | None = None) -> None:
+    """Outside the care relationship (and of an emergency access) the DMP answers nothing but why."""
+    if not standing.may_read:
+        access.trace(session, caller, transaction, access.DENIED, document_id=document_id,
+                     detail="hors relation de soins", basis=standing.care_refusal)
+        session.commit()
+        reason = "not-professional" if caller.kind != "professional" else "care"
+        raise Refusal(403, "forbidden", reason, standing.care_refusal or access.NO_CARE)
+
+
+def _search_param(name: str, kind: str, documentation: str) -> dict[str, str]:
+    return {"name": name, "type": kind, "documentation": documentation}
+
+
 async def metadata(request: Request) -> Response:
     return _fhir({
         "resourceType": "CapabilityStatement", "status": "active", "date": "2026-11-28", "kind": "instance",
         "fhirVersion": "4.0.1", "format": ["application/fhir+json"],
         "implementation": {"description": "DMP embarqué Bouquet (IHE MHD)", "url": _base(request)},
         "rest": [{"mode": "server", "resource": [
-            {"type": "Patient", "interaction": [{"code": "search-type"}]},
-            {"type": "DocumentReference", "interaction": [{"code": "search-type"}, {"code": "read"}]},
+            {"type": "Patient", "interaction": [{"code": "search-type"}],
+             "searchParam": [_search_param("identifier", "token", "INS du patient : urn:oid:<OID>|<matricule>")],
+             "operation": [{"name": "bris-de-glace", "definition": "urn:bouquet:dmp:operation:bris-de-glace"},
+                           {"name": "consentement", "definition": "urn:bouquet:dmp:operation:consentement"}]},
+            {"type": "DocumentReference", "interaction": [{"code": "search-type"}, {"code": "read"}],
+             "searchParam": [
+                 _search_param("patient.identifier", "token", "INS du patient (obligatoire)"),
+                 _search_param("status", "token", "current, superseded… (plusieurs valeurs séparées par des virgules)"),
+                 _search_param("type", "token", "type de document (JDV_J66_TypeCode_DMP)"),
+                 _search_param("category", "token", "classe de document (JDV_J57_ClassCode_DMP)"),
+                 _search_param("period", "date", "date de l'acte (ge, le, gt, lt, eq)"),
+                 _search_param("date", "date", "date d'indexation dans le DMP (ge, le, gt, lt, eq)"),
+                 _search_param("author.identifier", "token", "IdNat_PS de l'auteur"),
+                 _search_param("security-label", "token", "niveau de confidentialité (R : masqué aux professionnels)"),
+             ]},
             {"type": "Binary", "interaction": [{"code": "read"}]},
-            {"type": "AuditEvent", "interaction": [{"code": "search-type"}]},
+            {"type": "AuditEvent", "interaction": [{"code": "search-type"}],
+             "searchParam": [_search_param("patient.identifier", "token", "INS du patient (obligatoire)")]},
         ], "interaction": [{"code": "transaction"}]}],
     })
 
@@ -144,16 +181,30 @@ async def emergency_access(request: Request) -> Response:
         raise Refusal(400, "invalid", "reason", "Le motif de l'accès en urgence doit faire entre 10 et 500 caractères.")
     if caller.kind != "professional" or not caller.idnat:
         raise Refusal(403, "forbidden", "not-professional", "Seul un professionnel de santé peut accéder au DMP en urgence.")
+    mode = access.REGULATION if request.url.path.endswith("$regulation") else access.BRIS_DE_GLACE
+    if mode == access.REGULATION and caller.profession != "10":
+        raise Refusal(403, "forbidden", "not-regulator", "Seul le médecin régulateur du SAMU (centre 15) accède au DMP en régulation.")
     minutes = request.app.state.dmp.emergency_minutes
 
     def run() -> dict[str, Any]:
         with _db(request).write() as session:
             standing = access.standing_of(session, caller)
             _refuse_blocked(session, caller, standing, "emergency")
-            if session.get(DmpRecord, caller.patient) is None:
+            record = session.get(DmpRecord, caller.patient)
+            if record is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")
-            grant = access.grant_emergency(session, caller, reason, minutes)
-            access.trace(session, caller, "emergency", access.GRANTED, emergency=True, detail=f"motif : {reason}")
+            if access.opposed(record, mode):
+                access.trace(session, caller, "emergency", access.DENIED, detail="opposition préalable du patient",
+                             basis="le patient s'est opposé à l'accès en urgence (CSP L. 1111-17 I)")
+                session.commit()
+                raise Refusal(403, "forbidden", "opposed",
+                              "Le patient s'est opposé par avance à l'accès en urgence à son DMP (CSP L. 1111-17 I) : "
+                              "l'accès est refusé." if mode == access.BRIS_DE_GLACE else
+                              "Le patient s'est opposé par avance à l'accès du médecin régulateur à son DMP (CSP L. 1111-17 I).")
+            grant = access.grant_emergency(session, caller, reason, minutes, mode)
+            access.trace(session, caller, "emergency", access.GRANTED, emergency=True, detail=f"motif : {reason}",
+                         basis="accès en urgence (régulation SAMU – centre 15)" if mode == access.REGULATION
+                         else "accès en urgence (bris de glace) ; le patient et son médecin traitant en sont informés")
             return {"resourceType": "Parameters", "parameter": [
                 {"name": "expires", "valueInstant": instant(grant.expires_at)}]}
 
@@ -165,20 +216,30 @@ def _filters(request: Request) -> list[Any]:
     status = params.get("status")
     if status:
         filters.append(col(DmpDocument.status).in_(status.split(",")))
-    for name, column, system in (("type", DmpDocument.type_code, LOINC), ("category", DmpDocument.class_code, CLASS_SYSTEM)):
+    for name, column in (("type", DmpDocument.type_code), ("category", DmpDocument.class_code)):
         value = params.get(name)
         if value:
             codes = [v.split("|", 1)[1] if "|" in v else v for v in value.split(",")]
             filters.append(col(column).in_(codes))
-    for value in params.getlist("period"):
-        prefix, day = (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt", "eq") else ("eq", value)
-        try:
-            when = date.fromisoformat(day)
-        except ValueError:
-            raise Refusal(400, "invalid", "period", f"Le paramètre period « {value} » doit être une date (ge/le AAAA-MM-JJ).") from None
-        column = col(DmpDocument.service_date)
-        filters.append({"ge": column >= when, "le": column <= when, "gt": column > when, "lt": column < when,
-                        "eq": column == when}[prefix])
+    for name, column in (("period", col(DmpDocument.service_date)), ("date", col(DmpDocument.indexed_at))):
+        for value in params.getlist(name):
+            prefix, day = (value[:2], value[2:]) if value[:2] in ("ge", "le", "gt", "lt", "eq") else ("eq", value)
+            try:
+                when = date.fromisoformat(day)
+            except ValueError:
+                raise Refusal(400, "invalid", name, f"Le paramètre {name} « {value} » doit être une date (ge/le AAAA-MM-JJ).") from None
+            if name == "date":  # an instant: compare whole days, from midnight UTC
+                start = datetime.combine(when, time.min, tzinfo=timezone.utc)
+                end = start + timedelta(days=1)
+                filters.append({"ge": column >= start, "le": column < end, "gt": column >= end, "lt": column < start,
+                                "eq": (column >= start) & (column < end)}[prefix])
+            else:
+                filters.append({"ge": column >= when, "le": column <= when, "gt": column > when, "lt": column < when,
+                                "eq": column == when}[prefix])
+    label = params.get("security-label")
+    if label:
+        codes = {v.split("|", 1)[-1] for v in label.split(",")}
+        filters.append(col(DmpDocument.masked).in_(sorted({code == "R" for code in codes})))  # R: masked, N: not
     author = params.get("author.identifier")
     if author:
         filters.append(DmpDocument.author_idnat == author.removeprefix(f"{IDNAT_PS_SYSTEM}|"))
@@ -195,14 +256,24 @@ async def document_search(request: Request) -> Response:
         with _db(request).write() as session:
             standing = access.standing_of(session, caller)
             _refuse_blocked(session, caller, standing, "search")
+            _refuse_without_care(session, caller, standing, "search")
             # The metadata only: the contents stay in the database until a retrieve.
             rows = session.exec(select(DmpDocument).options(defer(DmpDocument.content))  # type: ignore[arg-type]
                                 .where(DmpDocument.patient_ins == patient_ins, *filters)
                                 .order_by(col(DmpDocument.service_date).desc(), col(DmpDocument.indexed_at).desc())).all()
-            shown = [row for row in rows if access.visible(row, caller, standing)]
+            shown, withheld = [], Counter[str]()
+            for row in rows:
+                allowed, why = access.decide(row, caller, standing)
+                if allowed:
+                    shown.append(row)
+                else:
+                    withheld[why] += 1
             access.trace(session, caller, "search", access.GRANTED, emergency=standing.emergency,
-                         detail=f"{len(shown)} document(s) visible(s)")
-            return [document_reference(row, base) for row in shown]
+                         detail=f"{len(shown)} document(s) visible(s)", basis=standing.why)
+            found = [document_reference(row, base) for row in shown]
+            if withheld:
+                found.append(withheld_outcome(withheld))
+            return found
 
     return _fhir(searchset(await _db(request).run(run), str(request.url), base))
 
@@ -212,14 +283,17 @@ def _visible_document(request: Request, caller: Caller, transaction: str) -> tup
     with _db(request).write() as session:
         standing = access.standing_of(session, caller)
         _refuse_blocked(session, caller, standing, transaction, document_id)
+        _refuse_without_care(session, caller, standing, transaction, document_id)
         document = session.get(DmpDocument, document_id)
-        if document is None or not access.visible(document, caller, standing):
+        allowed, why = access.decide(document, caller, standing) if document is not None else (False, "document absent")
+        if document is None or not allowed:
             access.trace(session, caller, transaction, access.DENIED, document_id=document_id,
-                         emergency=standing.emergency, detail="document absent ou non autorisé")
+                         emergency=standing.emergency, detail="document absent ou non autorisé", basis=why)
             session.commit()
             raise Refusal(404, "not-found", "no-document", "Ce document n'existe pas ou ne vous est pas accessible.")
         access.trace(session, caller, transaction, access.GRANTED, document_id=document_id,
-                     emergency=standing.emergency and document.masked, detail=document.title)
+                     emergency=standing.emergency and document.masked, detail=document.title,
+                     basis=f"{standing.why} ; {why}")
         return document, standing.emergency
 
 
@@ -253,20 +327,28 @@ async def transaction(request: Request) -> Response:
         raise Refusal(400 if exc.reason != "content" else 422, "invalid", exc.reason, exc.message) from None
     if submission.patient_ins != caller.patient:
         raise Refusal(403, "forbidden", "patient-mismatch", "Le document porte sur un autre patient que celui de l'identité présentée.")
+    invisible_days = dmp_settings().invisible_patient_days  # read when used, like every DMP setting
+    if INVISIBLE_PATIENT in submission.confidentiality and not invisible_days:
+        raise Refusal(422, "not-supported", "invisible-patient-delay", INVISIBLE_PATIENT_UNSET)
+    now = utcnow()
 
     def run() -> DmpDocument:
         with _db(request).write() as session:
             standing = access.standing_of(session, caller)
             _refuse_blocked(session, caller, standing, "provide")
+            _refuse_without_care(session, caller, standing, "provide")   # feeding needs the same care relationship (L. 1111-17 III)
             if session.get(DmpRecord, caller.patient) is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")
             document = DmpDocument(
                 id=str(uuid.uuid4()), patient_ins=caller.patient, type_code=submission.type_code,
-                class_code=TYPES[submission.type_code].class_code, title=submission.title,
+                class_code=class_of(submission.type_code), title=submission.title,
                 content_type=submission.content_type, size=len(submission.data), sha1=submission.sha1,
                 content=submission.data, author_idnat=caller.idnat, author_name=caller.name[:200],
-                author_profession=caller.profession, service_date=submission.service_date, indexed_at=utcnow(),
-                submission_set_id=submission.submission_set_id)
+                author_profession=caller.profession, service_date=submission.service_date, indexed_at=now,
+                submission_set_id=submission.submission_set_id, masked="R" in submission.confidentiality,
+                hidden_from_representatives=INVISIBLE_REPRESENTANTS in submission.confidentiality,
+                hidden_from_patient_until=(now + timedelta(days=invisible_days)
+                                           if INVISIBLE_PATIENT in submission.confidentiality and invisible_days else None))
             session.add(document)
             access.trace(session, caller, "provide", access.GRANTED, document_id=document.id, detail=document.title)
             return document
@@ -291,23 +373,56 @@ async def audit_search(request: Request) -> Response:
         with _db(request).write() as session:
             standing = access.standing_of(session, caller)
             _refuse_blocked(session, caller, standing, "history")
+            _refuse_without_care(session, caller, standing, "history")
             events = access.history(session, patient_ins)
             named = {event.document_id for event in events if event.document_id}
             documents = session.exec(select(DmpDocument).options(defer(DmpDocument.content))  # type: ignore[arg-type]
                                      .where(col(DmpDocument.id).in_(named))).all() if named else []
             shown = {document.id for document in documents if access.visible(document, caller, standing)}
-            access.trace(session, caller, "history", access.GRANTED, emergency=standing.emergency)
+            access.trace(session, caller, "history", access.GRANTED, emergency=standing.emergency, basis=standing.why)
             # A line about a document this caller may not see keeps who and when, not the document's title.
             return [audit_event(event, base, redact=bool(event.document_id) and event.document_id not in shown)
-                    for event in events]
+                    for event in events] + [communication(n, base) for n in access.notifications(session, patient_ins)]
 
     return _fhir(searchset(await _db(request).run(run), str(request.url), base))
+
+
+async def consent(request: Request) -> Response:
+    """Record the patient's consent given to the caller: for this consultation, or the care team's initial consent."""
+    caller = _caller(request)
+    if caller.kind != "professional" or not caller.idnat:
+        raise Refusal(403, "forbidden", "not-professional", access.NOT_PROFESSIONAL)
+    try:
+        body = json.loads(await request.body())
+        values = {p.get("name"): p.get("valueCode") for p in body.get("parameter", [])}
+    except (ValueError, AttributeError, TypeError):
+        raise Refusal(400, "structure", "invalid", "Le corps doit être un Parameters FHIR (scope, how).") from None
+    scope, how = values.get("scope"), values.get("how")
+    if scope not in ("consultation", "equipe-de-soins"):
+        raise Refusal(400, "required", "scope", "Le paramètre scope doit valoir « consultation » ou « equipe-de-soins ».")
+    if how not in access.CONSENT_WAYS:
+        raise Refusal(400, "required", "how", "Le paramètre how doit valoir « oral », « ecrit » ou « electronique ».")
+
+    def run() -> str:
+        with _db(request).write() as session:
+            standing = access.standing_of(session, caller)
+            _refuse_blocked(session, caller, standing, "consent")
+            if session.get(DmpRecord, caller.patient) is None:
+                raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")
+            recorded = access.record_consent(session, caller, how, care_team=scope == "equipe-de-soins")
+            access.trace(session, caller, "consent", access.GRANTED, detail=recorded, basis=recorded)
+            return recorded
+
+    recorded = await _db(request).run(run)
+    return _fhir({"resourceType": "Parameters", "parameter": [{"name": "recorded", "valueString": recorded}]})
 
 
 routes = [
     Route("/metadata", metadata, methods=["GET"]),
     Route("/Patient", patient_search, methods=["GET"]),
     Route("/Patient/$bris-de-glace", emergency_access, methods=["POST"]),
+    Route("/Patient/$regulation", emergency_access, methods=["POST"]),
+    Route("/Patient/$consentement", consent, methods=["POST"]),
     Route("/DocumentReference", document_search, methods=["GET"]),
     Route("/DocumentReference/{document_id}", document_read, methods=["GET"]),
     Route("/Binary/{document_id}", binary_read, methods=["GET"]),

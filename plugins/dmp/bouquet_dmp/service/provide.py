@@ -12,7 +12,11 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from bouquet_dmp.codes import LOINC, TYPES
+from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS
+from bouquet_dmp.doctypes import types
+
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+CONFIDENTIALITY_CODES = frozenset({"R", "N", INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS})
 from bouquet_dmp.content import STORED, ContentError, check
 
 SUBMISSION_SET = "submissionset"
@@ -34,6 +38,7 @@ class Submission:
     sha1: str
     service_date: date
     patient_ins: str
+    confidentiality: frozenset[str] = frozenset()
 
 
 def read(body: Any, max_bytes: int) -> Submission:
@@ -56,9 +61,11 @@ def read(body: Any, max_bytes: int) -> Submission:
     if SUBMISSION_SET not in codes:
         raise ProvideError("invalid", "La List doit être un lot de soumission (code « submissionset »).")
     reference, binary_entry = references[0].resource, binaries[0]
-    type_code = next((c.code for c in (reference.type.coding if reference.type else []) if c.system == LOINC), None)
-    if type_code not in TYPES:
-        raise ProvideError("invalid", "Le type du document (code LOINC) n'est pas un type accepté par le DMP.")
+    known = types()
+    type_code = next((c.code for c in (reference.type.coding if reference.type else [])
+                      if c.code in known and c.system == known[c.code].system), None)
+    if type_code is None:
+        raise ProvideError("invalid", "Le type du document n'est pas un type accepté par le DMP (JDV_J66_TypeCode_DMP).")
     subject = reference.subject.identifier if reference.subject else None
     if subject is None or not (subject.system or "").startswith("urn:oid:") or not subject.value:
         raise ProvideError("invalid", "Le DocumentReference doit désigner le patient par son INS (subject.identifier).")
@@ -75,9 +82,15 @@ def read(body: Any, max_bytes: int) -> Submission:
     period = reference.context.period if reference.context else None
     start = period.start if period is not None else None
     service_date = date.fromisoformat(str(start)[:10]) if start else date.today()
-    title = (reference.description or attachment.title or TYPES[type_code].label).strip()[:300]
+    title = (reference.description or attachment.title or known[type_code].label).strip()[:300]
+    confidentiality = frozenset(c.code for label in reference.securityLabel or [] for c in label.coding or []
+                                if c.code in CONFIDENTIALITY_CODES and c.system in (CONFIDENTIALITY, CONFIDENTIALITY_SYSTEM))
+    unknown = [c.code for label in reference.securityLabel or [] for c in label.coding or []
+               if c.code not in CONFIDENTIALITY_CODES]
+    if unknown:
+        raise ProvideError("invalid", f"Code de confidentialité inconnu : {', '.join(str(u) for u in unknown)}.")
     return Submission(
         submission_set_id=str(submission_list.id or "")[:64] or hashlib.sha1(data).hexdigest(),
         type_code=type_code, title=title, content_type=content_type, data=data,
         sha1=base64.b64encode(hashlib.sha1(data).digest()).decode(), service_date=service_date,  # noqa: S324  # FHIR's Attachment.hash is SHA-1
-        patient_ins=f"{subject.system.removeprefix('urn:oid:')}|{subject.value}")
+        patient_ins=f"{subject.system.removeprefix('urn:oid:')}|{subject.value}", confidentiality=confidentiality)

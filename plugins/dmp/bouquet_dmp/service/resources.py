@@ -11,15 +11,10 @@ from typing import Any
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from bouquet_dmp.codes import (
-    CLASS_SYSTEM,
-    CLASSES,
-    IDNAT_PS_SYSTEM,
-    LOINC,
-    PROFESSIONS,
-    TYPES,
-)
-from bouquet_dmp.models import DmpAccessEvent, DmpDocument
+from bouquet.api.db import utcnow
+from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, IDNAT_PS_SYSTEM, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS, PROFESSIONS
+from bouquet_dmp.doctypes import CLASS_SYSTEM, LOINC, classes, type_of
+from bouquet_dmp.models import DmpAccessEvent, DmpDocument, DmpNotification
 
 REFUSAL_SYSTEM = "urn:bouquet:dmp:refusal"
 TRANSACTION_SYSTEM = "urn:bouquet:dmp:transaction"
@@ -39,7 +34,7 @@ def ins_identifier(patient_ins: str) -> dict[str, str]:
 
 def document_reference(document: DmpDocument, base: str) -> dict[str, Any]:
     """The MHD DocumentReference of `document`; its attachment URL is the Binary to retrieve (ITI-68)."""
-    kind = TYPES.get(document.type_code)
+    kind = type_of(document.type_code)
     author: dict[str, Any] = {"display": document.author_name}
     if document.author_idnat:
         author["identifier"] = {"system": IDNAT_PS_SYSTEM, "value": document.author_idnat}
@@ -48,10 +43,10 @@ def document_reference(document: DmpDocument, base: str) -> dict[str, Any]:
         "id": document.id,
         "masterIdentifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{document.id}"},
         "status": document.status,
-        "type": {"coding": [{"system": LOINC, "code": document.type_code,
+        "type": {"coding": [{"system": kind.system if kind else LOINC, "code": document.type_code,
                              **({"display": kind.label} if kind else {})}]},
         "category": [{"coding": [{"system": CLASS_SYSTEM, "code": document.class_code,
-                                  "display": CLASSES.get(document.class_code, document.class_code)}]}],
+                                  "display": classes().get(document.class_code, document.class_code)}]}],
         "subject": {"identifier": ins_identifier(document.patient_ins)},
         "date": instant(document.indexed_at),
         "author": [author],
@@ -61,8 +56,18 @@ def document_reference(document: DmpDocument, base: str) -> dict[str, Any]:
             "hash": document.sha1, "title": document.title, "creation": document.service_date.isoformat()}}],
         "context": {"period": {"start": document.service_date.isoformat()}},
     }
+    labels: list[dict[str, Any]] = []
     if document.masked:
-        resource["securityLabel"] = [{"coding": [{"system": CONFIDENTIALITY, "code": "R", "display": "masqué par le patient"}]}]
+        labels.append({"coding": [{"system": CONFIDENTIALITY, "code": "R", "display": "masqué aux professionnels"}]})
+    if document.hidden_from_patient_until is not None and document.hidden_from_patient_until > utcnow():
+        labels.append({"coding": [{"system": CONFIDENTIALITY_SYSTEM, "code": INVISIBLE_PATIENT,
+                                   "display": "non visible du patient avant l'annonce"}],
+                       "text": instant(document.hidden_from_patient_until)})
+    if document.hidden_from_representatives:
+        labels.append({"coding": [{"system": CONFIDENTIALITY_SYSTEM, "code": INVISIBLE_REPRESENTANTS,
+                                   "display": "invisible aux représentants légaux"}]})
+    if labels:
+        resource["securityLabel"] = labels
     return resource
 
 
@@ -73,6 +78,8 @@ def audit_event(event: DmpAccessEvent, base: str, *, redact: bool = False) -> di
         who["identifier"] = {"system": IDNAT_PS_SYSTEM, "value": event.actor_idnat}
     agents: list[dict[str, Any]] = [{"who": who, "requestor": True,
                                      "role": [{"text": PROFESSIONS.get(event.actor_profession or "", "Professionnel")}]}]
+    if event.basis:  # why this caller may read: shown with each access in the history
+        agents[0]["purposeOfUse"] = [{"text": event.basis}]
     if event.acting_for_name:
         agents.append({"who": {"display": event.acting_for_name}, "requestor": False, "role": [{"text": "pour le compte de"}]})
     entities: list[dict[str, Any]] = [{"what": {"identifier": ins_identifier(event.patient_ins)},
@@ -101,11 +108,38 @@ def audit_event(event: DmpAccessEvent, base: str, *, redact: bool = False) -> di
     return resource
 
 
-def searchset(resources: list[dict[str, Any]], self_url: str, base: str) -> dict[str, Any]:
+def communication(notification: DmpNotification, base: str) -> dict[str, Any]:
+    """One message of the notification outbox, as a FHIR Communication (status in-progress until a channel sends it)."""
+    recipient: dict[str, Any] = {"display": "le patient" if notification.recipient == "patient" else "son médecin traitant"}
+    if notification.recipient_idnat:
+        recipient["identifier"] = {"system": IDNAT_PS_SYSTEM, "value": notification.recipient_idnat}
     return {
-        "resourceType": "Bundle", "type": "searchset", "total": len(resources),
+        "resourceType": "Communication", "id": f"n{notification.id}",
+        "status": "completed" if notification.status == "sent" else "in-progress",
+        "category": [{"coding": [{"system": "urn:bouquet:dmp:notification", "code": notification.recipient}]}],
+        "subject": {"identifier": ins_identifier(notification.patient_ins)},
+        "recipient": [recipient], "topic": {"text": notification.subject},
+        "payload": [{"contentString": notification.body}],
+        "note": [{"text": f"créé le {instant(notification.created_at)}"}],
+    } | ({"sent": instant(notification.sent_at)} if notification.sent_at else {})
+
+
+def withheld_outcome(counts: dict[str, int]) -> dict[str, Any]:
+    """What a search did not show and why (an OperationOutcome entry of mode « outcome »)."""
+    resource = {"resourceType": "OperationOutcome", "id": "withheld", "issue": [
+        {"severity": "information", "code": "suppressed", "diagnostics": f"{count} document(s) non affiché(s) : {why}"}
+        for why, count in sorted(counts.items())]}
+    OperationOutcome.model_validate(resource)
+    return resource
+
+
+def searchset(resources: list[dict[str, Any]], self_url: str, base: str) -> dict[str, Any]:
+    matches = [r for r in resources if r["resourceType"] != "OperationOutcome"]
+    return {
+        "resourceType": "Bundle", "type": "searchset", "total": len(matches),
         "link": [{"relation": "self", "url": self_url}],
-        "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
+                   "search": {"mode": "outcome" if r["resourceType"] == "OperationOutcome" else "match"}}
                   for r in resources],
     }
 

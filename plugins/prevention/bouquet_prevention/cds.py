@@ -78,6 +78,12 @@ async def call_service(request: Request) -> Response:
         return exc.response()
     except CdsRequestError as exc:
         return JSONResponse(exc.as_json(), status_code=400)
+    if not caller.may_ask_about(view.patient_ins):
+        # A token bound to one patient (SMART launch, token exchange) asks about another: as /fhir/Patient/{id}.
+        await _audit(ctx, caller, "prevention.cds_patient_view", view,
+                     {"hook_instance": view.hook_instance, "reason": "patient_not_bound"}, outcome="denied")
+        return JSONResponse({"error": "forbidden", "reason": "Ce jeton d'accès est lié à un autre patient que "
+                                                             "celui de la requête."}, status_code=403)
 
     def known_acts() -> list[Any]:
         with ctx.db.session() as session:
@@ -163,11 +169,12 @@ def _feedback_items(body: Any) -> list[dict[str, Any]]:
     return items
 
 
-async def _audit(ctx: Any, caller: CdsCaller, action: str, view: PatientView, details: dict[str, Any]) -> None:
+async def _audit(ctx: Any, caller: CdsCaller, action: str, view: PatientView, details: dict[str, Any],
+                 outcome: str = "success") -> None:
     auditor = ctx.audit
-    # A machine caller has no portal account: name the CDS client as the actor.
+    # A machine caller has no portal account: name the client, and the person it calls for.
     auditor.actor = caller.audit_actor
-    await auditor.log(action, patient_ins=view.patient_ins, resource=f"cds/{SERVICE_ID}",
+    await auditor.log(action, patient_ins=view.patient_ins, resource=f"cds/{SERVICE_ID}", outcome=outcome,
                       details={**details, "client": caller.name})
 
 

@@ -23,6 +23,7 @@ from bouquet_prevention import hookspecs
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Act, Engine
 from bouquet_prevention.rulesets import RuleSet, default_rules, merge
+from bouquet_prevention.seasons import campaign_dates, default_seasons
 
 if TYPE_CHECKING:
     from bouquet.api.patient import PatientContext
@@ -75,7 +76,7 @@ def engine_for(plugins: Plugins) -> Engine:
     """An engine compiled for `rules_for(plugins)`, built once per app."""
     engine = _ENGINES.get(plugins)
     if engine is None:
-        engine = _ENGINES[plugins] = Engine(rules_for(plugins))
+        engine = _ENGINES[plugins] = Engine(rules_for(plugins), campaigns=campaign_dates(default_seasons()))
     return engine
 
 

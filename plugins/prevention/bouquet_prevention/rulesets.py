@@ -187,3 +187,7 @@ def _check_references(rule: Rule, source: str, catalogue: Catalogue) -> None:
                 raise RuleFileError(source, f"unknown condition {code!r} (known: "
                                     f"{', '.join(sorted(catalogue.conditions))})", rule=rule.id,
                                     field=f"population.conditions.{name}[{index}]")
+    for index, exclusion in enumerate(rule.exclusions):
+        if exclusion.act not in catalogue.acts:
+            raise RuleFileError(source, f"unknown act code {exclusion.act!r}", rule=rule.id,
+                                field=f"exclusions[{index}].act")

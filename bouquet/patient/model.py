@@ -250,6 +250,9 @@ class PatientContext:
     document: str | None = None
     source: str = "manual"
     established_at: datetime | None = None
+    #: Coded conditions the practice software sent (its problem list): (system, code) pairs, e.g.
+    #: ("http://hl7.org/fhir/sid/icd-10", "J44"). Plugins map them (prevention's risk factors).
+    conditions: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         return f"PatientContext({self.ins!r}, source={self.source!r})"
@@ -264,6 +267,7 @@ class PatientContext:
         _optional_ref(self.document, "document")
         if _optional_ref(self.source, "source") is None:
             raise _fail("source", "missing", "L'origine du contexte patient est manquante.")
+        _check_conditions(self.conditions)
         if self.established_at is not None and (
             not isinstance(self.established_at, datetime) or self.established_at.utcoffset() is None
         ):
@@ -305,6 +309,7 @@ class PatientContext:
             document=_blank_to_none(data.get("document")),
             source=_blank_to_none(data.get("source")) or "manual",
             established_at=_parse_established_at(data.get("established_at")),
+            conditions=_parse_conditions(data.get("conditions")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -316,7 +321,8 @@ class PatientContext:
             "sex": traits.sex.value, "birthplace": traits.birthplace, "source": self.source,
         }
         optional = {"encounter": self.encounter, "document": self.document,
-                    "established_at": self.established_at.isoformat() if self.established_at else None}
+                    "established_at": self.established_at.isoformat() if self.established_at else None,
+                    "conditions": [{"system": system, "code": code} for system, code in self.conditions] or None}
         return out | {key: value for key, value in optional.items() if value is not None}
 
     @property
@@ -366,6 +372,39 @@ class PatientContext:
                      "valueCoding": {"system": INSEE_COMMUNE_SYSTEM, "code": traits.birthplace}}
             patient["extension"] = [{"url": FHIR_BIRTH_PLACE, "valueAddress": {"extension": [insee]}}]
         return patient
+
+
+MAX_CONDITIONS = 200
+
+
+def _parse_conditions(value: object) -> tuple[tuple[str, str], ...]:
+    """`[{"system": …, "code": …}]` as (system, code) pairs; PatientContextError naming the item at fault."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail("conditions", "wrong_type", "« conditions » doit être une liste de codes {system, code}.")
+    pairs = []
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise _fail(f"conditions[{index}]", "wrong_type", "Chaque condition doit être un objet {system, code}.")
+        pairs.append((item.get("system"), item.get("code")))
+    result = tuple(pairs)
+    _check_conditions(result)  # type: ignore[arg-type]
+    return result  # type: ignore[return-value]
+
+
+def _check_conditions(conditions: object) -> None:
+    if not isinstance(conditions, tuple):
+        raise _fail("conditions", "wrong_type", "« conditions » doit être une liste de codes {system, code}.")
+    if len(conditions) > MAX_CONDITIONS:
+        raise _fail("conditions", "too_many", f"Au plus {MAX_CONDITIONS} conditions par patient.")
+    for index, pair in enumerate(conditions):
+        for position, name in enumerate(("system", "code")):
+            part = pair[position] if isinstance(pair, tuple) and len(pair) == 2 else None
+            if not isinstance(part, str) or not part.strip() or len(part) > 256:
+                raise _fail(f"conditions[{index}].{name}", "missing" if not part else "wrong_type",
+                            f"Le champ « {name} » de la condition {index + 1} est obligatoire "
+                            "(une chaîne d'au plus 256 caractères).")
 
 
 def _blank_to_none(value: object) -> Any:

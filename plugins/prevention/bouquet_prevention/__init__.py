@@ -41,6 +41,7 @@ def bouquet_actions() -> list[Action]:
 def bouquet_routes() -> list[Any]:
     from bouquet_prevention import (
         cds,
+        condition_declarations,
         panel,
         patient_status,
         population_pages,
@@ -55,6 +56,9 @@ def bouquet_routes() -> list[Any]:
         Route("/acts", recording.record_act, methods=["POST"]),
         Route("/acts/new", recording.new_act, methods=["GET"]),
         Route("/patient.json", patient_status.patient_status, methods=["GET"]),
+        Route("/conditions", condition_declarations.conditions_page, methods=["GET"]),
+        Route("/conditions", condition_declarations.declare, methods=["POST"]),
+        Route("/conditions/{declaration_id}/withdraw", condition_declarations.withdraw, methods=["POST"]),
         *cds.routes,
     ]
 
@@ -68,7 +72,7 @@ def bouquet_templates() -> str:
 def bouquet_models() -> list[type]:
     from bouquet_prevention import models
 
-    return [models.PreventionAct, models.CdsClient, models.CdsJwtId, models.CdsFeedback]
+    return [models.PreventionAct, models.CdsClient, models.CdsJwtId, models.CdsFeedback, models.DeclaredCondition]
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from bouquet import Alert, get_context, render
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Outcome, Status
-from bouquet_prevention.patient_status import READ, evaluate_patient
+from bouquet_prevention.patient_status import READ, evaluate_patient, evaluate_with_conditions
 from bouquet_prevention.recording import RECORD
 from bouquet_prevention.wording import problem_of, state_of, to_do
 
@@ -69,7 +69,7 @@ async def panel(request: Request) -> Response:
         return HTMLResponse("<p>Accès réservé aux professionnels habilités.</p>", status_code=403)
     if ctx.patient is None:
         return HTMLResponse("<p>Aucun dossier patient n'est ouvert.</p>", status_code=409)
-    on, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/panel")
+    on, outcomes, conditions = await evaluate_with_conditions(ctx, ctx.patient, "prevention/panel")
     actionable = _to_do(outcomes)
     return await render(request, "prevention/panel.html", {"prevention": {
         "actionable": [_item(o) for o in actionable],
@@ -78,4 +78,6 @@ async def panel(request: Request) -> Response:
         "done": [_item(o) for o in outcomes if o.status is Status.DONE],
         "may_record": ctx.can(RECORD), "today": on.strftime("%d/%m/%Y"), "today_iso": on.isoformat(),
         "patient_context_id": ctx.patient_context_id,
+        "conditions": sorted(default_catalogue().conditions[c] for c in conditions),
     }})
+

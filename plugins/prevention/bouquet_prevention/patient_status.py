@@ -15,11 +15,12 @@ from starlette.responses import JSONResponse, Response
 
 from bouquet import get_context
 from bouquet_prevention import clock
+from bouquet_prevention.condition_declarations import patient_conditions
 from bouquet_prevention.engine import Outcome, PatientFacts, Status
 from bouquet_prevention.history import history_of, patient_ins
-from bouquet_prevention.hooks import engine_for, external_conditions
+from bouquet_prevention.hooks import engine_for
 
-__all__ = ["READ", "evaluate_patient", "outcome_json", "patient_status"]
+__all__ = ["READ", "evaluate_patient", "evaluate_with_conditions", "outcome_json", "patient_status"]
 
 READ = "prevention.read"
 
@@ -34,18 +35,28 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "category": outcome.rule.category, "status": outcome.status.value, "since": iso(outcome.since),
         "when": iso(outcome.when), "until": iso(outcome.until), "last": iso(outcome.last),
         "doses": list(outcome.doses) if outcome.doses else None,
+        "incomplete": outcome.incomplete, "too_soon": [d.isoformat() for d in outcome.too_soon],
+        "excluded_by": outcome.excluded_by,
     }
 
 
 async def evaluate_patient(ctx: Any, patient: Any, resource: str) -> tuple[date, list[Outcome]]:
-    """Today and every rule's outcome for `patient`: the portal's acts and other plugins' acts and
-    conditions. Writes the audit event "prevention.read" (`resource` says which view read it)."""
-    facts = PatientFacts(patient.traits.birth_date, patient.traits.sex.value, await external_conditions(ctx, patient))
+    """Today and every rule's outcome for `patient` (see `evaluate_with_conditions`)."""
+    on, outcomes, _ = await evaluate_with_conditions(ctx, patient, resource)
+    return on, outcomes
+
+
+async def evaluate_with_conditions(ctx: Any, patient: Any, resource: str) -> tuple[date, list[Outcome], frozenset[str]]:
+    """Today and every rule's outcome for `patient`: the portal's acts and other plugins' acts, and
+    the conditions from the practice software's launch, other plugins and declarations. Writes the
+    audit event "prevention.read" (`resource` says which view read it)."""
+    conditions = frozenset(await patient_conditions(ctx, patient))
+    facts = PatientFacts(patient.traits.birth_date, patient.traits.sex.value, conditions)
     acts = await history_of(ctx, patient)
     on = clock.today()
     outcomes = engine_for(ctx.plugins).evaluate(facts, acts, on)
     await ctx.audit.log("prevention.read", patient_ins=patient_ins(patient), resource=resource)
-    return on, outcomes
+    return on, outcomes, conditions
 
 
 async def patient_status(request: Request) -> Response:

@@ -82,6 +82,7 @@ def test_discovery_is_public_and_describes_the_service(client: Any) -> None:
         "patient": "Patient/{{context.patientId}}",
         "immunizations": "Immunization?patient={{context.patientId}}&status=completed",
         "procedures": "Procedure?patient={{context.patientId}}&status=completed",
+        "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
     }
 
 

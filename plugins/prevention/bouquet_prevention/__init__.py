@@ -125,7 +125,8 @@ def bouquet_startup(app: Starlette) -> None:
 
 @hookimpl
 def bouquet_cli(group: click.Group) -> None:
-    from bouquet_prevention import cds_clients, patients_cli
+    from bouquet_prevention import cds_clients, evaluate_cli, patients_cli
 
     prevention = cds_clients.add_commands(group)
     patients_cli.add_commands(prevention)
+    evaluate_cli.add_commands(prevention)

@@ -40,6 +40,7 @@ def bouquet_actions() -> list[Action]:
 @hookimpl
 def bouquet_routes() -> list[Any]:
     from bouquet_prevention import (
+        act_corrections,
         cds,
         condition_declarations,
         panel,
@@ -55,6 +56,8 @@ def bouquet_routes() -> list[Any]:
         Route("/mes-patients/open", population_pages.open_patient, methods=["POST"]),
         Route("/acts", recording.record_act, methods=["POST"]),
         Route("/acts/new", recording.new_act, methods=["GET"]),
+        Route("/acts/{act_id}/correct", act_corrections.correct, methods=["POST"]),
+        Route("/acts/{act_id}/delete", act_corrections.delete, methods=["POST"]),
         Route("/patient.json", patient_status.patient_status, methods=["GET"]),
         Route("/conditions", condition_declarations.conditions_page, methods=["GET"]),
         Route("/conditions", condition_declarations.declare, methods=["POST"]),

@@ -22,7 +22,8 @@ import pluggy
 from bouquet_prevention import hookspecs
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Act, Engine
-from bouquet_prevention.rulesets import RuleSet, default_rules, merge
+from bouquet_prevention.rulesets import RuleSet, merge, with_rule_sets
+from bouquet_prevention.settings import PreventionSettings
 from bouquet_prevention.seasons import campaign_dates, default_seasons
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ def rules_for(plugins: Plugins) -> RuleSet:
     if ruleset is None:
         register_hookspecs(plugins.pm)
         contributions = [(result.plugin, result.value) for result in plugins.call("prevention_rules")]
-        ruleset = merge(default_rules(), contributions, default_catalogue())
+        enabled = tuple(PreventionSettings().enabled_rule_sets)
+        ruleset = merge(with_rule_sets(enabled), contributions, default_catalogue())
         _RULESETS[plugins] = ruleset
     return ruleset
 

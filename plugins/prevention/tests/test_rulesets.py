@@ -68,7 +68,7 @@ def test_the_shipped_catalogue_loads() -> None:
     catalogue = load_catalogue()
     assert {"dTcaP", "dTP", "grippe", "pneumocoque-VPC20", "zona-Shingrix", "VRS", "HPV", "mammographie",
             "test-immunologique-colorectal", "cytologie", "test-HPV", "bilan-prevention", "meningocoque-ACWY",
-            "meningocoque-B", "COVID-19", "ROR", "coloscopie"} == set(catalogue.acts)
+            "meningocoque-B", "COVID-19", "ROR", "coloscopie", "hexavalent", "pneumocoque-conjugue"} == set(catalogue.acts)
     assert catalogue.act_for_coding("http://hl7.org/fhir/sid/cvx", "187") == "zona-Shingrix"
     assert catalogue.act_for_coding("urn:bouquet:prevention:act", "mammographie") == "mammographie"
     assert catalogue.act_for_coding("http://hl7.org/fhir/sid/cvx", "03") == "ROR"

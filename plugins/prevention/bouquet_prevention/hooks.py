@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bouquet.api.plugins import Plugins
     from bouquet.api.web import RequestContext
 
-__all__ = ["HOOK_NAMES", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
+__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 
 log = logging.getLogger("bouquet.prevention")
 
@@ -98,6 +98,23 @@ async def external_acts(ctx: RequestContext, patient: PatientContext) -> list[Ac
                 continue
             acts.append(act)
     return acts
+
+
+#: Said on each line computed without the acts other plugins hold for the professional (a secretary's view).
+WITHHELD_NOTICE = ("Calculé sans les vaccinations du DMP, que votre compte ne peut pas lire : "
+                   "le médecin peut en voir d'autres. Vérifiez avec lui avant de relancer le patient.")
+
+
+def withheld_from(ctx: RequestContext) -> str | None:
+    """Why the acts other plugins hold may be fewer for this caller than for the professional they
+    act for (a secretary: the DMP's rules let her read no vaccination), or None when nothing is
+    withheld. Each vaccination status computed for her then says so, on its own line."""
+    if getattr(ctx, "acting_for", None) is None:
+        return None
+    register_hookspecs(ctx.plugins.pm)
+    callers = [getattr(ctx.plugins.pm.hook, name, None)
+               for name in ("prevention_external_acts", "prevention_external_acts_bulk")]
+    return WITHHELD_NOTICE if any(c is not None and c.get_hookimpls() for c in callers) else None
 
 
 def has_bulk_acts(plugins: Plugins) -> bool:

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from bouquet import Alert, get_context, render
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Outcome, Status
+from bouquet_prevention.hooks import withheld_from
 from bouquet_prevention.patient_status import READ, evaluate_patient, evaluate_with_conditions
 from bouquet_prevention.recording import RECORD
 from bouquet_prevention.wording import problem_of, state_of, to_do
@@ -33,11 +34,12 @@ def _state(outcome: Outcome) -> str:
     return f"{state_of(outcome)} · {problem}" if problem else state_of(outcome)
 
 
-def _item(outcome: Outcome) -> dict[str, Any]:
+def _item(outcome: Outcome, withheld: str | None = None) -> dict[str, Any]:
     rule = outcome.rule
     act = default_catalogue().acts.get(rule.satisfied_by[0].act)
     return {"rule": rule.id, "title": rule.wording.summary, "detail": rule.wording.detail,
             "state": state_of(outcome), "problem": problem_of(outcome),
+            "withheld": withheld if rule.category == "vaccination" else None,
             "overdue": outcome.status is Status.OVERDUE, "source": rule.source.label, "url": rule.source.url,
             "act": rule.satisfied_by[0].act,
             # An act the GP does not perform (a mammography) is recorded as a result received, with its date.
@@ -54,10 +56,12 @@ async def alerts(ctx: Any) -> list[Alert]:
         return []
     _, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/alerts")
     found = []
+    withheld = withheld_from(ctx)
     for position, outcome in enumerate(_to_do(outcomes)):
         overdue = outcome.status is Status.OVERDUE
+        caveat = f" {withheld}" if withheld and outcome.rule.category == "vaccination" else ""
         found.append(Alert(f"Prévention : {outcome.rule.wording.summary}", severity="warning" if overdue else "info",
-                           description=f"{_state(outcome)}. Référence : {outcome.rule.source.label}.",
+                           description=f"{_state(outcome)}.{caveat} Référence : {outcome.rule.source.label}.",
                            href=f"/p/prevention/acts/new?rule={outcome.rule.id}", order=ALERT_ORDER + position))
     return found
 
@@ -71,11 +75,12 @@ async def panel(request: Request) -> Response:
         return HTMLResponse("<p>Aucun dossier patient n'est ouvert.</p>", status_code=409)
     on, outcomes, conditions = await evaluate_with_conditions(ctx, ctx.patient, "prevention/panel")
     actionable = _to_do(outcomes)
+    withheld = withheld_from(ctx)
     return await render(request, "prevention/panel.html", {"prevention": {
-        "actionable": [_item(o) for o in actionable],
-        "upcoming": [_item(o) for o in sorted((o for o in outcomes if o.status is Status.UPCOMING),
-                                              key=lambda o: o.when or date.max)],
-        "done": [_item(o) for o in outcomes if o.status is Status.DONE],
+        "actionable": [_item(o, withheld) for o in actionable],
+        "upcoming": [_item(o, withheld) for o in sorted((o for o in outcomes if o.status is Status.UPCOMING),
+                                                        key=lambda o: o.when or date.max)],
+        "done": [_item(o, withheld) for o in outcomes if o.status is Status.DONE],
         "may_record": ctx.can(RECORD), "today": on.strftime("%d/%m/%Y"), "today_iso": on.isoformat(),
         "patient_context_id": ctx.patient_context_id,
         "conditions": sorted(default_catalogue().conditions[c] for c in conditions),

@@ -18,7 +18,7 @@ from bouquet_prevention import clock
 from bouquet_prevention.condition_declarations import patient_conditions
 from bouquet_prevention.engine import Outcome, PatientFacts, Status
 from bouquet_prevention.history import history_of, patient_ins
-from bouquet_prevention.hooks import engine_for
+from bouquet_prevention.hooks import engine_for, withheld_from
 
 __all__ = ["READ", "evaluate_patient", "evaluate_with_conditions", "outcome_json", "patient_status"]
 
@@ -70,5 +70,7 @@ async def patient_status(request: Request) -> Response:
         return JSONResponse({"error": "no_patient", "reason": "Aucun dossier patient n'est ouvert."}, status_code=409)
     on, outcomes = await evaluate_patient(ctx, patient, "prevention/patient")
     everything = request.query_params.get("all") == "1"
+    withheld = withheld_from(ctx)
     return JSONResponse({"on": on.isoformat(), "outcomes": [
-        outcome_json(o) for o in outcomes if everything or o.status is not Status.NOT_APPLICABLE]})
+        outcome_json(o) | ({"withheld": withheld} if withheld and o.rule.category == "vaccination" else {})
+        for o in outcomes if everything or o.status is not Status.NOT_APPLICABLE]})

@@ -29,7 +29,9 @@ from bouquet_prevention.hooks import (
     external_acts_bulk,
     has_bulk_acts,
     rules_for,
+    withheld_from,
 )
+from bouquet_prevention.wording import state_of
 from bouquet_prevention.rulesets import RuleSet
 
 __all__ = ["PAGE_SIZE", "POPULATION", "export_csv", "open_patient", "view"]
@@ -52,13 +54,13 @@ def _day(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
-def state_label(outcome: Outcome) -> str:
-    """The status in French, with its date, as the list and the export show it."""
-    if outcome.status is Status.OVERDUE:
-        return f"En retard depuis le {_day(outcome.since)}" if outcome.since else "En retard"
-    if outcome.status is Status.DUE:
-        return f"À faire depuis le {_day(outcome.since)}" if outcome.since else "À faire"
-    return f"À partir du {_day(outcome.when)}" if outcome.when else "À venir"
+def state_label(outcome: Outcome, withheld: str | None = None) -> str:
+    """The status in French, with its date (« Jamais réalisé » for an act never done), as the list
+    and the export show it; for a vaccination computed without the DMP's acts, it says so."""
+    state = state_of(outcome)
+    if withheld and outcome.rule.category == "vaccination":
+        return f"{state} — sans les vaccinations du DMP (non lisibles par votre compte)"
+    return state
 
 
 def _filters(request: Request, rules: RuleSet, paged: bool) -> tuple[str, str, int]:
@@ -151,7 +153,8 @@ async def view(request: Request) -> Response:
     return await _page(request, context | {
         "notice": EXTERNAL_NOTICE if failures else None,
         "rule": rule, "status": status, "page": page, "pages": pages, "total": len(rows), "patients": patients,
-        "rows": [_row(row) for row in shown], "may_open": ctx.can(OPEN_PATIENT),
+        "rows": [_row(row, withheld_from(ctx)) for row in shown], "may_open": ctx.can(OPEN_PATIENT),
+        "withheld": withheld_from(ctx),
     })
 
 
@@ -167,6 +170,7 @@ async def export_csv(request: Request) -> Response:
         return Response(f"Filtre « {bad.field} » refusé : {bad.message}\n", status_code=400,
                         media_type="text/plain; charset=utf-8")
     patients, rows, failures = await _compute(ctx, rule, status)
+    withheld = withheld_from(ctx)
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -175,7 +179,7 @@ async def export_csv(request: Request) -> Response:
         p, outcome = row.patient, row.outcome
         writer.writerow((p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex, p.matricule,
                          ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
-                         outcome.rule.title, state_label(outcome), _day(row.date), outcome.rule.source.label))
+                         outcome.rule.title, state_label(outcome, withheld), _day(row.date), outcome.rule.source.label))
     await ctx.audit.log("prevention.population_exported", resource="prevention/mes-patients.csv", details={
         "rule": rule, "status": status, "patients": patients, "rows": len(rows), "external_failed": failures})
     headers = {"X-Bouquet-Notice": "dmp-acts-unavailable"} if failures else {}
@@ -207,11 +211,12 @@ async def open_patient(request: Request) -> Response:
     return RedirectResponse("/patient", status_code=303)
 
 
-def _row(row: population.PopulationRow) -> dict[str, Any]:
+def _row(row: population.PopulationRow, withheld: str | None = None) -> dict[str, Any]:
     p, outcome = row.patient, row.outcome
     return {"ins": p.ins, "name": p.display_name, "born": _day(p.birth_date), "sex": p.sex,
             "relations": [population.RELATION_LABELS[r] for r in sorted(p.relations)],
-            "rule": outcome.rule.id, "title": outcome.rule.title, "state": state_label(outcome),
+            "rule": outcome.rule.id, "title": outcome.rule.title, "state": state_label(outcome, withheld),
+            "withheld": bool(withheld) and outcome.rule.category == "vaccination",
             "overdue": outcome.status is Status.OVERDUE, "upcoming": outcome.status is Status.UPCOMING}
 
 

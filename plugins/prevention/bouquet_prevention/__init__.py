@@ -58,6 +58,7 @@ def bouquet_routes() -> list[Any]:
         Route("/acts/new", recording.new_act, methods=["GET"]),
         Route("/acts/{act_id}/correct", act_corrections.correct, methods=["POST"]),
         Route("/acts/{act_id}/delete", act_corrections.delete, methods=["POST"]),
+        Route("/acts/{act_id}/share", act_corrections.share, methods=["POST"]),
         Route("/patient.json", patient_status.patient_status, methods=["GET"]),
         Route("/conditions", condition_declarations.conditions_page, methods=["GET"]),
         Route("/conditions", condition_declarations.declare, methods=["POST"]),

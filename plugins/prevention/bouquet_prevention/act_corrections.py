@@ -16,13 +16,16 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context
 from bouquet_prevention import clock
+from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.history import find_same, patient_ins
+from bouquet_prevention.hooks import may_share, share_vaccination
 from bouquet_prevention.models import PreventionAct
 from bouquet_prevention.recording import RECORD, Refusal, render_form
 
-__all__ = ["correct", "delete"]
+__all__ = ["correct", "delete", "share"]
 
 MAX_REASON = 500
+CVX = "http://hl7.org/fhir/sid/cvx"
 
 
 async def correct(request: Request) -> Response:
@@ -110,3 +113,54 @@ def _date(text: str, patient: Any) -> date:
     if day < patient.traits.birth_date:
         raise Refusal(400, "La date de l'acte est antérieure à la naissance du patient.", "performed_on")
     return day
+
+
+async def share(request: Request) -> Response:
+    """Send a vaccination recorded in Bouquet to the patient's DMP (`prevention_share_vaccination`,
+    implemented by the DMP plugin under the DMP's rules): audited `prevention.act_shared`."""
+    ctx = get_context(request)
+    async with request.form() as form:
+        values = {"patient_context_id": str(form.get("patient_context_id", "")).strip()}
+    try:
+        act_id = int(request.path_params["act_id"])
+    except ValueError:
+        act_id = 0
+    patient = ctx.patient
+    try:
+        if not ctx.can(RECORD):
+            raise Refusal(403, "Vous n'avez pas le droit d'envoyer un acte de prévention.")
+        if patient is None:
+            raise Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
+        if values["patient_context_id"] and values["patient_context_id"] != ctx.patient_context_id:
+            raise Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
+                               "vérifiez le patient et recommencez.")
+        if not may_share(ctx.plugins):
+            raise Refusal(409, "Aucun service n'est configuré pour envoyer les vaccinations au DMP.")
+    except Refusal as refusal:
+        return await render_form(request, {}, refusal)
+    ins = patient_ins(patient)
+
+    def read() -> PreventionAct | None:
+        with ctx.db.session() as session:
+            row = session.get(PreventionAct, act_id) if 0 < act_id < 2**63 else None
+            return row if row is not None and row.patient_ins == ins else None
+
+    row = await ctx.db.run(read)
+    act = default_catalogue().acts.get(row.act_code) if row is not None else None
+    if row is None or act is None:
+        return await render_form(request, {}, Refusal(404, "Cet acte n'existe pas pour ce patient."))
+    if act.kind != "vaccination":
+        return await render_form(request, {}, Refusal(400, "Seules les vaccinations s'envoient au DMP "
+                                                           "(une note de vaccination)."))
+    cvx = next((c.code for c in act.codings if c.system == CVX), None)
+    answer = await share_vaccination(ctx, patient, {"act": act.code, "label": act.label, "cvx": cvx,
+                                                    "performed_on": row.performed_on.isoformat()})
+    await ctx.audit.log("prevention.act_shared", outcome="success" if answer["sent"] else "failure",
+                        patient_ins=ins, resource=f"prevention_act/{row.id}",
+                        details={"act": act.code, "performed_on": row.performed_on.isoformat(),
+                                 "to": answer["plugin"], "reference": answer["reference"]})
+    if not answer["sent"]:
+        return await render_form(request, {}, Refusal(502, answer["message"] or "L'envoi a été refusé."))
+    ctx.flash(f"Vaccination du {row.performed_on.strftime('%d/%m/%Y')} envoyée au DMP du patient "
+              "(note de vaccination).", "success")
+    return RedirectResponse("/p/prevention/acts/new", status_code=303)

@@ -31,12 +31,14 @@ if TYPE_CHECKING:
     from bouquet.api.plugins import Plugins
     from bouquet.api.web import RequestContext
 
-__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
+__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "may_share", "share_vaccination", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 
 log = logging.getLogger("bouquet.prevention")
 
 HOOK_NAMES = ("prevention_rules", "prevention_external_acts", "prevention_external_acts_bulk",
-              "prevention_conditions")
+              "prevention_conditions", "prevention_share_vaccination")
+#: How long the plugin that sends a vaccination elsewhere (the DMP) gets to answer.
+SHARE_TIMEOUT_SECONDS = 15.0
 #: How long other plugins get to answer `prevention_external_acts` / `prevention_conditions`.
 EXTERNAL_TIMEOUT_SECONDS = 2.0
 #: How long other plugins get to answer `prevention_external_acts_bulk` (a whole list at once).
@@ -115,6 +117,31 @@ def withheld_from(ctx: RequestContext) -> str | None:
     callers = [getattr(ctx.plugins.pm.hook, name, None)
                for name in ("prevention_external_acts", "prevention_external_acts_bulk")]
     return WITHHELD_NOTICE if any(c is not None and c.get_hookimpls() for c in callers) else None
+
+
+def may_share(plugins: Plugins) -> bool:
+    """Whether a plugin can send a recorded vaccination elsewhere (`prevention_share_vaccination`)."""
+    register_hookspecs(plugins.pm)
+    caller = getattr(plugins.pm.hook, "prevention_share_vaccination", None)
+    return caller is not None and bool(caller.get_hookimpls())
+
+
+async def share_vaccination(ctx: RequestContext, patient: PatientContext, vaccination: dict[str, Any]) -> dict[str, Any]:
+    """The first answer of `prevention_share_vaccination`: `{"sent": bool, …}`; a plugin that fails,
+    is too slow or answers nonsense gives `{"sent": False, "message": …}`."""
+    register_hookspecs(ctx.plugins.pm)
+    failures: list[str] = []
+    results = await ctx.plugins.acall("prevention_share_vaccination", ctx=ctx, patient=patient,
+                                      vaccination=vaccination, timeout=SHARE_TIMEOUT_SECONDS, failures=failures)
+    for result in results:
+        value = result.value
+        if isinstance(value, Mapping) and isinstance(value.get("sent"), bool):
+            message = value.get("message")
+            return {"sent": value["sent"], "plugin": result.plugin,
+                    "message": message if isinstance(message, str) else None,
+                    "reference": str(value.get("reference") or "")[:200] or None}
+    return {"sent": False, "plugin": ",".join(failures) or None,
+            "message": "Le service n'a pas répondu : la vaccination n'a pas été envoyée. Réessayez plus tard."}
 
 
 def has_bulk_acts(plugins: Plugins) -> bool:

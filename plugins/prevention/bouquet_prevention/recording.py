@@ -18,7 +18,7 @@ from bouquet import get_context, render
 from bouquet_prevention import clock
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.history import find_same, patient_ins, recorded_list
-from bouquet_prevention.hooks import rules_for
+from bouquet_prevention.hooks import may_share, rules_for
 from bouquet_prevention.models import PreventionAct
 
 __all__ = ["RECORD", "Refusal", "new_act", "record_act", "render_form"]
@@ -160,5 +160,6 @@ async def render_form(request: Request, values: dict[str, str], refusal: Refusal
     return await render(request, "prevention/record.html", {"prevention": {
         "form": values, "options": options, "refusal": refusal, "today": clock.today().isoformat(),
         "may_record": ctx.can(RECORD), "patient_context_id": ctx.patient_context_id, "recorded": recorded,
-        "received": sorted(received),
+        "received": sorted(received), "may_share": may_share(ctx.plugins),
+        "vaccines": sorted(code for code, act in catalogue.acts.items() if act.kind == "vaccination"),
     }}, status_code=refusal.status if refusal else 200)

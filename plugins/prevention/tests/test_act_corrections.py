@@ -76,3 +76,32 @@ def test_recorded_corrected_deleted_and_the_status_recomputed(client: Any, app: 
                                                                  "reason": "Jamais fait"}
     assert client.submit(f"/p/prevention/acts/{act_id}/delete", {"reason": "encore"}).status_code == 404
     assert client.submit("/p/prevention/acts/99999999999999999999999/delete", {"reason": "x"}).status_code == 404
+
+
+class RefusingDmp:
+    from bouquet import hookimpl
+
+    @hookimpl
+    def prevention_share_vaccination(self, ctx: Any, patient: Any, vaccination: dict[str, Any]) -> dict[str, Any]:
+        assert vaccination == {"act": "grippe", "label": "Vaccination contre la grippe saisonnière", "cvx": "88",
+                               "performed_on": "2026-11-20"}
+        return {"sent": False, "message": "Le patient s'est opposé à l'alimentation de son DMP."}
+
+
+def test_sending_a_vaccination_elsewhere_says_why_it_failed(make_app: Any, doctor: Any, today: date) -> None:
+    from bouquet.testing.fixtures import BouquetClient
+
+    for extra, status, words in (([], 409, "Aucun service"), ([("refusing", RefusingDmp())], 502, "opposé")):
+        app = make_app(plugins="prevention", extra_plugins=extra)
+        with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as client:
+            client.login(doctor)
+            open_patient(client)
+            client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20"})
+            page = client.get("/p/prevention/acts/new").text
+            assert ("Envoyer au DMP" in page) == bool(extra)
+            [act_id] = re.findall(r'data-act="(\d+)"', page)
+            answer = client.submit(f"/p/prevention/acts/{act_id}/share")
+            assert answer.status_code == status and words in unescape(answer.text)
+        if extra:
+            [event] = events(app, "prevention.act_shared")
+            assert event.outcome == "failure" and event.details["to"] == "refusing"

@@ -31,12 +31,12 @@ if TYPE_CHECKING:
     from bouquet.api.plugins import Plugins
     from bouquet.api.web import RequestContext
 
-__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "may_share", "share_vaccination", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
+__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "external_conditions_bulk", "may_share", "share_vaccination", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 
 log = logging.getLogger("bouquet.prevention")
 
 HOOK_NAMES = ("prevention_rules", "prevention_external_acts", "prevention_external_acts_bulk",
-              "prevention_conditions", "prevention_share_vaccination")
+              "prevention_conditions", "prevention_share_vaccination", "prevention_conditions_bulk")
 #: How long the plugin that sends a vaccination elsewhere (the DMP) gets to answer.
 SHARE_TIMEOUT_SECONDS = 15.0
 #: How long other plugins get to answer `prevention_external_acts` / `prevention_conditions`.
@@ -142,6 +142,31 @@ async def share_vaccination(ctx: RequestContext, patient: PatientContext, vaccin
                     "reference": str(value.get("reference") or "")[:200] or None}
     return {"sent": False, "plugin": ",".join(failures) or None,
             "message": "Le service n'a pas répondu : la vaccination n'a pas été envoyée. Réessayez plus tard."}
+
+
+async def external_conditions_bulk(ctx: RequestContext,
+                                   patients: list[PatientContext]) -> tuple[dict[str, set[str]], list[str]]:
+    """The catalogue conditions other plugins know for `patients` (`prevention_conditions_bulk`, one
+    call), by '<oid>|<matricule>', and the plugins that failed or were too slow."""
+    register_hookspecs(ctx.plugins.pm)
+    caller = getattr(ctx.plugins.pm.hook, "prevention_conditions_bulk", None)
+    if caller is None or not caller.get_hookimpls() or not patients:
+        return {}, []
+    failures: list[str] = []
+    results = await ctx.plugins.acall("prevention_conditions_bulk", ctx=ctx, patients=patients,
+                                      timeout=EXTERNAL_BULK_TIMEOUT_SECONDS, failures=failures)
+    known = default_catalogue().conditions
+    wanted = {f"{p.ins.oid}|{p.ins.matricule}" for p in patients}
+    found: dict[str, set[str]] = {}
+    for result in results:
+        if not isinstance(result.value, Mapping):
+            log.warning("plugin %s returned prevention conditions Bouquet cannot use; ignored", result.plugin)
+            failures.append(result.plugin)
+            continue
+        for key, codes in result.value.items():
+            if key in wanted and isinstance(codes, list | tuple | set | frozenset):
+                found.setdefault(key, set()).update(c for c in codes if isinstance(c, str) and c in known)
+    return found, failures
 
 
 def has_bulk_acts(plugins: Plugins) -> bool:

@@ -55,3 +55,10 @@ def prevention_share_vaccination(ctx: RequestContext, patient: PatientContext, v
     "label": French label, "cvx": a CVX code or None, "performed_on": "YYYY-MM-DD"}`. Return
     `{"sent": True, "reference": …}` or `{"sent": False, "message": a French sentence}`; may be
     async; cut off after a timeout. The first implementation that answers is used."""
+
+
+@hookspec
+def prevention_conditions_bulk(ctx: RequestContext, patients: list[PatientContext]) -> dict[str, list[str]]:
+    """Condition codes of the catalogue for many patients at once (the population view):
+    `{"<oid>|<matricule>": ["diabete", …]}`, same access rules as for one patient. May be async,
+    is cut off after a timeout; raising or timing out leaves those conditions out (logged)."""

@@ -12,7 +12,7 @@ The acts are those recorded in the portal and, passed in as `external`, those ot
 list by the page, keyed by '<oid>|<matricule>' as `ListedPatient.ins`). Conditions are those the
 practice software sent with a patient it launched (coded, in the stored context) and those
 professionals declared (`prevention_condition`, read in bulk); other plugins' conditions
-(`prevention_conditions`) are per patient and not used here (no bulk hook yet).
+come through `prevention_conditions_bulk` (one call for the list), passed in as `external_conditions`.
 """
 
 from __future__ import annotations
@@ -139,12 +139,15 @@ def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
 
 def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient], on: date,
              statuses: frozenset[Status], rule_id: str = "",
-             external: Mapping[str, Sequence[Act]] | None = None) -> list[PopulationRow]:
+             external: Mapping[str, Sequence[Act]] | None = None,
+             external_conditions: Mapping[str, Iterable[str]] | None = None) -> list[PopulationRow]:
     """Every (patient, rule) whose status is in `statuses` (and whose rule is `rule_id`, if given):
     overdue first, then by date, then by name. The acts of all the patients are read at once;
     `external` adds acts held elsewhere, by `ListedPatient.ins`."""
     acts = acts_by_patient(session, (patient.ins for patient in patients))
     declared = declared_by_patient(session, (patient.ins for patient in patients))
+    for ins, codes in (external_conditions or {}).items():
+        declared.setdefault(ins, set()).update(codes)
     for ins, more in (external or {}).items():
         if ins in acts:
             acts[ins] = [*acts[ins], *more]

@@ -27,6 +27,7 @@ from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.hooks import (
     engine_for,
     external_acts_bulk,
+    external_conditions_bulk,
     has_bulk_acts,
     rules_for,
     withheld_from,
@@ -116,11 +117,13 @@ async def _compute(ctx: Any, rule: str, status: str) -> tuple[int, list[populati
     failures: list[str] = []
     if patients and has_bulk_acts(ctx.plugins):
         external, failures = await external_acts_bulk(ctx, _contexts(patients, on))
+    # A plugin that fails here is logged and counted by the core; its conditions are left out.
+    conditions, _ = await external_conditions_bulk(ctx, _contexts(patients, on) if patients else [])
 
     def compute() -> list[population.PopulationRow]:
         with ctx.db.session() as session:
             return population.evaluate(session, engine, patients, on, population.STATUS_FILTERS[status], rule,
-                                       external)
+                                       external, conditions)
 
     return len(patients), await ctx.db.run(compute), failures
 

@@ -178,3 +178,32 @@ def test_conditions_sent_by_the_practice_software_s_launch_count(local: Any, doc
     assert "transmis par votre logiciel métier" in page
     # The population view reads them from the stored context.
     assert (RSV, MARTIN_INS) in population_rules(local.app, doctor)
+
+
+class ProblemList:
+    """Another plugin that knows the patients' problem lists (source d), one patient or a whole list."""
+
+    from bouquet import hookimpl
+
+    @hookimpl
+    def prevention_conditions(self, patient: Any) -> list[str]:
+        return ["maladie-respiratoire-chronique"] if patient.ins.matricule == MARTIN.ins.matricule else []
+
+    @hookimpl
+    def prevention_conditions_bulk(self, patients: list[Any]) -> dict[str, list[str]]:
+        return {f"{p.ins.oid}|{p.ins.matricule}": self.prevention_conditions(p) for p in patients}
+
+
+def test_another_plugin_s_conditions_reach_the_population_view(make_app: Any, doctor: Any, today: date) -> None:
+    from bouquet.testing.fixtures import BouquetClient
+
+    for extra, expected in (([], False), ([("problem_list", ProblemList())], True)):
+        app = make_app(plugins="prevention", extra_plugins=extra)
+        with app.state.db.write() as session:
+            population.declare(session, doctor.id, [MARTIN])
+        with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as client:
+            client.login(doctor)
+            listed = unescape(client.get("/p/prevention/mes-patients", params={"rule": RSV}).text)
+            assert ("Ouvrir le dossier de MARTIN" in listed) is expected
+            open_patient(client)
+            assert (RSV in panel_rules(client)) is expected

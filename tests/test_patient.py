@@ -395,3 +395,25 @@ def test_reprs_do_not_leak_patient_data() -> None:
     text = repr(context) + repr(context.traits) + repr(context.ins) + repr([context])
     assert context.ins.matricule not in text
     assert context.traits.birth_name not in text
+
+
+def test_coded_conditions_from_the_practice_software_round_trip() -> None:
+    ctx = PatientContext.from_dict(launch(), today=TODAY)
+    data = ctx.to_dict() | {"conditions": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J44"}]}
+    with_conditions = PatientContext.from_dict(data, today=TODAY)
+    assert with_conditions.conditions == (("http://hl7.org/fhir/sid/icd-10", "J44"),)
+    assert PatientContext.from_dict(with_conditions.to_dict(), today=TODAY) == with_conditions
+    assert "conditions" not in ctx.to_dict()  # absent when there are none
+
+
+@pytest.mark.parametrize(("conditions", "field"), [
+    ("J44", "conditions"),
+    (["J44"], "conditions[0]"),
+    ([{"system": "http://hl7.org/fhir/sid/icd-10"}], "conditions[0].code"),
+    ([{"system": "", "code": "J44"}], "conditions[0].system"),
+    ([{"system": "s", "code": "c"}] * 201, "conditions"),
+])
+def test_malformed_conditions_are_refused_naming_the_item(conditions: Any, field: str) -> None:
+    with pytest.raises(PatientContextError) as refused:
+        PatientContext.from_dict(launch() | {"conditions": conditions}, today=TODAY)
+    assert refused.value.field == field and refused.value.message

@@ -266,6 +266,9 @@ class PatientContext:
     source: str = "manual"
     established_at: datetime | None = None
     identity_status: str | None = None
+    #: Coded conditions the practice software sent (its problem list): (system, code) pairs, e.g.
+    #: ("http://hl7.org/fhir/sid/icd-10", "J44"). Plugins map them (prevention's risk factors).
+    conditions: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         return f"PatientContext({self.ins!r}, source={self.source!r})"
@@ -283,6 +286,7 @@ class PatientContext:
                         "« recuperee », « validee » ou « qualifiee » (référentiel national d'identitovigilance).")
         if _optional_ref(self.source, "source") is None:
             raise _fail("source", "missing", "L'origine du contexte patient est manquante.")
+        _check_conditions(self.conditions)
         if self.established_at is not None and (
             not isinstance(self.established_at, datetime) or self.established_at.utcoffset() is None
         ):
@@ -325,6 +329,7 @@ class PatientContext:
             source=_blank_to_none(data.get("source")) or "manual",
             established_at=_parse_established_at(data.get("established_at")),
             identity_status=_identity_status(data.get("identity_status")),
+            conditions=_parse_conditions(data.get("conditions")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -337,7 +342,8 @@ class PatientContext:
         }
         optional = {"encounter": self.encounter, "document": self.document,
                     "established_at": self.established_at.isoformat() if self.established_at else None,
-                    "identity_status": self.identity_status}
+                    "identity_status": self.identity_status,
+                    "conditions": [{"system": system, "code": code} for system, code in self.conditions] or None}
         return out | {key: value for key, value in optional.items() if value is not None}
 
     @property
@@ -403,6 +409,39 @@ def _identity_status(value: object) -> str | None:
     if not isinstance(value, str):
         raise _fail("identity_status", "wrong_type", "Le statut de l'identité doit être une chaîne de caractères.")
     return value.strip().lower()
+
+
+MAX_CONDITIONS = 200
+
+
+def _parse_conditions(value: object) -> tuple[tuple[str, str], ...]:
+    """`[{"system": …, "code": …}]` as (system, code) pairs; PatientContextError naming the item at fault."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail("conditions", "wrong_type", "« conditions » doit être une liste de codes {system, code}.")
+    pairs = []
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise _fail(f"conditions[{index}]", "wrong_type", "Chaque condition doit être un objet {system, code}.")
+        pairs.append((item.get("system"), item.get("code")))
+    result = tuple(pairs)
+    _check_conditions(result)  # type: ignore[arg-type]
+    return result  # type: ignore[return-value]
+
+
+def _check_conditions(conditions: object) -> None:
+    if not isinstance(conditions, tuple):
+        raise _fail("conditions", "wrong_type", "« conditions » doit être une liste de codes {system, code}.")
+    if len(conditions) > MAX_CONDITIONS:
+        raise _fail("conditions", "too_many", f"Au plus {MAX_CONDITIONS} conditions par patient.")
+    for index, pair in enumerate(conditions):
+        for position, name in enumerate(("system", "code")):
+            part = pair[position] if isinstance(pair, tuple) and len(pair) == 2 else None
+            if not isinstance(part, str) or not part.strip() or len(part) > 256:
+                raise _fail(f"conditions[{index}].{name}", "missing" if not part else "wrong_type",
+                            f"Le champ « {name} » de la condition {index + 1} est obligatoire "
+                            "(une chaîne d'au plus 256 caractères).")
 
 
 def _blank_to_none(value: object) -> Any:

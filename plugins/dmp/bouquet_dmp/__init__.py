@@ -123,6 +123,15 @@ async def prevention_external_acts_bulk(ctx: RequestContext, patients: list[Pati
 
 
 @hookimpl
+async def prevention_share_vaccination(ctx: RequestContext, patient: PatientContext,
+                                       vaccination: dict[str, Any]) -> dict[str, Any]:
+    """The prevention plugin's hook: a recorded vaccination sent to the DMP as a vaccination note."""
+    from bouquet_dmp.vaccination_note import share
+
+    return await share(ctx, patient, vaccination)
+
+
+@hookimpl
 def bouquet_demo(db: Database) -> None:
     from bouquet_dmp.demo import load
 

@@ -32,12 +32,12 @@ def test_flu_alert_follows_the_dmp_vaccination_record(client, doctor, open_patie
     client.login(doctor)
     open_patient(client, MARTIN)                 # 66, vaccination record without influenza
     martin = unescape(client.get("/patient/alerts").text)
-    assert "grippe" in martin.lower()
+    assert "vaccination contre la grippe" in martin.lower()
     # The first Shingrix dose of her DMP record (05/11/2024) counts: the second is due two months later.
     assert "vaccination contre le zona (shingrix, 2 doses)" in martin.lower() and "à faire depuis le 05/01/2025" in martin.lower()
     open_patient(client, LEFEBVRE)               # 84, vaccinated on 20/10/2026 according to his DMP
     lefebvre = unescape(client.get("/patient/alerts").text)
-    assert "grippe" not in lefebvre.lower()
+    assert "vaccination contre la grippe" not in lefebvre.lower()  # (the COVID-19 card cites a « grippe et covid » page)
     with app.state.db.session() as session:
         reads = session.exec(select(AuditEvent).where(AuditEvent.resource == "dmp/vaccinations")).all()
     assert [event.details["via"] for event in reads] == ["prevention", "prevention"]

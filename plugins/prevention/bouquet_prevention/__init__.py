@@ -40,7 +40,9 @@ def bouquet_actions() -> list[Action]:
 @hookimpl
 def bouquet_routes() -> list[Any]:
     from bouquet_prevention import (
+        act_corrections,
         cds,
+        condition_declarations,
         panel,
         patient_status,
         population_pages,
@@ -54,7 +56,13 @@ def bouquet_routes() -> list[Any]:
         Route("/mes-patients/open", population_pages.open_patient, methods=["POST"]),
         Route("/acts", recording.record_act, methods=["POST"]),
         Route("/acts/new", recording.new_act, methods=["GET"]),
+        Route("/acts/{act_id}/correct", act_corrections.correct, methods=["POST"]),
+        Route("/acts/{act_id}/delete", act_corrections.delete, methods=["POST"]),
+        Route("/acts/{act_id}/share", act_corrections.share, methods=["POST"]),
         Route("/patient.json", patient_status.patient_status, methods=["GET"]),
+        Route("/conditions", condition_declarations.conditions_page, methods=["GET"]),
+        Route("/conditions", condition_declarations.declare, methods=["POST"]),
+        Route("/conditions/{declaration_id}/withdraw", condition_declarations.withdraw, methods=["POST"]),
         *cds.routes,
     ]
 
@@ -68,7 +76,7 @@ def bouquet_templates() -> str:
 def bouquet_models() -> list[type]:
     from bouquet_prevention import models
 
-    return [models.PreventionAct, models.CdsClient, models.CdsJwtId, models.CdsFeedback]
+    return [models.PreventionAct, models.CdsClient, models.CdsJwtId, models.CdsFeedback, models.DeclaredCondition]
 
 
 @hookimpl
@@ -121,7 +129,8 @@ def bouquet_startup(app: Starlette) -> None:
 
 @hookimpl
 def bouquet_cli(group: click.Group) -> None:
-    from bouquet_prevention import cds_clients, patients_cli
+    from bouquet_prevention import cds_clients, evaluate_cli, patients_cli
 
     prevention = cds_clients.add_commands(group)
     patients_cli.add_commands(prevention)
+    evaluate_cli.add_commands(prevention)

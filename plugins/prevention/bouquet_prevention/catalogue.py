@@ -39,6 +39,8 @@ class ActDefinition(BaseModel):
     label: str = Field(min_length=1, max_length=200)
     kind: Literal["vaccination", "depistage", "bilan"]
     codings: tuple[Coding, ...] = ()
+    #: False for an act a GP does not perform (a mammography): recorded as a result received, with its date.
+    performed_in_practice: bool = True
 
     @property
     def fhir_resource(self) -> str:

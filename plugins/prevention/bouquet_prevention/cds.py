@@ -13,6 +13,7 @@ every call is audited with the patient's INS.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from bouquet_prevention.cds_request import (
     PatientView,
     parse_patient_view,
 )
+from bouquet_prevention.condition_declarations import declared_conditions
 from bouquet_prevention.history import recorded_acts
 from bouquet_prevention.hooks import engine_for
 from bouquet_prevention.models import CdsFeedback
@@ -79,17 +81,27 @@ async def call_service(request: Request) -> Response:
         return exc.response()
     except CdsRequestError as exc:
         return JSONResponse(exc.as_json(), status_code=400)
+    if not caller.may_ask_about(view.patient_ins):
+        # A token bound to one patient (SMART launch, token exchange) asks about another: as /fhir/Patient/{id}.
+        await _audit(ctx, caller, "prevention.cds_patient_view", view,
+                     {"hook_instance": view.hook_instance, "reason": "patient_not_bound"}, outcome="denied")
+        return JSONResponse({"error": "forbidden", "reason": "Ce jeton d'accès est lié à un autre patient que "
+                                                             "celui de la requête."}, status_code=403)
 
-    def known_acts() -> list[Any]:
+    def known() -> tuple[list[Any], set[str]]:
         with ctx.db.session() as session:
-            return recorded_acts(session, view.patient_ins)
+            declared = {row.condition for row in declared_conditions(session, view.patient_ins)}
+            return recorded_acts(session, view.patient_ins), declared
 
-    acts = [*view.acts, *await ctx.db.run(known_acts)]
-    outcomes = engine_for(ctx.plugins).evaluate(view.facts, acts, clock.today())
+    recorded, declared = await ctx.db.run(known)
+    acts = [*view.acts, *recorded]
+    # Conditions: the prefetched problem list and what professionals declared in Bouquet.
+    facts = replace(view.facts, conditions=view.facts.conditions | declared)
+    outcomes = engine_for(ctx.plugins).evaluate(facts, acts, clock.today())
     cards = cards_for(outcomes, hook_instance=view.hook_instance, base_url=ctx.settings.base_url)
     await _audit(ctx, caller, "prevention.cds_patient_view", view, {
         "hook_instance": view.hook_instance, "user": view.user_id[:200], "cards": len(cards),
-        "acts_received": len(view.acts)})
+        "acts_received": len(view.acts), **({"conditions": sorted(facts.conditions)} if facts.conditions else {})})
     return JSONResponse({"cards": cards})
 
 
@@ -159,11 +171,12 @@ def _feedback_items(body: Any) -> list[dict[str, Any]]:
     return items
 
 
-async def _audit(ctx: Any, caller: CdsCaller, action: str, view: PatientView, details: dict[str, Any]) -> None:
+async def _audit(ctx: Any, caller: CdsCaller, action: str, view: PatientView, details: dict[str, Any],
+                 outcome: str = "success") -> None:
     auditor = ctx.audit
-    # A machine caller has no portal account: name the CDS client as the actor.
+    # A machine caller has no portal account: name the client, and the person it calls for.
     auditor.actor = caller.audit_actor
-    await auditor.log(action, patient_ins=view.patient_ins, resource=f"cds/{SERVICE_ID}",
+    await auditor.log(action, patient_ins=view.patient_ins, resource=f"cds/{SERVICE_ID}", outcome=outcome,
                       details={**details, "client": caller.name})
 
 

@@ -13,6 +13,11 @@ A Bouquet access token (opaque, issued by the portal's OIDC provider) is accepte
 is live and carries the `launch` scope, the practice software's (its backend gets one with client
 credentials; software a professional signed into gets one with the code flow); the caller is then
 the OAuth client, and the professional when the token was issued for one.
+
+A token bound to a patient context (a SMART launch, or an RFC 8693 exchange naming a patient) may
+only ask about that patient (`CdsCaller.bound_patient_ins`; `cds.py` answers 403 otherwise), as
+`/fhir/Patient/{id}` does. Only callers with no patient binding may ask about any patient: a
+registered CDS client's JWT and the practice software's client-credentials token.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bouquet.api.accounts import Account
 from bouquet.api.db import utcnow
+from bouquet.api.patient import PatientContextRecord
 from bouquet_prevention.models import CdsClient, CdsJwtId
 
 if TYPE_CHECKING:
@@ -73,13 +80,23 @@ class CdsCaller:
     kind: str = "cds-client"
     tenant: str | None = None
     account_id: int | None = None  # a Bouquet access token issued for a signed-in professional
+    on_behalf_of: str | None = None  # that professional as the audit trail names them (and whom they act for)
+    bound_patient_ins: str | None = None  # '<oid>|<matricule>' of the patient the token is bound to
 
     @property
     def audit_actor(self) -> str:
+        """"client X on behalf of Y": the software that called, and the person it called for."""
         if self.kind == "cds-client":
             return f"cds-client:{self.iss}"
-        suffix = f" for account:{self.account_id}" if self.account_id is not None else ""
-        return f"oauth-client:{self.iss}{suffix}"
+        if self.on_behalf_of is not None:
+            return f"oauth-client:{self.iss} on behalf of {self.on_behalf_of}"
+        if self.account_id is not None:
+            return f"oauth-client:{self.iss} on behalf of account:{self.account_id}"
+        return f"oauth-client:{self.iss}"
+
+    def may_ask_about(self, patient_ins: str) -> bool:
+        """Whether this caller may ask about `patient_ins`: any patient without a patient binding."""
+        return self.bound_patient_ins is None or self.bound_patient_ins == patient_ins
 
 
 async def authenticate(request: Request, ctx: RequestContext, audiences: Collection[str]) -> CdsCaller:
@@ -125,23 +142,44 @@ async def authenticate_bouquet_access_token(request: Request, ctx: RequestContex
     if len(token) >= MAX_ACCESS_TOKEN_LENGTH:
         return None
 
-    def lookup() -> tuple[Any, str | None]:
+    def lookup() -> tuple[Any, str | None, str | None, str | None]:
         from bouquet.api.oauth import OidcClient
 
         with ctx.db.session() as session:
             grant = validate_access_token(session, token)
             if grant is None:
-                return None, None
+                return None, None, None, None
             name = session.exec(select(OidcClient.name).where(OidcClient.client_id == grant.client_id)).first()
-            return grant, name
+            bound = None
+            if grant.patient_context_id is not None:
+                record = session.get(PatientContextRecord, grant.patient_context_id)
+                # A binding to a context that no longer exists binds to no one: refuse every patient.
+                bound = record.patient_ins if record is not None else _UNKNOWN_PATIENT
+            return grant, name, bound, _person(session, grant.account_id, grant.acting_for_id)
 
-    grant, name = await ctx.db.run(lookup)
+    grant, name, bound, person = await ctx.db.run(lookup)
     if grant is None or getattr(grant, "audience", None) not in (None, ACCESS_TOKEN_AUDIENCE):
         return None  # a token exchanged for another API (RFC 8693 audience) is not one for this service
     if not grant.has_scope(ACCESS_TOKEN_SCOPE):
         raise CdsAuthError("insufficient_scope", f"Ce jeton d'accès ne porte pas le scope « {ACCESS_TOKEN_SCOPE} » "
                                                  "qu'exige le service CDS.", status_code=403)
-    return CdsCaller(grant.client_id, name or grant.client_id, kind="bouquet-token", account_id=grant.account_id)
+    return CdsCaller(grant.client_id, name or grant.client_id, kind="bouquet-token", account_id=grant.account_id,
+                     on_behalf_of=person, bound_patient_ins=bound)
+
+
+_UNKNOWN_PATIENT = "(contexte patient disparu)"
+
+
+def _person(session: Any, account_id: int | None, acting_for_id: int | None) -> str | None:
+    """The professional a token was issued for, as the audit trail names accounts (and whom they act for)."""
+    if account_id is None:
+        return None
+    account = session.get(Account, account_id)
+    if account is None:
+        return f"account:{account_id}"
+    if acting_for_id is not None and (principal := session.get(Account, acting_for_id)) is not None:
+        return f"{account.label} for {principal.label}"
+    return account.label
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bouquet_prevention.engine import Outcome, Status
+from bouquet_prevention.wording import problem_of, state_of, to_do
 
 __all__ = ["CARD_NAMESPACE", "TOPIC_SYSTEM", "card", "cards_for", "summary_of"]
 
@@ -26,12 +27,10 @@ def _day(value: date) -> str:
 def summary_of(outcome: Outcome) -> str:
     """The card's one-line summary (French, under 140 characters)."""
     wording = outcome.rule.wording.summary
-    if outcome.status is Status.OVERDUE and outcome.since:
-        state = f"en retard depuis le {_day(outcome.since)}"
-    elif outcome.since:
-        state = f"à faire depuis le {_day(outcome.since)}"
-    else:
-        state = "à faire"
+    state = state_of(outcome)
+    state = state[:1].lower() + state[1:]
+    if outcome.too_soon:
+        state += ", schéma incomplet"
     if outcome.doses:
         state += f" (dose {outcome.doses[0] + 1} sur {outcome.doses[1]})"
     text = f"{wording} : {state}"
@@ -41,11 +40,13 @@ def summary_of(outcome: Outcome) -> str:
 def _detail(outcome: Outcome) -> str:
     rule = outcome.rule
     lines = [rule.wording.detail] if rule.wording.detail else []
+    if problem := problem_of(outcome):
+        lines.append(f"{problem}.")
     if outcome.last:
         lines.append(f"Dernier acte connu : {_day(outcome.last)}.")
     else:
         lines.append("Aucun acte connu de Bouquet ni transmis par le logiciel.")
-    references = "; ".join(f"[{source.label}]({source.url})" for source in rule.sources)
+    references = "; ".join(f"[{source.label}]({source.url})" if source.url else source.label for source in rule.sources)
     lines.append(f"Référence : {references} (règle {rule.id}, version {rule.version}).")
     return "\n\n".join(lines)
 
@@ -73,6 +74,5 @@ def card(outcome: Outcome, *, hook_instance: str, base_url: str) -> dict[str, An
 
 def cards_for(outcomes: Iterable[Outcome], *, hook_instance: str, base_url: str) -> list[dict[str, Any]]:
     """Cards for the outcomes that call for an act now: overdue first, then due, each by date."""
-    actionable = [outcome for outcome in outcomes if outcome.actionable]
-    actionable.sort(key=lambda o: (o.status is not Status.OVERDUE, o.since or date.min, o.rule.id))
+    actionable = to_do(outcomes)
     return [card(outcome, hook_instance=hook_instance, base_url=base_url) for outcome in actionable]

@@ -1,5 +1,6 @@
 """Reading a CDS Hooks 2.0 `patient-view` request: the hook, its context, and the prefetched FHIR R4
-Patient (INS identifier, birthDate, gender) and Immunization / Procedure bundles.
+Patient (INS identifier, birthDate, gender), Immunization / Procedure bundles and the Condition
+bundle (the problem list, mapped by `conditions.py`).
 
 Anything malformed raises `CdsRequestError` with the JSON path of the offending field and a
 French reason, answered as 400. Resources Bouquet has no use for (a vaccine it does not know, an
@@ -16,6 +17,7 @@ from typing import Any
 
 from bouquet.api.patient import OID_LABELS, Ins, InsError
 from bouquet_prevention.catalogue import Catalogue
+from bouquet_prevention.conditions import conditions_of_fhir
 from bouquet_prevention.engine import Act, PatientFacts
 
 __all__ = ["HOOK", "PREFETCH", "CdsRequestError", "PatientView", "parse_patient_view"]
@@ -26,6 +28,7 @@ PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "immunizations": "Immunization?patient={{context.patientId}}&status=completed",
     "procedures": "Procedure?patient={{context.patientId}}&status=completed",
+    "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
 }
 _GENDERS = {"male": "M", "female": "F"}
 # FHIR date / dateTime: a full day is needed; a year or a month alone is skipped.
@@ -92,7 +95,32 @@ def parse_patient_view(body: Any, catalogue: Catalogue) -> PatientView:
         found, ignored = _bundle_acts(prefetch.get(key), f"prefetch.{key}", resource_type, catalogue)
         acts += found
         skipped += ignored
+    conditions = conditions_of_fhir(_bundle_resources(prefetch.get("conditions"), "prefetch.conditions", "Condition"))
+    if conditions:
+        facts = PatientFacts(facts.birth_date, facts.sex, frozenset(conditions))
     return PatientView(hook_instance, user_id, patient_id, ins, facts, acts, skipped)
+
+
+def _bundle_resources(bundle: Any, path: str, resource_type: str) -> list[dict[str, Any]]:
+    """The resources of type `resource_type` in a prefetched search Bundle (None: none); 400 if malformed."""
+    if bundle is None:
+        return []
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise CdsRequestError(f"{path}.resourceType", "Un Bundle FHIR (searchset) est attendu.")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise CdsRequestError(f"{path}.entry", "« entry » doit être une liste.")
+    resources = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise CdsRequestError(f"{path}.entry[{index}].resource", "Chaque entrée doit contenir une ressource FHIR.")
+        if resource["resourceType"] == resource_type:
+            resources.append(resource)
+        elif resource["resourceType"] != "OperationOutcome":
+            raise CdsRequestError(f"{path}.entry[{index}].resource.resourceType",
+                                  f"Une ressource {resource_type} est attendue.")
+    return resources
 
 
 def _string(container: dict[str, Any], key: str, path: str) -> str:

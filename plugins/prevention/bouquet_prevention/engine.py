@@ -17,7 +17,7 @@ microseconds per rule, so that a list of 10,000 patients is evaluated in about a
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -67,6 +67,15 @@ class Outcome:
     until: date | None = None
     last: date | None = None
     doses: tuple[int, int] | None = None
+    #: « schéma incomplet »: doses were given too close together to count (their dates).
+    too_soon: tuple[date, ...] = ()
+    #: The act that takes the patient out of the rule for a while (a colonoscopy), when one does.
+    excluded_by: str | None = None
+
+    @property
+    def incomplete(self) -> bool:
+        """A series with a dose that did not count (given too soon after the one before)."""
+        return bool(self.too_soon)
 
     @property
     def actionable(self) -> bool:
@@ -77,6 +86,8 @@ class Outcome:
 ActIndex = dict[str, list[date]]
 #: A seasonal schedule's season start, campaign start and campaign end as (month, day).
 Season = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+#: Real campaign dates by campaign name: (first day, last day) of each season that has a file.
+Campaigns = Mapping[str, Sequence[tuple[date, date]]]
 
 
 def index_acts(acts: Iterable[Act]) -> ActIndex:
@@ -101,14 +112,16 @@ class _Compiled:
     max_months: int | None
     not_applicable: Outcome  # shared: most rules do not apply to most patients
     season: Season | None  # parsed once
+    campaigns: tuple[tuple[date, date], ...] = ()  # this rule's campaign's real dates, by season
 
 
 class Engine:
     """Evaluates one rule set. Build it once (it compiles the rules) and call `evaluate` per patient."""
 
-    def __init__(self, ruleset: RuleSet | Sequence[Rule], *, horizon_months: int = 12) -> None:
+    def __init__(self, ruleset: RuleSet | Sequence[Rule], *, horizon_months: int = 12,
+                 campaigns: Campaigns | None = None) -> None:
         self.horizon_months = horizon_months
-        self._rules = [_compile(rule) for rule in ruleset]
+        self._rules = [_compile(rule, campaigns or {}) for rule in ruleset]
 
     def evaluate(self, patient: PatientFacts, acts: Iterable[Act] | ActIndex, on: date) -> list[Outcome]:
         """One Outcome per rule, in the rule set's order, as of `on`."""
@@ -127,6 +140,12 @@ class Engine:
         birth = patient.birth_date
         if on < birth:
             return c.not_applicable
+        born = rule.population
+        if (born.born_from is not None and birth < born.born_from) or (
+                born.born_before is not None and birth >= born.born_before):
+            return c.not_applicable
+        if rule.exclusions and (excluded := _excluded(rule, index, on)) is not None:
+            return excluded
         end = _reached(birthdays, birth, c.max_months) if c.max_months is not None else None
         if end is not None and on >= end:
             return c.not_applicable
@@ -141,10 +160,27 @@ class Engine:
             return _fixed_ages(rule, schedule, birth, dates, on, horizon)
         if isinstance(schedule, Windows):
             return _windows(rule, schedule, birth, dates, on, horizon)
-        return _seasonal(rule, c.season, dates, start, on, horizon)  # type: ignore[arg-type]
+        return _seasonal(rule, c.season, dates, start, on, horizon, c.campaigns,  # type: ignore[arg-type]
+                         month_day(schedule.season_end) if schedule.season_end else None)
 
 
-def _compile(rule: Rule) -> _Compiled:
+def _excluded(rule: Rule, index: ActIndex, on: date) -> Outcome | None:
+    """Done until the end of the latest exclusion window still open on `on` (a recent colonoscopy)."""
+    latest: tuple[date, date, str] | None = None
+    for exclusion in rule.exclusions:
+        dates = index.get(exclusion.act)
+        if not dates:
+            continue
+        performed = dates[:bisect_right(dates, on)]
+        if performed and (until := add_months(performed[-1], exclusion.within_months)) > on:
+            if latest is None or until > latest[0]:
+                latest = (until, performed[-1], exclusion.act)
+    if latest is None:
+        return None
+    return Outcome(rule, Status.DONE, until=latest[0], last=latest[1], excluded_by=latest[2])
+
+
+def _compile(rule: Rule, campaigns: Campaigns) -> _Compiled:
     age = rule.population.age
     schedule = rule.schedule
     season = None
@@ -162,6 +198,8 @@ def _compile(rule: Rule) -> _Compiled:
         max_months=age.max.total_months if age.max else None,
         not_applicable=Outcome(rule, Status.NOT_APPLICABLE),
         season=season,
+        campaigns=tuple(sorted(campaigns.get(schedule.campaign, ()))) if isinstance(schedule, Seasonal)
+        and schedule.campaign else (),
     )
 
 
@@ -204,27 +242,47 @@ def _once(rule: Rule, s: Once, birth: date, dates: list[date], start: date, on: 
     if s.counts_from is not None:
         counts_from = s.counts_from.reached(birth)
         dates = [d for d in dates if d >= counts_from]
-    doses, intervals = s.doses, s.dose_intervals_months
+    doses, intervals, minimum = s.doses, s.dose_intervals_months, s.min_dose_intervals_months
     if s.late_start is not None:
         late_from = s.late_start.from_age.reached(birth)
         if (dates[0] if dates else max(on, start)) >= late_from:
             doses, intervals = s.late_start.doses, s.late_start.dose_intervals_months
+            minimum = s.late_start.min_dose_intervals_months
+    too_soon: tuple[date, ...] = ()
+    if minimum is not None and len(dates) > 1:
+        dates, too_soon = _valid_doses(dates, minimum)
     count = (min(len(dates), doses), doses) if doses > 1 else None
     last = dates[-1] if dates else None
     if len(dates) >= doses:
-        return Outcome(rule, Status.DONE, last=last, doses=count)
+        return Outcome(rule, Status.DONE, last=last, doses=count, too_soon=too_soon)
     if on < start:
         return _not_yet(rule, start, horizon)
     if last is not None:
         next_dose = add_months(last, intervals[len(dates) - 1])
+        if too_soon and minimum is not None:
+            # After a dose given too soon, the next may not come before the least interval from it either.
+            next_dose = max(next_dose, add_months(too_soon[-1], minimum[len(dates) - 1]))
         if on < next_dose:
-            return Outcome(rule, Status.UPCOMING, when=next_dose, last=last, doses=count)
-        return Outcome(rule, Status.DUE, since=next_dose, last=last, doses=count)
+            return Outcome(rule, Status.UPCOMING, when=next_dose, last=last, doses=count, too_soon=too_soon)
+        return Outcome(rule, Status.DUE, since=next_dose, last=last, doses=count, too_soon=too_soon)
     if s.overdue_from is not None:
         overdue_at: date | None = s.overdue_from.reached(birth)
     else:
         overdue_at = add_months(start, s.grace_months) if s.grace_months is not None else None
     return _due(rule, start, overdue_at, on, doses=count)
+
+
+def _valid_doses(dates: list[date], minimum: tuple[int, ...]) -> tuple[list[date], tuple[date, ...]]:
+    """The doses that count (each at least the least interval after the last that counted) and those that do not."""
+    valid, too_soon = [dates[0]], []
+    for day in dates[1:]:
+        if len(valid) > len(minimum):
+            valid.append(day)  # beyond the series: extra doses always count
+        elif day >= add_months(valid[-1], minimum[len(valid) - 1]):
+            valid.append(day)
+        else:
+            too_soon.append(day)
+    return valid, tuple(too_soon)
 
 
 def _appointment(s: FixedAges, index: int) -> int | None:
@@ -304,16 +362,35 @@ def _season(s: Season, day: date) -> tuple[date, date, date]:
     return begins, in_season(campaign_start), in_season(campaign_end)
 
 
-def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, horizon: date) -> Outcome:
-    season_begins, opens, closes = _season(s, on)
-    next_opens = add_years(opens, 1)
+def _campaign_dates(s: Season, campaigns: tuple[tuple[date, date], ...], day: date) -> tuple[date, date, date]:
+    """As `_season`, with the real campaign dates of that season when a season file gives them."""
+    begins, opens, closes = _season(s, day)
+    ends = add_years(begins, 1)
+    for first, last in campaigns:
+        if begins <= first < ends:
+            return begins, first, last
+    return begins, opens, closes
+
+
+def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, horizon: date,
+              campaigns: tuple[tuple[date, date], ...] = (), season_end: tuple[int, int] | None = None) -> Outcome:
+    season_begins, opens, closes = _campaign_dates(s, campaigns, on)
+    next_opens = _campaign_dates(s, campaigns, add_years(season_begins, 1))[1]
+    ends = None
+    if season_end is not None:  # a season shorter than a year (spring): acts outside it do not count
+        ends = date(season_begins.year, *season_end)
+        ends = ends if ends >= season_begins else date(season_begins.year + 1, *season_end)
+    in_season = [d for d in dates if d >= season_begins and (ends is None or d <= ends)]
     last = dates[-1] if dates else None
-    if last is not None and last >= season_begins:
-        return Outcome(rule, Status.DONE, until=next_opens, last=last)
+    if in_season:
+        return Outcome(rule, Status.DONE, until=next_opens, last=in_season[-1])
+    if ends is not None and on > ends and on >= start:
+        return Outcome(rule, Status.UPCOMING, when=next_opens, last=last)
     if on < start:
         # Not in the population yet: the first campaign day on which they will be.
-        _, starts_opens, starts_closes = _season(s, start)
-        first = max(starts_opens, start) if start <= starts_closes else add_years(starts_opens, 1)
+        starts_begins, starts_opens, starts_closes = _campaign_dates(s, campaigns, start)
+        first = max(starts_opens, start) if start <= starts_closes else _campaign_dates(
+            s, campaigns, add_years(starts_begins, 1))[1]
         return _not_yet(rule, first, horizon)
     if on < opens:
         return Outcome(rule, Status.UPCOMING, when=opens, last=last)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from bouquet.api.accounts import Account
+from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Act
 from bouquet_prevention.hooks import external_acts
 from bouquet_prevention.models import PreventionAct
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from bouquet.api.patient import PatientContext
     from bouquet.api.web import RequestContext
 
-__all__ = ["acts_by_patient", "find_same", "history_of", "patient_ins", "recorded_acts"]
+__all__ = ["acts_by_patient", "find_same", "history_of", "patient_ins", "recorded_acts", "recorded_list"]
 
 
 def patient_ins(patient: PatientContext) -> str:
@@ -67,3 +69,18 @@ async def history_of(ctx: RequestContext, patient: PatientContext) -> list[Act]:
             return recorded_acts(session, ins)
 
     return [*await ctx.db.run(read), *await external_acts(ctx, patient)]
+
+
+def recorded_list(session: Session, ins: str, account_id: int | None) -> list[dict[str, Any]]:
+    """The acts recorded in Bouquet for one patient, newest first, with who recorded them."""
+    rows = session.exec(select(PreventionAct).where(PreventionAct.patient_ins == ins)
+                        .order_by(col(PreventionAct.performed_on).desc(), col(PreventionAct.id).desc())).all()
+    catalogue = default_catalogue()
+    listed = []
+    for row in rows:
+        author = session.get(Account, row.recorded_by_id) if row.recorded_by_id else None
+        listed.append({"id": row.id, "label": catalogue.label(row.act_code), "code": row.act_code,
+                       "performed_on": row.performed_on, "by": author.display_name if author else "—",
+                       "mine": account_id is not None and row.recorded_by_id == account_id,
+                       "source": row.source})
+    return listed

@@ -22,19 +22,23 @@ import pluggy
 from bouquet_prevention import hookspecs
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Act, Engine
-from bouquet_prevention.rulesets import RuleSet, default_rules, merge
+from bouquet_prevention.rulesets import RuleSet, merge, with_rule_sets
+from bouquet_prevention.settings import PreventionSettings
+from bouquet_prevention.seasons import campaign_dates, default_seasons
 
 if TYPE_CHECKING:
     from bouquet.api.patient import PatientContext
     from bouquet.api.plugins import Plugins
     from bouquet.api.web import RequestContext
 
-__all__ = ["HOOK_NAMES", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
+__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "external_conditions_bulk", "may_share", "share_vaccination", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 
 log = logging.getLogger("bouquet.prevention")
 
 HOOK_NAMES = ("prevention_rules", "prevention_external_acts", "prevention_external_acts_bulk",
-              "prevention_conditions")
+              "prevention_conditions", "prevention_share_vaccination", "prevention_conditions_bulk")
+#: How long the plugin that sends a vaccination elsewhere (the DMP) gets to answer.
+SHARE_TIMEOUT_SECONDS = 15.0
 #: How long other plugins get to answer `prevention_external_acts` / `prevention_conditions`.
 EXTERNAL_TIMEOUT_SECONDS = 2.0
 #: How long other plugins get to answer `prevention_external_acts_bulk` (a whole list at once).
@@ -66,7 +70,8 @@ def rules_for(plugins: Plugins) -> RuleSet:
     if ruleset is None:
         register_hookspecs(plugins.pm)
         contributions = [(result.plugin, result.value) for result in plugins.call("prevention_rules")]
-        ruleset = merge(default_rules(), contributions, default_catalogue())
+        enabled = tuple(PreventionSettings().enabled_rule_sets)
+        ruleset = merge(with_rule_sets(enabled), contributions, default_catalogue())
         _RULESETS[plugins] = ruleset
     return ruleset
 
@@ -75,7 +80,7 @@ def engine_for(plugins: Plugins) -> Engine:
     """An engine compiled for `rules_for(plugins)`, built once per app."""
     engine = _ENGINES.get(plugins)
     if engine is None:
-        engine = _ENGINES[plugins] = Engine(rules_for(plugins))
+        engine = _ENGINES[plugins] = Engine(rules_for(plugins), campaigns=campaign_dates(default_seasons()))
     return engine
 
 
@@ -95,6 +100,73 @@ async def external_acts(ctx: RequestContext, patient: PatientContext) -> list[Ac
                 continue
             acts.append(act)
     return acts
+
+
+#: Said on each line computed without the acts other plugins hold for the professional (a secretary's view).
+WITHHELD_NOTICE = ("Calculé sans les vaccinations du DMP, que votre compte ne peut pas lire : "
+                   "le médecin peut en voir d'autres. Vérifiez avec lui avant de relancer le patient.")
+
+
+def withheld_from(ctx: RequestContext) -> str | None:
+    """Why the acts other plugins hold may be fewer for this caller than for the professional they
+    act for (a secretary: the DMP's rules let her read no vaccination), or None when nothing is
+    withheld. Each vaccination status computed for her then says so, on its own line."""
+    if getattr(ctx, "acting_for", None) is None:
+        return None
+    register_hookspecs(ctx.plugins.pm)
+    callers = [getattr(ctx.plugins.pm.hook, name, None)
+               for name in ("prevention_external_acts", "prevention_external_acts_bulk")]
+    return WITHHELD_NOTICE if any(c is not None and c.get_hookimpls() for c in callers) else None
+
+
+def may_share(plugins: Plugins) -> bool:
+    """Whether a plugin can send a recorded vaccination elsewhere (`prevention_share_vaccination`)."""
+    register_hookspecs(plugins.pm)
+    caller = getattr(plugins.pm.hook, "prevention_share_vaccination", None)
+    return caller is not None and bool(caller.get_hookimpls())
+
+
+async def share_vaccination(ctx: RequestContext, patient: PatientContext, vaccination: dict[str, Any]) -> dict[str, Any]:
+    """The first answer of `prevention_share_vaccination`: `{"sent": bool, …}`; a plugin that fails,
+    is too slow or answers nonsense gives `{"sent": False, "message": …}`."""
+    register_hookspecs(ctx.plugins.pm)
+    failures: list[str] = []
+    results = await ctx.plugins.acall("prevention_share_vaccination", ctx=ctx, patient=patient,
+                                      vaccination=vaccination, timeout=SHARE_TIMEOUT_SECONDS, failures=failures)
+    for result in results:
+        value = result.value
+        if isinstance(value, Mapping) and isinstance(value.get("sent"), bool):
+            message = value.get("message")
+            return {"sent": value["sent"], "plugin": result.plugin,
+                    "message": message if isinstance(message, str) else None,
+                    "reference": str(value.get("reference") or "")[:200] or None}
+    return {"sent": False, "plugin": ",".join(failures) or None,
+            "message": "Le service n'a pas répondu : la vaccination n'a pas été envoyée. Réessayez plus tard."}
+
+
+async def external_conditions_bulk(ctx: RequestContext,
+                                   patients: list[PatientContext]) -> tuple[dict[str, set[str]], list[str]]:
+    """The catalogue conditions other plugins know for `patients` (`prevention_conditions_bulk`, one
+    call), by '<oid>|<matricule>', and the plugins that failed or were too slow."""
+    register_hookspecs(ctx.plugins.pm)
+    caller = getattr(ctx.plugins.pm.hook, "prevention_conditions_bulk", None)
+    if caller is None or not caller.get_hookimpls() or not patients:
+        return {}, []
+    failures: list[str] = []
+    results = await ctx.plugins.acall("prevention_conditions_bulk", ctx=ctx, patients=patients,
+                                      timeout=EXTERNAL_BULK_TIMEOUT_SECONDS, failures=failures)
+    known = default_catalogue().conditions
+    wanted = {f"{p.ins.oid}|{p.ins.matricule}" for p in patients}
+    found: dict[str, set[str]] = {}
+    for result in results:
+        if not isinstance(result.value, Mapping):
+            log.warning("plugin %s returned prevention conditions Bouquet cannot use; ignored", result.plugin)
+            failures.append(result.plugin)
+            continue
+        for key, codes in result.value.items():
+            if key in wanted and isinstance(codes, list | tuple | set | frozenset):
+                found.setdefault(key, set()).update(c for c in codes if isinstance(c, str) and c in known)
+    return found, failures
 
 
 def has_bulk_acts(plugins: Plugins) -> bool:

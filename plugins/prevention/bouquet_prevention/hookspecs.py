@@ -46,3 +46,19 @@ def prevention_external_acts_bulk(ctx: RequestContext, patients: list[PatientCon
 def prevention_conditions(ctx: RequestContext, patient: PatientContext) -> list[str]:
     """Condition codes of the catalogue that `patient` has (e.g. "diabete" from a problem list);
     may be async, is cut off after a timeout."""
+
+
+@hookspec
+def prevention_share_vaccination(ctx: RequestContext, patient: PatientContext, vaccination: dict) -> dict:
+    """Send a vaccination recorded in Bouquet to where the patient's record lives (the DMP plugin:
+    a vaccination note, MHD provide, under the DMP's own rules). `vaccination` is `{"act": code,
+    "label": French label, "cvx": a CVX code or None, "performed_on": "YYYY-MM-DD"}`. Return
+    `{"sent": True, "reference": …}` or `{"sent": False, "message": a French sentence}`; may be
+    async; cut off after a timeout. The first implementation that answers is used."""
+
+
+@hookspec
+def prevention_conditions_bulk(ctx: RequestContext, patients: list[PatientContext]) -> dict[str, list[str]]:
+    """Condition codes of the catalogue for many patients at once (the population view):
+    `{"<oid>|<matricule>": ["diabete", …]}`, same access rules as for one patient. May be async,
+    is cut off after a timeout; raising or timing out leaves those conditions out (logged)."""

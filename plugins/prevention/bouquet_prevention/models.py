@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 
 from bouquet.api.db import UtcDateTime, utcnow
 
-__all__ = ["CdsClient", "CdsFeedback", "CdsJwtId", "DeclaredPatient", "PreventionAct"]
+__all__ = ["CdsClient", "CdsFeedback", "CdsJwtId", "DeclaredCondition", "DeclaredPatient", "PreventionAct"]
 
 
 class PreventionAct(SQLModel, table=True):
@@ -89,3 +89,20 @@ class DeclaredPatient(SQLModel, table=True):
                                     description="The INS traits, as `PatientContext.to_dict()` gives them")
     relation: str = Field(default="medecin-traitant", max_length=32, description="'medecin-traitant'")
     declared_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class DeclaredCondition(SQLModel, table=True):
+    """A risk condition a professional declared for a patient on the patient page (who, when, from
+    which source); withdrawn rather than deleted (who, when, why), so a correction stays traced."""
+
+    __tablename__ = "prevention_condition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_ins: str = Field(max_length=80, index=True, description="'<oid>|<matricule>'")
+    condition: str = Field(max_length=64, description="A condition code of the catalogue")
+    source: str = Field(max_length=200, description="Where the professional knows it from, in their words")
+    declared_by_id: int = Field(foreign_key="account.id")
+    declared_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    withdrawn_by_id: int | None = Field(default=None, foreign_key="account.id")
+    withdrawn_reason: str | None = Field(default=None, max_length=500)

@@ -16,41 +16,38 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from bouquet import Alert, get_context, render
+from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Outcome, Status
-from bouquet_prevention.patient_status import READ, evaluate_patient
+from bouquet_prevention.hooks import withheld_from
+from bouquet_prevention.patient_status import READ, evaluate_patient, evaluate_with_conditions
 from bouquet_prevention.recording import RECORD
+from bouquet_prevention.wording import problem_of, state_of, to_do
 
 __all__ = ["alerts", "panel"]
 
 ALERT_ORDER = 400
 
 
-def _day(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
 def _state(outcome: Outcome) -> str:
-    """The status in French, with its date."""
-    if outcome.status is Status.OVERDUE:
-        return f"En retard depuis le {_day(outcome.since)}" if outcome.since else "En retard"
-    if outcome.status is Status.DUE:
-        return f"À faire depuis le {_day(outcome.since)}" if outcome.since else "À faire"
-    if outcome.status is Status.UPCOMING:
-        return f"À partir du {_day(outcome.when)}" if outcome.when else "À venir"
-    return f"À jour jusqu'au {_day(outcome.until)}" if outcome.until else "Fait"
+    """The status in French, with its date, and « schéma incomplet » when a dose did not count."""
+    problem = problem_of(outcome)
+    return f"{state_of(outcome)} · {problem}" if problem else state_of(outcome)
 
 
-def _item(outcome: Outcome) -> dict[str, Any]:
+def _item(outcome: Outcome, withheld: str | None = None) -> dict[str, Any]:
     rule = outcome.rule
-    return {"rule": rule.id, "title": rule.wording.summary, "detail": rule.wording.detail, "state": _state(outcome),
+    act = default_catalogue().acts.get(rule.satisfied_by[0].act)
+    return {"rule": rule.id, "title": rule.wording.summary, "detail": rule.wording.detail,
+            "state": state_of(outcome), "problem": problem_of(outcome),
+            "withheld": withheld if rule.category == "vaccination" else None,
             "overdue": outcome.status is Status.OVERDUE, "source": rule.source.label, "url": rule.source.url,
-            "act": rule.satisfied_by[0].act}
+            "act": rule.satisfied_by[0].act,
+            # An act the GP does not perform (a mammography) is recorded as a result received, with its date.
+            "one_click": act is not None and act.performed_in_practice}
 
 
 def _to_do(outcomes: list[Outcome]) -> list[Outcome]:
-    """Due or overdue, overdue first, each by date (ties in the rule set's order)."""
-    return sorted((o for o in outcomes if o.actionable),
-                  key=lambda o: (o.status is not Status.OVERDUE, o.since or date.min))
+    return to_do(outcomes)
 
 
 async def alerts(ctx: Any) -> list[Alert]:
@@ -59,10 +56,12 @@ async def alerts(ctx: Any) -> list[Alert]:
         return []
     _, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/alerts")
     found = []
+    withheld = withheld_from(ctx)
     for position, outcome in enumerate(_to_do(outcomes)):
         overdue = outcome.status is Status.OVERDUE
+        caveat = f" {withheld}" if withheld and outcome.rule.category == "vaccination" else ""
         found.append(Alert(f"Prévention : {outcome.rule.wording.summary}", severity="warning" if overdue else "info",
-                           description=f"{_state(outcome)}. Référence : {outcome.rule.source.label}.",
+                           description=f"{_state(outcome)}.{caveat} Référence : {outcome.rule.source.label}.",
                            href=f"/p/prevention/acts/new?rule={outcome.rule.id}", order=ALERT_ORDER + position))
     return found
 
@@ -74,13 +73,16 @@ async def panel(request: Request) -> Response:
         return HTMLResponse("<p>Accès réservé aux professionnels habilités.</p>", status_code=403)
     if ctx.patient is None:
         return HTMLResponse("<p>Aucun dossier patient n'est ouvert.</p>", status_code=409)
-    on, outcomes = await evaluate_patient(ctx, ctx.patient, "prevention/panel")
+    on, outcomes, conditions = await evaluate_with_conditions(ctx, ctx.patient, "prevention/panel")
     actionable = _to_do(outcomes)
+    withheld = withheld_from(ctx)
     return await render(request, "prevention/panel.html", {"prevention": {
-        "actionable": [_item(o) for o in actionable],
-        "upcoming": [_item(o) for o in sorted((o for o in outcomes if o.status is Status.UPCOMING),
-                                              key=lambda o: o.when or date.max)],
-        "done": [_item(o) for o in outcomes if o.status is Status.DONE],
+        "actionable": [_item(o, withheld) for o in actionable],
+        "upcoming": [_item(o, withheld) for o in sorted((o for o in outcomes if o.status is Status.UPCOMING),
+                                                        key=lambda o: o.when or date.max)],
+        "done": [_item(o, withheld) for o in outcomes if o.status is Status.DONE],
         "may_record": ctx.can(RECORD), "today": on.strftime("%d/%m/%Y"), "today_iso": on.isoformat(),
         "patient_context_id": ctx.patient_context_id,
+        "conditions": sorted(default_catalogue().conditions[c] for c in conditions),
     }})
+

@@ -9,8 +9,10 @@ evaluated in one pass; the functions taking a `Session` are blocking.
 
 The acts are those recorded in the portal and, passed in as `external`, those other plugins hold
 (`prevention_external_acts_bulk`, e.g. the DMP's vaccination records, asked once for the whole
-list by the page, keyed by '<oid>|<matricule>' as `ListedPatient.ins`). Conditions from other
-plugins (`prevention_conditions`) are per patient and not used here.
+list by the page, keyed by '<oid>|<matricule>' as `ListedPatient.ins`). Conditions are those the
+practice software sent with a patient it launched (coded, in the stored context) and those
+professionals declared (`prevention_condition`, read in bulk); other plugins' conditions
+come through `prevention_conditions_bulk` (one call for the list), passed in as `external_conditions`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from sqlmodel import Session
 
 from bouquet.api.db import utcnow
 from bouquet.api.patient import PatientContext, PatientContextRecord
+from bouquet_prevention.condition_declarations import declared_by_patient
+from bouquet_prevention.conditions import default_condition_codes
 from bouquet_prevention.engine import (
     Act,
     Engine,
@@ -61,6 +65,7 @@ class ListedPatient:
     sex: str
     relations: frozenset[str]
     traits: dict[str, Any]  # PatientContext.to_dict(), to open the patient from the list
+    conditions: frozenset[str] = frozenset()  # coded by the practice software's launch
 
     @property
     def display_name(self) -> str:
@@ -88,9 +93,18 @@ def _listed(ins: str, traits: dict[str, Any], relation: str) -> ListedPatient | 
         given = traits["given_names"]
         return ListedPatient(ins, str(traits["birth_name"]), tuple(given) if isinstance(given, list) else (str(given),),
                              date.fromisoformat(traits["birth_date"]), str(traits["sex"]), frozenset({relation}),
-                             traits)
+                             traits, _coded_conditions(traits))
     except (KeyError, TypeError, ValueError):
         return None  # the stored traits were validated when written; an unreadable row is left out
+
+
+def _coded_conditions(traits: dict[str, Any]) -> frozenset[str]:
+    """The catalogue conditions among the codes a launch stored with the patient (`conditions`)."""
+    coded = traits.get("conditions")
+    if not isinstance(coded, list) or not coded:
+        return frozenset()
+    codes = default_condition_codes()
+    return frozenset(codes.conditions_for(c for c in coded if isinstance(c, dict)))
 
 
 def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
@@ -112,9 +126,10 @@ def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
     for ins, traits in opened:
         known = found.get(ins)
         if known is not None:
-            if OPENED not in known.relations:
+            conditions = known.conditions | _coded_conditions(traits)
+            if OPENED not in known.relations or conditions != known.conditions:
                 found[ins] = ListedPatient(known.ins, known.birth_name, known.given_names, known.birth_date, known.sex,
-                                           known.relations | {OPENED}, known.traits)
+                                           known.relations | {OPENED}, known.traits, conditions)
             continue
         listed = _listed(ins, traits, OPENED)
         if listed is not None:
@@ -124,11 +139,15 @@ def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
 
 def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient], on: date,
              statuses: frozenset[Status], rule_id: str = "",
-             external: Mapping[str, Sequence[Act]] | None = None) -> list[PopulationRow]:
+             external: Mapping[str, Sequence[Act]] | None = None,
+             external_conditions: Mapping[str, Iterable[str]] | None = None) -> list[PopulationRow]:
     """Every (patient, rule) whose status is in `statuses` (and whose rule is `rule_id`, if given):
     overdue first, then by date, then by name. The acts of all the patients are read at once;
     `external` adds acts held elsewhere, by `ListedPatient.ins`."""
     acts = acts_by_patient(session, (patient.ins for patient in patients))
+    declared = declared_by_patient(session, (patient.ins for patient in patients))
+    for ins, codes in (external_conditions or {}).items():
+        declared.setdefault(ins, set()).update(codes)
     for ins, more in (external or {}).items():
         if ins in acts:
             acts[ins] = [*acts[ins], *more]
@@ -136,7 +155,8 @@ def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient]
     keys: list[tuple[bool, date]] = []
     overdue = Status.OVERDUE
     for patient in patients:
-        facts = PatientFacts(patient.birth_date, patient.sex)
+        conditions = patient.conditions | declared[patient.ins] if patient.ins in declared else patient.conditions
+        facts = PatientFacts(patient.birth_date, patient.sex, frozenset(conditions))
         for outcome in engine.evaluate(facts, index_acts(acts[patient.ins]), on):
             if outcome.status in statuses and (not rule_id or outcome.rule.id == rule_id):
                 rows.append(PopulationRow(patient, outcome))

@@ -26,9 +26,12 @@ from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.hooks import (
     engine_for,
     external_acts_bulk,
+    external_conditions_bulk,
     has_bulk_acts,
     rules_for,
+    withheld_from,
 )
+from bouquet_prevention.wording import state_of
 from bouquet_prevention.rulesets import RuleSet
 
 __all__ = ["PAGE_SIZE", "POPULATION", "export_csv", "open_patient", "view"]
@@ -51,13 +54,13 @@ def _day(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
-def state_label(outcome: Outcome) -> str:
-    """The status in French, with its date, as the list and the export show it."""
-    if outcome.status is Status.OVERDUE:
-        return f"En retard depuis le {_day(outcome.since)}" if outcome.since else "En retard"
-    if outcome.status is Status.DUE:
-        return f"À faire depuis le {_day(outcome.since)}" if outcome.since else "À faire"
-    return f"À partir du {_day(outcome.when)}" if outcome.when else "À venir"
+def state_label(outcome: Outcome, withheld: str | None = None) -> str:
+    """The status in French, with its date (« Jamais réalisé » for an act never done), as the list
+    and the export show it; for a vaccination computed without the DMP's acts, it says so."""
+    state = state_of(outcome)
+    if withheld and outcome.rule.category == "vaccination":
+        return f"{state} — sans les vaccinations du DMP (non lisibles par votre compte)"
+    return state
 
 
 def _filters(request: Request, rules: RuleSet, paged: bool) -> tuple[str, str, int]:
@@ -113,11 +116,13 @@ async def _compute(ctx: Any, rule: str, status: str) -> tuple[int, list[populati
     failures: list[str] = []
     if patients and has_bulk_acts(ctx.plugins):
         external, failures = await external_acts_bulk(ctx, _contexts(patients, on))
+    # A plugin that fails here is logged and counted by the core; its conditions are left out.
+    conditions, _ = await external_conditions_bulk(ctx, _contexts(patients, on) if patients else [])
 
     def compute() -> list[population.PopulationRow]:
         with ctx.db.session() as session:
             return population.evaluate(session, engine, patients, on, population.STATUS_FILTERS[status], rule,
-                                       external)
+                                       external, conditions)
 
     return len(patients), await ctx.db.run(compute), failures
 
@@ -150,7 +155,8 @@ async def view(request: Request) -> Response:
     return await _page(request, context | {
         "notice": EXTERNAL_NOTICE if failures else None,
         "rule": rule, "status": status, "page": page, "pages": pages, "total": len(rows), "patients": patients,
-        "rows": [_row(row) for row in shown], "may_open": ctx.can(OPEN_PATIENT),
+        "rows": [_row(row, withheld_from(ctx)) for row in shown], "may_open": ctx.can(OPEN_PATIENT),
+        "withheld": withheld_from(ctx),
     })
 
 
@@ -166,10 +172,11 @@ async def export_csv(request: Request) -> Response:
         return Response(f"Filtre « {bad.field} » refusé : {bad.message}\n", status_code=400,
                         media_type="text/plain; charset=utf-8")
     patients, rows, failures = await _compute(ctx, rule, status)
+    withheld = withheld_from(ctx)
     document = csv_document(CSV_HEADER, [
         (p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex, p.matricule,
          ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
-         outcome.rule.title, state_label(outcome), _day(row.date), outcome.rule.source.label)
+         outcome.rule.title, state_label(outcome, withheld), _day(row.date), outcome.rule.source.label)
         for row in rows for p, outcome in [(row.patient, row.outcome)]])
     await ctx.audit.log("prevention.population_exported", resource="prevention/mes-patients.csv", details={
         "rule": rule, "status": status, "patients": patients, "rows": len(rows), "external_failed": failures})
@@ -202,11 +209,12 @@ async def open_patient(request: Request) -> Response:
     return RedirectResponse("/patient", status_code=303)
 
 
-def _row(row: population.PopulationRow) -> dict[str, Any]:
+def _row(row: population.PopulationRow, withheld: str | None = None) -> dict[str, Any]:
     p, outcome = row.patient, row.outcome
     return {"ins": p.ins, "name": p.display_name, "born": _day(p.birth_date), "sex": p.sex,
             "relations": [population.RELATION_LABELS[r] for r in sorted(p.relations)],
-            "rule": outcome.rule.id, "title": outcome.rule.title, "state": state_label(outcome),
+            "rule": outcome.rule.id, "title": outcome.rule.title, "state": state_label(outcome, withheld),
+            "withheld": bool(withheld) and outcome.rule.category == "vaccination",
             "overdue": outcome.status is Status.OVERDUE, "upcoming": outcome.status is Status.UPCOMING}
 
 

@@ -17,17 +17,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bouquet import get_context, render
 from bouquet_prevention import clock
 from bouquet_prevention.catalogue import default_catalogue
-from bouquet_prevention.history import find_same, patient_ins
-from bouquet_prevention.hooks import rules_for
+from bouquet_prevention.history import find_same, patient_ins, recorded_list
+from bouquet_prevention.hooks import may_share, rules_for
 from bouquet_prevention.models import PreventionAct
 
-__all__ = ["RECORD", "new_act", "record_act"]
+__all__ = ["RECORD", "Refusal", "new_act", "record_act", "render_form"]
 
 RECORD = "prevention.record"
 _NOT_ALLOWED = "Vous n'avez pas le droit d'enregistrer un acte de prévention."
 
 
-class _Refusal(Exception):
+class Refusal(Exception):
     """Why a request was refused: HTTP status, French message, the form field at fault."""
 
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
@@ -39,7 +39,7 @@ async def new_act(request: Request) -> Response:
     """The form to record an act for the patient in context; `?rule=` or `?act=` preselects the act."""
     ctx = get_context(request)
     if not ctx.can(RECORD):
-        return await _page(request, {}, _Refusal(403, _NOT_ALLOWED))
+        return await _page(request, {}, Refusal(403, _NOT_ALLOWED))
     values = {"act_code": request.query_params.get("act", "")}
     rule = rules_for(ctx.plugins).get(request.query_params.get("rule", ""))
     if rule is not None and not values["act_code"]:
@@ -58,10 +58,10 @@ async def record_act(request: Request) -> Response:
         if patient is not None:
             await ctx.audit.log("prevention.act_recorded", outcome="denied", patient_ins=patient_ins(patient),
                                 details={"act": values["act_code"][:64]})
-        return await _reply(request, values, _Refusal(403, _NOT_ALLOWED))
+        return await _reply(request, values, Refusal(403, _NOT_ALLOWED))
     try:
         act_code, performed_on = _validated(ctx, values)
-    except _Refusal as refusal:
+    except Refusal as refusal:
         return await _reply(request, values, refusal)
     assert patient is not None and ctx.account is not None  # checked by _validated and the sign-in
     ins, account_id = patient_ins(patient), ctx.account.id
@@ -105,29 +105,29 @@ def _back_to_patient(request: Request, status_code: int) -> Response:
 def _validated(ctx: Any, values: dict[str, str]) -> tuple[str, date]:
     patient = ctx.patient
     if patient is None:
-        raise _Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
+        raise Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
     if values["patient_context_id"] and values["patient_context_id"] != ctx.patient_context_id:
-        raise _Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
+        raise Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
                             "vérifiez le patient et recommencez.")
     acts = default_catalogue().acts
     if not values["act_code"]:
-        raise _Refusal(400, "Choisissez l'acte à enregistrer.", "act_code")
+        raise Refusal(400, "Choisissez l'acte à enregistrer.", "act_code")
     if values["act_code"] not in acts:
-        raise _Refusal(400, f"Acte inconnu : « {values['act_code'][:64]} ».", "act_code")
+        raise Refusal(400, f"Acte inconnu : « {values['act_code'][:64]} ».", "act_code")
     try:
         performed_on = date.fromisoformat(values["performed_on"])
     except ValueError:
-        raise _Refusal(400, "La date de l'acte doit être une date au format AAAA-MM-JJ.", "performed_on") from None
+        raise Refusal(400, "La date de l'acte doit être une date au format AAAA-MM-JJ.", "performed_on") from None
     if performed_on > clock.today():
-        raise _Refusal(400, "La date de l'acte ne peut pas être dans le futur.", "performed_on")
+        raise Refusal(400, "La date de l'acte ne peut pas être dans le futur.", "performed_on")
     born = patient.traits.birth_date
     if performed_on < born:
-        raise _Refusal(400, "La date de l'acte est antérieure à la naissance du patient "
+        raise Refusal(400, "La date de l'acte est antérieure à la naissance du patient "
                             f"({born.strftime('%d/%m/%Y')}).", "performed_on")
     return values["act_code"], performed_on
 
 
-async def _reply(request: Request, values: dict[str, str], refusal: _Refusal) -> Response:
+async def _reply(request: Request, values: dict[str, str], refusal: Refusal) -> Response:
     if values.get("then") == "patient" and "hx-request" in request.headers:
         get_context(request).flash(refusal.message, "error")
         return _back_to_patient(request, refusal.status)
@@ -137,11 +137,29 @@ async def _reply(request: Request, values: dict[str, str], refusal: _Refusal) ->
     return await _page(request, values, refusal)
 
 
-async def _page(request: Request, values: dict[str, str], refusal: _Refusal | None = None) -> Response:
+async def _page(request: Request, values: dict[str, str], refusal: Refusal | None = None) -> Response:
+    return await render_form(request, values, refusal)
+
+
+async def render_form(request: Request, values: dict[str, str], refusal: Refusal | None = None) -> Response:
+    """The recording page: the form, and the acts recorded in Bouquet for the patient (each
+    correctable and deletable by its author); a refusal keeps what was typed."""
     ctx = get_context(request)
     catalogue = default_catalogue()
     options = [(act.code, act.label) for act in catalogue.acts.values()]
+    recorded: list[dict[str, Any]] = []
+    if ctx.patient is not None and ctx.account is not None:
+        ins, account_id = patient_ins(ctx.patient), ctx.account.id
+
+        def read() -> list[dict[str, Any]]:
+            with ctx.db.session() as session:
+                return recorded_list(session, ins, account_id)
+
+        recorded = await ctx.db.run(read)
+    received = {act.code for act in catalogue.acts.values() if not act.performed_in_practice}
     return await render(request, "prevention/record.html", {"prevention": {
         "form": values, "options": options, "refusal": refusal, "today": clock.today().isoformat(),
-        "may_record": ctx.can(RECORD), "patient_context_id": ctx.patient_context_id,
+        "may_record": ctx.can(RECORD), "patient_context_id": ctx.patient_context_id, "recorded": recorded,
+        "received": sorted(received), "may_share": may_share(ctx.plugins),
+        "vaccines": sorted(code for code, act in catalogue.acts.items() if act.kind == "vaccination"),
     }}, status_code=refusal.status if refusal else 200)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bouquet_prevention.dates import add_months, month_day
 
 __all__ = [
-    "SCHEDULE_KINDS", "Age", "ActRequirement", "FixedAges", "Once", "Population", "Recurring", "Rule",
+    "SCHEDULE_KINDS", "Age", "ActRequirement", "Exclusion", "FixedAges", "Once", "Population", "Recurring", "Rule",
     "RuleWithdrawal", "Schedule", "Seasonal", "Source", "Window", "Windows", "Wording",
 ]
 
@@ -75,11 +75,29 @@ class Conditions(_Strict):
 
 
 class Population(_Strict):
-    """Who the rule concerns: an age range, a sex (F, M or both), conditions."""
+    """Who the rule concerns: an age range, a sex (F, M or both), conditions, and birth-date bounds
+    (`born_from` inclusive, `born_before` exclusive: « toute personne née depuis 1980 »)."""
 
     age: AgeRange = AgeRange()
     sex: Literal["F", "M"] | None = None
     conditions: Conditions = Conditions()
+    born_from: date | None = None
+    born_before: date | None = None
+
+    @model_validator(mode="after")
+    def _born(self) -> Population:
+        if self.born_from is not None and self.born_before is not None and self.born_before <= self.born_from:
+            raise ValueError("born_before must come after born_from")
+        return self
+
+
+class Exclusion(_Strict):
+    """An act of another code that takes the patient out of the rule for `within_months` after it
+    (a colonoscopy for colorectal screening): the rule is « done » until then, and says why."""
+
+    act: str
+    within_months: int = Field(ge=1, le=240)
+    unsourced: str | None = Field(default=None, description="Why the window is not from the source, if it is not")
 
 
 class LateStart(_Strict):
@@ -88,10 +106,13 @@ class LateStart(_Strict):
     from_age: Age
     doses: int = Field(ge=1, le=6)
     dose_intervals_months: tuple[int, ...] = ()
+    min_dose_intervals_months: tuple[int, ...] | None = None
 
     @model_validator(mode="after")
     def _intervals(self) -> LateStart:
         _check_intervals(self.doses, self.dose_intervals_months, "late_start.dose_intervals_months")
+        if self.min_dose_intervals_months is not None:
+            _check_intervals(self.doses, self.min_dose_intervals_months, "late_start.min_dose_intervals_months")
         return self
 
 
@@ -101,11 +122,15 @@ class Once(_Strict):
     Due from then; overdue from `overdue_from` (an age) or `grace_months` after becoming due, if
     either is given, else due for as long as the patient is in the population. A series started
     at or after `late_start.from_age` needs `late_start.doses` instead.
+
+    `dose_intervals_months` is when the next dose is recommended; `min_dose_intervals_months` the
+    least interval for a dose to count (a dose given sooner does not: « schéma incomplet »).
     """
 
     kind: Literal["once"]
     doses: int = Field(default=1, ge=1, le=6)
     dose_intervals_months: tuple[int, ...] = ()
+    min_dose_intervals_months: tuple[int, ...] | None = None
     overdue_from: Age | None = None
     grace_months: int | None = Field(default=None, ge=0, le=240)
     late_start: LateStart | None = None
@@ -114,6 +139,8 @@ class Once(_Strict):
     @model_validator(mode="after")
     def _intervals(self) -> Once:
         _check_intervals(self.doses, self.dose_intervals_months, "dose_intervals_months")
+        if self.min_dose_intervals_months is not None:
+            _check_intervals(self.doses, self.min_dose_intervals_months, "min_dose_intervals_months")
         if self.overdue_from is not None and self.grace_months is not None:
             raise ValueError("give overdue_from or grace_months, not both")
         return self
@@ -190,17 +217,22 @@ class Windows(_Strict):
 class Seasonal(_Strict):
     """Once per season (influenza). Seasons start on `season_start`; the act is due during the
     campaign (`campaign_start` to `campaign_end` inclusive, which may cross the new year) and
-    upcoming outside it. Dates are "MM-DD"."""
+    upcoming outside it. Dates are "MM-DD". With `campaign` (a name of `data/seasons/`), a
+    season that has a file uses its real dates (an extension to 28 February…); the MM-DD dates
+    are used for seasons without one."""
 
     kind: Literal["seasonal"]
     season_start: str
     campaign_start: str
     campaign_end: str
+    campaign: str | None = Field(default=None, pattern=_ID)
+    season_end: str | None = Field(default=None, description="Last day of a season shorter than a year (spring)")
 
-    @field_validator("season_start", "campaign_start", "campaign_end")
+    @field_validator("season_start", "campaign_start", "campaign_end", "season_end")
     @classmethod
-    def _month_day(cls, value: str) -> str:
-        month_day(value)
+    def _month_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            month_day(value)
         return value
 
     @model_validator(mode="after")
@@ -213,6 +245,8 @@ class Seasonal(_Strict):
 
         if offset(self.campaign_end) < offset(self.campaign_start):
             raise ValueError("campaign_end must come after campaign_start within one season")
+        if self.season_end is not None and offset(self.season_end) < offset(self.campaign_end):
+            raise ValueError("season_end must come after campaign_end")
         return self
 
 
@@ -233,17 +267,34 @@ class ActRequirement(_Strict):
 
 
 class Source(_Strict):
-    """The official document a rule comes from."""
+    """The official document a rule comes from: its title, publisher, date and URL. A URL that
+    could not be found is left out and `not_found` says so (never invented)."""
 
     title: str = Field(min_length=1)
     publisher: str = Field(min_length=1)
-    year: int = Field(ge=1990, le=2100)
-    url: str = Field(pattern=r"^https?://\S+$")
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    date: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    section: str | None = None
+    not_found: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _year_from_date(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("year") is None and isinstance(value.get("date"), str):
+            return {**value, "year": int(value["date"][:4])} if value["date"][:4].isdigit() else value
+        return value
+
+    @model_validator(mode="after")
+    def _url_or_why(self) -> Source:
+        if self.url is None and not self.not_found:
+            raise ValueError("a source without url must say why in not_found")
+        return self
 
     @property
     def label(self) -> str:
         """"Title, publisher, year" as a card shows it."""
-        return f"{self.title}, {self.publisher}, {self.year}"
+        return f"{self.title}, {self.publisher}, {self.year}" if self.year else f"{self.title}, {self.publisher}"
 
 
 class Wording(_Strict):
@@ -263,6 +314,7 @@ class Rule(_Strict):
     population: Population = Population()
     schedule: Schedule
     satisfied_by: tuple[ActRequirement, ...] = Field(min_length=1)
+    exclusions: tuple[Exclusion, ...] = ()
     wording: Wording
     sources: tuple[Source, ...] = Field(min_length=1)
     verified: str = Field(min_length=1, description="What was checked against the sources, and what was not")
@@ -281,6 +333,8 @@ class Rule(_Strict):
             raise ValueError("an act is listed twice in satisfied_by")
         if not isinstance(self.schedule, Recurring) and any(r.interval_months for r in self.satisfied_by):
             raise ValueError("interval_months in satisfied_by only applies to recurring schedules")
+        if self.sources[0].url is None:
+            raise ValueError("the first source (the reference shown to professionals) needs a url")
         if isinstance(self.schedule, FixedAges | Windows) and self.population.age.max is not None:
             raise ValueError(f"a {self.schedule.kind} schedule bounds ages itself: leave population.age.max out")
         return self

@@ -22,11 +22,14 @@ from bouquet_prevention.catalogue import Catalogue, default_catalogue
 from bouquet_prevention.errors import RuleFileError, from_validation
 from bouquet_prevention.rules import SCHEDULE_KINDS, Rule, RuleWithdrawal
 
-__all__ = ["RULES_DIR", "RuleSet", "default_rules", "load_rule_dir", "load_rule_file", "merge", "parse_rules"]
+__all__ = ["RULES_DIR", "RULE_SETS_DIR", "RuleSet", "default_rules", "load_rule_dir", "load_rule_file", "merge",
+           "optional_rule_sets", "parse_rules", "with_rule_sets"]
 
 log = logging.getLogger("bouquet.prevention")
 
 RULES_DIR = Path(__file__).parent / "data" / "rules"
+#: Rule sets the operator enables (BOUQUET_PREVENTION_RULE_SETS=nourrissons): data/rulesets/<name>.yaml.
+RULE_SETS_DIR = Path(__file__).parent / "data" / "rulesets"
 SHIPPED = "bouquet-prevention"
 _WITHDRAWAL = TypeAdapter(RuleWithdrawal)
 
@@ -138,6 +141,29 @@ def merge(base: RuleSet, contributions: Iterable[tuple[str, Any]], catalogue: Ca
     return RuleSet(tuple(rules.values()), origins, withdrawn, tuple(refused))
 
 
+def optional_rule_sets() -> list[str]:
+    """The names of the rule sets the operator may enable."""
+    return sorted(path.stem for path in RULE_SETS_DIR.glob("*.yaml"))
+
+
+@cache
+def with_rule_sets(names: tuple[str, ...]) -> RuleSet:
+    """The shipped rules plus the optional rule sets `names` (their rules come after, in that order)."""
+    base = default_rules()
+    rules, origins = list(base.rules), dict(base.origins)
+    for name in names:
+        if name not in optional_rule_sets():
+            raise RuleFileError("BOUQUET_PREVENTION_RULE_SETS", f"unknown rule set {name!r} (known: "
+                                f"{', '.join(optional_rule_sets())})")
+        for rule in load_rule_file(RULE_SETS_DIR / f"{name}.yaml", default_catalogue()):
+            if rule.id in origins:
+                raise RuleFileError(f"{name}.yaml", f"this id is already defined in {origins[rule.id]}",
+                                    rule=rule.id, field="id")
+            origins[rule.id] = f"{name}.yaml"
+            rules.append(rule)
+    return RuleSet(tuple(rules), origins)
+
+
 @cache
 def default_rules() -> RuleSet:
     """The rules shipped with the plugin (read once per process: they are code, not state)."""
@@ -187,3 +213,7 @@ def _check_references(rule: Rule, source: str, catalogue: Catalogue) -> None:
                 raise RuleFileError(source, f"unknown condition {code!r} (known: "
                                     f"{', '.join(sorted(catalogue.conditions))})", rule=rule.id,
                                     field=f"population.conditions.{name}[{index}]")
+    for index, exclusion in enumerate(rule.exclusions):
+        if exclusion.act not in catalogue.acts:
+            raise RuleFileError(source, f"unknown act code {exclusion.act!r}", rule=rule.id,
+                                field=f"exclusions[{index}].act")

@@ -43,7 +43,7 @@ def request_body() -> dict[str, Any]:
             "immunizations": {"resourceType": "Bundle", "type": "searchset", "entry": [
                 immunization("197", "2025-11-02T10:30:00+01:00"),   # influenza, last season
                 immunization("09", "2015-03-12"),                    # dTP at 54
-                immunization("213", "2021-05-01"),                   # COVID-19: not a Bouquet rule, skipped
+                immunization("213", "2021-05-01"),                   # COVID-19, years ago: a new autumn dose is due
                 immunization("187", "2026-01-10", status="entered-in-error"),
             ]},
             "procedures": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
@@ -82,6 +82,7 @@ def test_discovery_is_public_and_describes_the_service(client: Any) -> None:
         "patient": "Patient/{{context.patientId}}",
         "immunizations": "Immunization?patient={{context.patientId}}&status=completed",
         "procedures": "Procedure?patient={{context.patientId}}&status=completed",
+        "conditions": "Condition?patient={{context.patientId}}&clinical-status=active",
     }
 
 
@@ -92,16 +93,19 @@ def test_a_realistic_patient_view_request_gets_cards_overdue_first(call: Callabl
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
     summaries = [card["summary"] for card in cards]
+    # Recalls that are late first, then what was never done (« jamais réalisé », not « en retard
+    # depuis » the day she turned 50), then what is due.
     assert summaries == [
-        "Dépistage du cancer colorectal (test immunologique) : en retard depuis le 02/04/2011",
         "Dépistage du cancer du sein (mammographie) : en retard depuis le 10/11/2025",
         "Rappel diphtérie-tétanos-poliomyélite (dTP) : en retard depuis le 02/10/2026",
-        "Vaccination contre le pneumocoque (VPC20, dose unique) : à faire depuis le 02/10/2025",
-        "Vaccination contre le zona (Shingrix, 2 doses) : à faire depuis le 02/10/2025 (dose 1 sur 2)",
+        "Dépistage du cancer colorectal (test immunologique) : jamais réalisé — en retard",
+        "Vaccination contre la Covid-19 (campagne d'automne) : à faire depuis le 15/10/2026",
         "Vaccination contre la grippe saisonnière : à faire depuis le 15/10/2026",
+        "Vaccination contre le pneumocoque (VPC20, dose unique) : jamais réalisé — à faire",
+        "Vaccination contre le zona (Shingrix, 2 doses) : jamais réalisé — à faire (dose 1 sur 2)",
     ]
-    assert [card["indicator"] for card in cards] == ["warning"] * 3 + ["info"] * 3
-    flu = cards[-1]
+    assert [card["indicator"] for card in cards] == ["warning"] * 3 + ["info"] * 4
+    flu = cards[4]
     assert all(len(card["summary"]) < 140 for card in cards)
     assert flu["uuid"] == str(uuid.uuid5(CARD_NAMESPACE, f"{HOOK_INSTANCE}|grippe-65-ans|2025.1"))
     assert flu["source"]["label"] == ("Calendrier des vaccinations et recommandations vaccinales 2025, "
@@ -114,8 +118,8 @@ def test_a_realistic_patient_view_request_gets_cards_overdue_first(call: Callabl
     assert "Dernier acte connu : 02/11/2025." in flu["detail"] and "règle grippe-65-ans, version 2025.1" in flu["detail"]
     [event] = events(client.app, "prevention.cds_patient_view")
     assert (event.patient_ins, event.actor, event.resource) == (MARTIN_INS, f"cds-client:{CDS_ISS}", "cds/bouquet-prevention")
-    assert event.details == {"hook_instance": HOOK_INSTANCE, "user": "PractitionerRole/dr-alice", "cards": 6,
-                             "acts_received": 3, "client": "Logiciel de cabinet de test"}
+    assert event.details == {"hook_instance": HOOK_INSTANCE, "user": "PractitionerRole/dr-alice", "cards": 7,
+                             "acts_received": 4, "client": "Logiciel de cabinet de test"}
 
 
 def test_acts_recorded_in_bouquet_count_too(call: Callable[..., Any], client: Any) -> None:
@@ -138,7 +142,8 @@ def test_an_up_to_date_patient_gets_no_card(call: Callable[..., Any]) -> None:
     body["prefetch"]["patient"] = {"resourceType": "Patient", "id": "pat-1", "gender": "male", "birthDate": "1985-05-12",
                                    "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.10",
                                                    "value": with_key("1850578006084")}]}
-    body["prefetch"]["immunizations"]["entry"] = [immunization("09", "2010-06-01")]  # at 25
+    body["prefetch"]["immunizations"]["entry"] = [immunization("09", "2010-06-01"),  # dTP at 25
+                                                  immunization("03", "1986-06-01"), immunization("03", "1990-06-01")]
     body["prefetch"]["procedures"] = None  # a prefetch the client could not satisfy
     response = call(body)
     assert response.status_code == 200 and response.json() == {"cards": []}

@@ -76,3 +76,73 @@ def test_other_tokens_are_refused(client: Any, today: date) -> None:
     revoke_url = client.get("/.well-known/openid-configuration").json()["revocation_endpoint"]
     assert client.post(revoke_url, data={"token": token}, auth=credentials).status_code == 200
     assert call(client, token).status_code == 401
+
+
+def _patient_token(client: Any, doctor: Any, patient: Any = MARTIN) -> str:
+    """An access token of an app the doctor launched on `patient` (SMART EHR launch): bound to that patient."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from bouquet.api.patient import PatientContextRecord, create_launch
+
+    client.login(doctor)
+    name, session_token = next(iter(client.cookies.keys())), client.session_token or ""
+    client.cookies.clear()  # the client's helpers sign in on testserver.local; this portal is http://localhost
+    client.cookies.set(name, session_token, domain="localhost.local", path="/")
+    assert client.submit("/patient", {"demo": patient.ins.matricule}, follow_redirects=False).status_code == 303
+    with client.app.state.db.write() as session:
+        registered = register_client(session, name="Appli de suivi vaccinal", redirect_uris=["http://localhost:9/cb"],
+                                     grant_types=["authorization_code"], scope="openid launch", first_party=True)
+        client_id, secret = registered.client.client_id, registered.secret
+        context_id = session.exec(select(PatientContextRecord.id)
+                                  .where(PatientContextRecord.established_by_id == doctor.id)).one()
+        handle = create_launch(session, client_id=client_id, account_id=doctor.id, acting_for_id=None,
+                               patient_context_id=context_id)
+    configuration = client.get("/.well-known/openid-configuration").json()
+    authorized = client.get(configuration["authorization_endpoint"], params={
+        "response_type": "code", "client_id": client_id, "redirect_uri": "http://localhost:9/cb",
+        "scope": "openid launch", "state": "s" * 16, "nonce": "n" * 16, "launch": handle}, follow_redirects=False)
+    assert authorized.status_code == 302, authorized.text[:500]
+    code = parse_qs(urlsplit(authorized.headers["location"]).query)["code"][0]
+    answer = client.post(configuration["token_endpoint"], auth=(client_id, secret), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://localhost:9/cb"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json().get("patient"), "the token is bound to the launched patient"
+    return answer.json()["access_token"]
+
+
+def _call_for(client: Any, token: str, patient: Any) -> Any:
+    request = {**body(), "prefetch": {"patient": patient.to_fhir_patient("pat-1")}}
+    return client.post(SERVICE, content=json.dumps(request).encode(),
+                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+
+
+def test_a_token_bound_to_a_patient_asks_only_about_that_patient(client: Any, doctor: Any, today: date) -> None:
+    """Issue 13 item 2: an app launched on patient A cannot learn about patient B with its token."""
+    from bouquet.api.patient import DEMO_PATIENTS
+
+    other = DEMO_PATIENTS[1]
+    token = _patient_token(client, doctor)
+    refused = _call_for(client, token, other)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "forbidden" and "autre patient" in refused.json()["reason"]
+    assert "cards" not in refused.json()
+
+    allowed = _call_for(client, token, MARTIN)
+    assert allowed.status_code == 200 and allowed.json()["cards"]
+
+    other_ins = f"{other.ins.oid}|{other.ins.matricule}"
+    with client.app.state.db.session() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "prevention.cds_patient_view")
+                              .order_by(AuditEvent.seq)).all()
+    assert [(e.patient_ins, e.outcome) for e in events] == [(other_ins, "denied"), (MARTIN_INS, "success")]
+    # The actor is the application, on behalf of the doctor who launched it, never the doctor alone.
+    assert all(e.actor.startswith("oauth-client:bq-") and f"on behalf of account:{doctor.id} (" in e.actor
+               for e in events)
+
+
+def test_the_practice_software_s_client_credentials_may_ask_about_any_patient(client: Any, today: date) -> None:
+    from bouquet.api.patient import DEMO_PATIENTS
+
+    token, _ = backend_token(client, "launch")
+    for patient in DEMO_PATIENTS[:2]:
+        assert _call_for(client, token, patient).status_code == 200

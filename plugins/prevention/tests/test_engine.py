@@ -15,6 +15,7 @@ import pytest
 from bouquet_prevention.dates import add_months, add_years
 from bouquet_prevention.engine import Act, Engine, PatientFacts, Status
 from bouquet_prevention.rulesets import default_rules
+from bouquet_prevention.seasons import campaign_dates, default_seasons
 
 ON = date(2026, 11, 28)  # in the 2026-2027 influenza campaign (15 October - 31 January)
 DAY = timedelta(days=1)
@@ -65,6 +66,10 @@ BREAST, COLON, CERVIX_CYTO, CERVIX_HPV = ("depistage-cancer-sein", "depistage-ca
                                           "depistage-col-uterus-cytologie", "depistage-col-uterus-test-hpv")
 BILAN = "mon-bilan-prevention"
 SEASON = date(2026, 10, 15)
+DTCAPOLIO, MEN_ACWY, MEN_B = "rappel-dtcapolio-11-13", "meningocoque-acwy-adolescent", "meningocoque-b-15-24"
+COVID_65, COVID_RISK, COVID_80, COVID_IMMUNO = ("covid-automne-65-ans", "covid-automne-risque",
+                                                "covid-printemps-80-ans", "covid-printemps-immunodepression")
+MMR = "ror-rattrapage-nes-depuis-1980"
 
 CASES = [
     # dTP boosters at 25, 45, 65, then every 10 years; an act in the 5 years before stands for an appointment.
@@ -193,6 +198,51 @@ CASES = [
       acts=[("bilan-prevention", ago(7))]),
     c("bilan: 72", BILAN, "F", born(72), DUE, birthday(born(72), 70)),
     c("bilan: 76 today", BILAN, "M", born(76), NA),
+    # dTcaPolio booster at 11-13 (11th birthday inclusive to the 14th exclusive); the 6-year booster does not count.
+    c("dtcapolio: 11 tomorrow", DTCAPOLIO, "F", born(11, -1), UPCOMING, ON + DAY),
+    c("dtcapolio: 11 today", DTCAPOLIO, "M", born(11), DUE, ON),
+    c("dtcapolio: 13, the day before 14", DTCAPOLIO, "F", born(14, -1), DUE, birthday(born(14, -1), 11)),
+    c("dtcapolio: 14 today", DTCAPOLIO, "M", born(14), NA),
+    c("dtcapolio: booster at 6 does not count", DTCAPOLIO, "F", born(12), DUE, birthday(born(12), 11),
+      acts=[("dTcaP", ago(6))]),
+    c("dtcapolio: done at 12", DTCAPOLIO, "M", born(13), DONE, None, acts=[("dTcaP", ago(1))]),
+    # Meningococci ACWY: every 11-14-year-old, catch-up to 24 ans révolus (new in 2025); never overdue.
+    c("men-acwy: 11 today", MEN_ACWY, "M", born(11), DUE, ON),
+    c("men-acwy: 24, the day before 25 (catch-up)", MEN_ACWY, "F", born(25, -1), DUE, birthday(born(25, -1), 11)),
+    c("men-acwy: 25 today", MEN_ACWY, "M", born(25), NA),
+    c("men-acwy: infant dose does not count", MEN_ACWY, "F", born(13), DUE, birthday(born(13), 11),
+      acts=[("meningocoque-ACWY", ago(12))]),
+    c("men-acwy: done at 16", MEN_ACWY, "M", born(17), DONE, None, acts=[("meningocoque-ACWY", ago(1))]),
+    # Meningococcus B offered at 15-24: two doses at least a month apart.
+    c("men-b: 15 tomorrow", MEN_B, "F", born(15, -1), UPCOMING, ON + DAY),
+    c("men-b: 19, first dose 2 months ago", MEN_B, "M", born(19), DUE, ago(0, 1), acts=[("meningocoque-B", ago(0, 2))],
+      doses=(1, 2)),
+    c("men-b: two doses 19 days apart: incomplete", MEN_B, "F", born(20), DUE, add_months(ON - timedelta(days=40), 1),
+      acts=[("meningocoque-B", ON - timedelta(days=40 + 19)), ("meningocoque-B", ON - timedelta(days=40))], doses=(1, 2)),
+    # COVID-19: autumn for 65+ (real campaign dates from data/seasons), spring for 80+ and the immunocompromised.
+    c("covid autumn: 64, the day before 65", COVID_65, "M", born(65, -1), UPCOMING, ON + DAY),
+    c("covid autumn: 65 today, in the campaign", COVID_65, "F", born(65), DUE, ON),
+    c("covid autumn: 70, vaccinated in October", COVID_65, "M", born(70), DONE, date(2027, 10, 15),
+      acts=[("COVID-19", date(2026, 10, 20))]),
+    c("covid autumn: 2025-2026 campaign extended to 28 February", COVID_65, "F", born(70), DUE, date(2025, 10, 14),
+      on=date(2026, 2, 20)),
+    c("covid autumn: after the 2025-2026 campaign", COVID_65, "F", born(70), UPCOMING, date(2026, 10, 15),
+      on=date(2026, 3, 1)),
+    c("covid risk: 40 without condition", COVID_RISK, "F", born(40), NA),
+    c("covid risk: pregnant, 30", COVID_RISK, "F", born(30), DUE, SEASON, conditions=["grossesse"]),
+    c("covid spring: 80, autumn dose does not count", COVID_80, "M", born(80), UPCOMING, date(2027, 4, 14),
+      acts=[("COVID-19", date(2026, 10, 20))]),
+    c("covid spring: 82 during the 2025 campaign", COVID_80, "F", born(82), DUE, date(2025, 4, 14),
+      on=date(2025, 5, 2)),
+    c("covid spring: immunocompromised 50, vaccinated in April 2025", COVID_IMMUNO, "M", born(50), DONE,
+      date(2026, 4, 14), conditions=["immunodepression"], acts=[("COVID-19", date(2025, 4, 20))], on=date(2025, 5, 2)),
+    c("covid spring: not immunocompromised", COVID_IMMUNO, "M", born(50), NA),
+    # MMR catch-up: two doses for everyone born since 1 January 1980 (a birth-date bound, not an age).
+    c("mmr: born 31 December 1979", MMR, "F", date(1979, 12, 31), NA),
+    c("mmr: born 1 January 1980", MMR, "M", date(1980, 1, 1), DUE, date(1981, 1, 1)),
+    c("mmr: one dose", MMR, "F", born(30), DUE, ago(3), acts=[("ROR", ago(3, 1))], doses=(1, 2)),
+    c("mmr: two doses", MMR, "M", born(30), DONE, None, acts=[("ROR", ago(29)), ("ROR", ago(28))], doses=(2, 2)),
+    c("mmr: 11 months", MMR, "F", add_months(ON, -11), UPCOMING, add_months(ON, 1)),
     c("bilan: born 29 February, the day before 18", BILAN, "F", date(2008, 2, 29), UPCOMING, date(2026, 3, 1),
       on=date(2026, 2, 28)),
     c("bilan: born 29 February, 18 on 1 March", BILAN, "F", date(2008, 2, 29), DUE, date(2026, 3, 1), on=date(2026, 3, 1)),
@@ -201,7 +251,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(default_rules())
+    return Engine(default_rules(), campaigns=campaign_dates(default_seasons()))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -253,3 +303,68 @@ def test_a_longer_horizon_shows_more_upcoming_acts() -> None:
     short = {o.rule.id: o.status for o in Engine(default_rules()).evaluate(patient, [], ON)}
     long = {o.rule.id: o for o in Engine(default_rules(), horizon_months=24).evaluate(patient, [], ON)}
     assert short[DTP] is NA and long[DTP].status is UPCOMING and long[DTP].when == ON + timedelta(days=400)
+
+
+def _one(engine: Engine, rule: str, birth: date, sex: str | None, acts: Any = (), conditions: Any = (),
+         on: date = ON) -> Any:
+    facts = PatientFacts(birth, sex, frozenset(conditions))
+    [outcome] = [o for o in engine.evaluate(facts, [Act(code, day) for code, day in acts], on) if o.rule.id == rule]
+    return outcome
+
+
+def test_an_hpv_second_dose_three_months_after_the_first_leaves_the_schedule_incomplete(engine: Engine) -> None:
+    first, second = ago(0, 6), ago(0, 3)
+    outcome = _one(engine, HPV, born(13), "F", [("HPV", first), ("HPV", second)])
+    # Not complete: one more dose, at least 5 months after the one given too soon.
+    assert outcome.status is UPCOMING and outcome.incomplete and outcome.too_soon == (second,)
+    assert outcome.doses == (1, 2) and outcome.when == add_months(second, 5)
+    # Five months apart (the least interval of the two-dose schedule): complete.
+    complete = _one(engine, HPV, born(13), "F", [("HPV", ago(0, 6)), ("HPV", ago(0, 1))])
+    assert complete.status is DONE and not complete.incomplete and complete.doses == (2, 2)
+    # The third dose after the one given too soon completes it.
+    third = _one(engine, HPV, born(14), "F", [("HPV", ago(1)), ("HPV", ago(0, 10)), ("HPV", ago(0, 1))])
+    assert third.status is DONE and third.doses == (2, 2) and third.too_soon == (ago(0, 10),)
+
+
+def test_shingrix_doses_19_days_apart_do_not_complete_the_series(engine: Engine) -> None:
+    first = ON - timedelta(days=60)
+    second = first + timedelta(days=19)
+    outcome = _one(engine, ZONA, born(70), "M", [("zona-Shingrix", first), ("zona-Shingrix", second)])
+    assert outcome.status is UPCOMING and outcome.too_soon == (second,) and outcome.doses == (1, 2)
+    assert outcome.when == add_months(second, 2)
+    assert _one(engine, ZONA, born(70), "M", [("zona-Shingrix", ago(0, 5)), ("zona-Shingrix", ago(0, 3))]).status is DONE
+
+
+def test_a_colonoscopy_excludes_colorectal_screening_for_five_years(engine: Engine) -> None:
+    outcome = _one(engine, COLON, born(60), "M", [("coloscopie", ago(2))])
+    assert outcome.status is DONE and outcome.excluded_by == "coloscopie" and outcome.until == add_months(ago(2), 60)
+    # The day the window closes, the test is due again.
+    again = _one(engine, COLON, born(60), "M", [("coloscopie", ago(5))])
+    assert again.status is OVERDUE and again.excluded_by is None
+    assert _one(engine, COLON, born(60), "M").status is OVERDUE
+
+
+def test_high_risk_people_are_out_of_the_organised_screening(engine: Engine) -> None:
+    assert _one(engine, COLON, born(60), "M", conditions=["risque-eleve-cancer-colorectal"]).status is NA
+    assert _one(engine, BREAST, born(60), "F", conditions=["risque-eleve-cancer-sein"]).status is NA
+    assert _one(engine, BREAST, born(60), "F").status is OVERDUE
+
+
+def test_the_2025_2026_influenza_campaign_runs_to_28_february_2026(engine: Engine) -> None:
+    assert _one(engine, FLU, born(70), "F", on=date(2026, 2, 28)).status is DUE
+    assert _one(engine, FLU, born(70), "F", on=date(2026, 3, 1)).status is UPCOMING
+    # A season without a file uses the rule's default dates (15 October - 31 January).
+    assert _one(engine, FLU, born(70), "F", on=date(2027, 2, 10)).status is UPCOMING
+    without_files = Engine(default_rules())
+    assert _one(without_files, FLU, born(70), "F", on=date(2026, 2, 28)).status is UPCOMING
+
+
+def test_risk_conditions_make_the_risk_rules_fire(engine: Engine) -> None:
+    """A 68-year-old with COPD gets the RSV card; a pregnant woman the influenza card."""
+    assert _one(engine, RSV_RISK, born(68), "M").status is NA
+    assert _one(engine, RSV_RISK, born(68), "M", conditions=["maladie-respiratoire-chronique"]).status is DUE
+    assert _one(engine, FLU_RISK, born(30), "F").status is NA
+    assert _one(engine, FLU_RISK, born(30), "F", conditions=["grossesse"]).status is DUE
+    assert _one(engine, ZONA_IMMUNO, born(18), "M", conditions=["immunodepression"]).status is DUE
+    assert _one(engine, ZONA_IMMUNO, born(18, -1), "M", conditions=["immunodepression"]).status is UPCOMING
+    assert _one(engine, PNEUMO_RISK, born(40), "F", conditions=["diabete"]).status is DUE

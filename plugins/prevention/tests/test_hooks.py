@@ -133,7 +133,12 @@ def test_a_broken_contribution_is_refused_and_logged_and_the_shipped_rules_still
 
 def test_acts_and_conditions_from_another_plugin_count(portal: Any, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="bouquet.prevention"):
-        found = outcomes(portal(("fake_dmp", FakeDmp())))
+        client = portal(("fake_dmp", FakeDmp()))
+        found = outcomes(client)
+        panel = client.get("/p/prevention/panel", headers={"HX-Request": "true"}).text
+        conditions = client.get("/p/prevention/conditions").text
+    assert "Facteurs de risque pris en compte : Diabète" in panel
+    assert "transmis par un autre service" in conditions
     assert found["grippe-risque"]["status"] == "done" and found["grippe-risque"]["last"] == "2026-10-20"
     assert found["pneumocoque-risque"]["status"] == "due"          # diabete, from prevention_conditions
     assert found["zona-immunodepression"]["status"] == "not_applicable"

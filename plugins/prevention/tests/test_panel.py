@@ -25,10 +25,21 @@ def test_the_panel_lists_what_is_overdue_due_upcoming_and_up_to_date(client: Any
     sections = re.findall(r'<h3 class="fr-h6 fr-mb-1w">(.*?)</h3>', text)
     assert sections == ["À faire", "À jour"]
     rules = re.findall(r'data-rule="([^"]+)"', text)
-    # Overdue first, then due, each by date (ties in the rule set's order); then what is up to date.
-    assert rules == ["depistage-cancer-sein", "depistage-cancer-colorectal", "dtp-rappel-adulte",
-                     "pneumocoque-65-ans", "zona-65-ans", "grippe-65-ans"]
-    assert "En retard depuis le 02/04/2011" in text and "À jour jusqu'au 15/10/2027" in text
+    # What is actionable first: nothing is known of her screenings, so they are « jamais réalisé »
+    # (not « en retard depuis le 02/04/2011 », her 50th birthday); then what is due; then what is up to date.
+    assert rules[:4] == ["depistage-cancer-sein", "depistage-cancer-colorectal", "dtp-rappel-adulte",
+                         "covid-automne-65-ans"]
+    assert set(rules[4:]) == {"pneumocoque-65-ans", "zona-65-ans", "grippe-65-ans"}
+    assert "02/04/2011" not in text and "Jamais réalisé — en retard" in text
+    assert "À jour jusqu'au 15/10/2027" in text
+    # The breast-screening reference shown to a woman of 66 is about her risk level, not « before 50 ».
+    breast = re.search(r'<li class="fr-mb-2w" data-rule="depistage-cancer-sein">.*?</li>', text, re.S).group(0)
+    assert "avant 50 ans" not in breast and "adaptées à votre niveau de risque" in breast
+    # A GP does not perform a mammography: no « Fait aujourd'hui », a result received is recorded with its date.
+    assert "Fait aujourd'hui" not in breast and "Enregistrer le résultat reçu" in breast
+    flu = re.search(r'<li class="fr-mb-2w" data-rule="grippe-65-ans">.*?</li>', text, re.S)
+    dtp = re.search(r'<li class="fr-mb-2w" data-rule="dtp-rappel-adulte">.*?</li>', text, re.S).group(0)
+    assert flu is not None and "Fait aujourd'hui" in dtp
     assert 'href="/p/prevention/acts/new?rule=zona-65-ans"' in text
     with client.app.state.db.session() as session:
         [event] = session.exec(select(AuditEvent).where(AuditEvent.resource == "prevention/panel")).all()

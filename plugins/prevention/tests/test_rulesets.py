@@ -67,10 +67,12 @@ def test_the_shipped_rules_load_with_their_sources_and_verification_notes() -> N
 def test_the_shipped_catalogue_loads() -> None:
     catalogue = load_catalogue()
     assert {"dTcaP", "dTP", "grippe", "pneumocoque-VPC20", "zona-Shingrix", "VRS", "HPV", "mammographie",
-            "test-immunologique-colorectal", "cytologie", "test-HPV", "bilan-prevention"} == set(catalogue.acts)
+            "test-immunologique-colorectal", "cytologie", "test-HPV", "bilan-prevention", "meningocoque-ACWY",
+            "meningocoque-B", "COVID-19", "ROR", "coloscopie", "hexavalent", "pneumocoque-conjugue"} == set(catalogue.acts)
     assert catalogue.act_for_coding("http://hl7.org/fhir/sid/cvx", "187") == "zona-Shingrix"
     assert catalogue.act_for_coding("urn:bouquet:prevention:act", "mammographie") == "mammographie"
-    assert catalogue.act_for_coding("http://hl7.org/fhir/sid/cvx", "03") is None
+    assert catalogue.act_for_coding("http://hl7.org/fhir/sid/cvx", "03") == "ROR"
+    assert catalogue.act_for_coding("http://hl7.org/fhir/sid/cvx", "121") is None  # Zostavax: not Shingrix
 
 
 def test_a_valid_file_loads(tmp_path: Path) -> None:
@@ -163,4 +165,5 @@ def test_a_bad_contribution_is_refused_whole_and_the_others_still_apply() -> Non
 
 
 def test_rule_files_live_in_the_package() -> None:
-    assert sorted(path.name for path in RULES_DIR.glob("*.yaml")) == ["bilans.yaml", "depistages.yaml", "vaccinations.yaml"]
+    assert sorted(path.name for path in RULES_DIR.glob("*.yaml")) == ["bilans.yaml", "calendrier-2025.yaml", "depistages.yaml",
+                                                                        "vaccinations.yaml"]

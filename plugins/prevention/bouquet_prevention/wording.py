@@ -1,0 +1,64 @@
+"""Where a rule stands, in the French a professional reads: one wording for the patient page, its
+alerts, CDS Hooks cards, « Prévention — mes patients » and the command line.
+
+An act never done is « jamais réalisé », never « en retard depuis » the day the patient entered
+the population decades ago; a series with a dose given too soon says « schéma incomplet »; a
+rule suspended by another act (a colonoscopy) says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from bouquet_prevention.engine import Outcome, Status
+from bouquet_prevention.rules import Seasonal
+
+__all__ = ["act_label", "day", "never_done", "problem_of", "state_of", "to_do"]
+
+_EXCLUDED_BY = {"coloscopie": "coloscopie"}
+
+
+def day(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def never_done(outcome: Outcome) -> bool:
+    """Actionable and no act of the rule is known at all (a campaign's date, not an age's, stays shown)."""
+    return outcome.actionable and outcome.last is None and not isinstance(outcome.rule.schedule, Seasonal)
+
+
+def problem_of(outcome: Outcome) -> str | None:
+    """What is wrong with the acts known, if anything: « schéma incomplet » and why."""
+    if not outcome.too_soon:
+        return None
+    doses = ", ".join(day(d) for d in outcome.too_soon)
+    plural = "s" if len(outcome.too_soon) > 1 else ""
+    return f"Schéma incomplet : dose{plural} du {doses} trop rapprochée{plural} de la précédente, non comptée{plural}"
+
+
+def state_of(outcome: Outcome) -> str:
+    """The status in French, with its date (« Jamais réalisé », « En retard depuis le … »…)."""
+    if outcome.actionable:
+        if never_done(outcome):
+            return "Jamais réalisé — en retard" if outcome.status is Status.OVERDUE else "Jamais réalisé — à faire"
+        if outcome.status is Status.OVERDUE:
+            return f"En retard depuis le {day(outcome.since)}" if outcome.since else "En retard"
+        return f"À faire depuis le {day(outcome.since)}" if outcome.since else "À faire"
+    if outcome.status is Status.UPCOMING:
+        return f"À partir du {day(outcome.when)}" if outcome.when else "À venir"
+    if outcome.excluded_by is not None and outcome.last is not None:
+        until = f" jusqu'au {day(outcome.until)}" if outcome.until else ""
+        return f"Non concerné{until} ({act_label(outcome.excluded_by)} le {day(outcome.last)})"
+    return f"À jour jusqu'au {day(outcome.until)}" if outcome.until else "Fait"
+
+
+def act_label(code: str) -> str:
+    return _EXCLUDED_BY.get(code, code)
+
+
+def to_do(outcomes: Iterable[Outcome]) -> list[Outcome]:
+    """What to do now, most actionable first: recalls overdue (an act was done, the next is late),
+    then acts never done that are overdue, then what is due; each by date, ties in rule order."""
+    return sorted((o for o in outcomes if o.actionable),
+                  key=lambda o: (o.status is not Status.OVERDUE, never_done(o), o.since or date.min))

@@ -301,6 +301,9 @@ def test_request_objects_are_answered_request_not_supported(portal, browsers, ma
     assert answer["error"] == "request_not_supported" and answer["state"] == rp.state
     by_reference = query_of(browser.get(rp.authorization_url(request_uri="https://rp.example/r/1")).headers["location"])
     assert by_reference["error"] == "request_uri_not_supported"
+    # oidcc-ensure-request-object-with-redirect-uri: a wrong redirect_uri outside the object is never followed.
+    outside = browser.get(rp.authorization_url(request="eyJhbGciOiJub25lIn0.e30.", redirect_uri="http://localhost:9/evil"))
+    assert outside.status_code == 400 and "location" not in outside.headers
 
 
 def test_max_age_large_and_prompt_none_with_id_token_hint_keep_the_sign_in(portal, browsers, make_rp, make_account):

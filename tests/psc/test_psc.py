@@ -288,3 +288,16 @@ def test_the_operator_can_turn_the_password_off_for_a_profession(psc_portal, sta
         field = {csrf.FIELD: csrf.token_for(portal.app.state.csrf_key, hash_token(token))}
         other = http.post("/login", data={"username": "claire", "password": "Un mot de passe solide 2", **field})
         assert other.status_code == 303 and nurse.profession_code == "60"
+
+
+def test_a_session_ended_by_anything_forgets_its_psc_tokens(psc_portal, standin, make_account):
+    portal = psc_portal()
+    doctor = make_account(idnat_ps=IDNAT)
+    standin.identity = psc_userinfo(IDNAT, "Jean", "MARTIN")
+    with _http(portal) as http:
+        _sign_in_with_psc(portal, standin, http)
+    with portal.db.session() as session:
+        assert session.exec(select(PscSession)).first() is not None
+    assert portal.app.state.sessions.end_all(doctor.id, "idle_timeout") == 1
+    with portal.db.session() as session:
+        assert session.exec(select(PscSession)).first() is None

@@ -276,3 +276,18 @@ class PscStandin:
             separator = "&" if "?" in target else "?"
             return RedirectResponse(f"{target}{separator}{urlencode({'state': query.get('state', '')})}", status_code=302)
         return HTMLResponse("<!doctype html><p>Vous êtes déconnecté de Pro Santé Connect.</p>")
+
+
+def give_psc_tokens(app: Any, session_token: str, access_token: str, *, expires_in: int = ACCESS_SECONDS) -> None:
+    """Make the browser session `session_token` (a test client's `session_token`) one signed in through
+    PSC, holding `access_token`: what the PSC callback would have stored (for plugins' tests)."""
+    from sqlmodel import select
+
+    from bouquet.sso.psc import tokens
+    from bouquet.sso.psc.client import PscTokens
+    from bouquet.web.sessions import WebSession, hash_token
+
+    with app.state.db.write() as session:
+        row = session.exec(select(WebSession).where(WebSession.token_hash == hash_token(session_token))).one()
+        tokens.store(session, app.state.settings, sid=row.sid, account_id=row.account_id, tokens=PscTokens(
+            access_token, None, "", expires_in, None, {"sub": SUB_PREFIX + "test", "sid": f"psc-{row.sid}"}))

@@ -7,6 +7,7 @@
 | `BOUQUET_DMP_RETRIES` | 2 | extra attempts of an idempotent call (search, retrieve) after a network error or a 5xx |
 | `BOUQUET_DMP_EMERGENCY_MINUTES` | 240 | how long a bris-de-glace access lasts |
 | `BOUQUET_DMP_MAX_UPLOAD_BYTES` | 5000000 | largest document a professional may upload |
+| `BOUQUET_DMP_PSC_TOKENS` | false | the external DMP requires Pro Santé Connect tokens: each call carries the professional's PSC access token (`Authorization: Bearer`) instead of the signed identity header |
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class DmpSettings(BaseSettings):
     retries: int = Field(default=2, ge=0, le=5)
     emergency_minutes: int = Field(default=240, ge=1, le=24 * 60)
     max_upload_bytes: int = Field(default=5_000_000, ge=1000, le=50_000_000)
+    psc_tokens: bool = False
 
     @field_validator("url")
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from bouquet.patient.demo import DEMO_PATIENTS
+from bouquet.testing.browser import assert_accessible
 from bouquet.testing.practice_software import start_practice_software
 from bouquet.testing.psc import PscStandin, psc_userinfo
 
@@ -28,6 +29,8 @@ def test_sign_in_with_psc_open_a_patient_and_sign_out_both_ways(browser, make_li
         # From the practice software, to Bouquet's sign-in page, to PSC, back: no code asked by Bouquet.
         page.goto(software.url)
         page.get_by_role("link", name="Se connecter avec Bouquet").click()
+        expect(page.get_by_role("heading", name="Avec votre carte CPS ou l'application e-CPS")).to_be_visible()
+        assert_accessible(page)
         page.get_by_role("link", name="Se connecter avec Pro Santé Connect").click()
         expect(page.get_by_role("heading", name="Pro Santé Connect")).to_be_visible()
         page.get_by_role("button", name="Valider avec ma carte CPS").click()

@@ -39,6 +39,7 @@ from bouquet.sso import (
 from bouquet.sso.authz import Permissions
 from bouquet.sso.oidc import endpoints as oidc
 from bouquet.sso.oidc import scopes as oidc_scopes
+from bouquet.sso.psc import pages as psc
 from bouquet.web import errors
 from bouquet.web.csrf import CSRFMiddleware
 from bouquet.web.headers import SecurityHeadersMiddleware
@@ -85,13 +86,14 @@ def create_app(settings: Settings | None = None, *, plugins: Plugins | None = No
         *admin.routes,
         *oidc.routes,
         *portal.routes,
+        *psc.routes,
         *launch.routes,
         *fhir.routes,
     ]
     routes += _plugin_routes(plugins)
     routes += _static_mounts(plugins)
 
-    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT, *launch.CSRF_EXEMPT]
+    csrf_exempt: list[str] = [*oidc.CSRF_EXEMPT, *launch.CSRF_EXEMPT, *psc.CSRF_EXEMPT]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ from bouquet.sso import (  # noqa: F401
     webauthn,
 )
 from bouquet.sso.oidc import models as oidc_models  # noqa: F401
+from bouquet.sso.psc import models as psc_models  # noqa: F401
 from bouquet.web import refusals, sessions  # noqa: F401
 
 

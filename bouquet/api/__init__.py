@@ -8,6 +8,7 @@
     from bouquet.api.accounts import Account
     from bouquet.api.oauth import validate_access_token, register_client, OidcClient
     from bouquet.api.keys import derive_key
+    from bouquet.api.psc import psc_access_token, PscUnavailable
     from bouquet.api.settings import Settings, load_settings
     from bouquet.api.plugins import Plugins
     from bouquet.testing.fixtures import ...      # pytest fixtures for a plugin's tests
@@ -22,6 +23,7 @@
 | `bouquet.api.accounts` | accounts (professionals, secretaries, vendors, administrators) |
 | `bouquet.api.oauth` | Bouquet access tokens (validation), OAuth client registration, the known scopes |
 | `bouquet.api.keys` | key derivation from the portal's secret |
+| `bouquet.api.psc` | the signed-in professional's Pro Santé Connect access token (`psc_access_token`) |
 | `bouquet.api.settings` | the portal's settings |
 | `bouquet.api.plugins` | the plugin manager (to call a plugin's own hooks), `create_app` and `build_cli` for tests |
 | `bouquet.api.migrations` | `upgrade` (a plugin's migrations run with the core's) |

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="One JSON object per log line")
     check_migrations: bool = Field(default=True, description="Refuse to start on a database that is not migrated")
+    # Pro Santé Connect, as an upstream identity provider (docs/psc.md). Unset issuer: no PSC button.
+    psc_issuer: str = Field(default="", description="PSC's issuer, e.g. https://auth.esante.gouv.fr/auth/realms/esante-wallet")
+    psc_client_id: str = Field(default="", description="Bouquet's client_id at PSC")
+    psc_client_secret: str = Field(default="", description="Bouquet's client secret at PSC (client_secret_basic)")
+    psc_scope: str = Field(default="openid scope_all", description="Scopes asked of PSC")
+    psc_acr_values: str = Field(default="eidas1", description="The authentication level asked of PSC, and required")
+    psc_create_accounts: bool = Field(default=False,
+                                      description="Create the account of a professional PSC knows and Bouquet does not")
+    psc_only_professions: str = Field(default="", description="Comma-separated profession codes (e.g. 10,21) whose "
+                                                               "professionals may sign in only through PSC")
 
     @field_validator("database_url")
     @classmethod
@@ -127,6 +137,15 @@ class Settings(BaseSettings):
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def psc_enabled(self) -> bool:
+        return bool(self.psc_issuer and self.psc_client_id)
+
+    @property
+    def psc_only(self) -> frozenset[str]:
+        """Profession codes for which the password sign-in is turned off (PSC only)."""
+        return frozenset(code.strip() for code in self.psc_only_professions.split(",") if code.strip())
 
     @property
     def plugin_names(self) -> list[str] | None:

@@ -23,7 +23,7 @@ log = logging.getLogger("bouquet.plugins")
 ENTRY_POINT_GROUP = "bouquet"
 # Core features written as plugins, with the same hooks as everyone else (Datasette's "default
 # plugins"): always registered, whatever BOUQUET_PLUGINS says, and listed on /-/plugins only with ?all=1.
-DEFAULT_PLUGINS = ("bouquet.sso.plugin", "bouquet.patient.plugin", "bouquet.sso.oidc.plugin")
+DEFAULT_PLUGINS = ("bouquet.sso.plugin", "bouquet.patient.plugin", "bouquet.sso.oidc.plugin", "bouquet.sso.psc.plugin")
 
 
 @dataclass

@@ -77,6 +77,7 @@ class Account(SQLModel, table=True):
     family_name: str = Field(max_length=150)
     email: str | None = Field(default=None, max_length=254)
     idnat_ps: str | None = Field(default=None, max_length=12, unique=True)
+    civility_code: str | None = Field(default=None, max_length=10, description="RPPS 'Code civilité', e.g. M, MME")
     profession_code: str | None = Field(default=None, max_length=10, description="RPPS code, e.g. 10 médecin")
     profession_label: str | None = Field(default=None, max_length=100)
     profession_category: str | None = Field(default=None, max_length=10, description="C civil, M militaire, E étudiant")

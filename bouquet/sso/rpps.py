@@ -67,6 +67,7 @@ COLUMNS = {
     "idnat": "Identification nationale PP",
     "family_name": "Nom d'exercice",
     "given_name": "Prénom d'exercice",
+    "civility_code": "Code civilité",
     "profession_code": "Code profession",
     "profession_label": "Libellé profession",
     "category_code": "Code catégorie professionnelle",
@@ -92,6 +93,7 @@ COLUMNS = {
     "postal_code": "Code postal (coord. structure)",
     "commune_code": "Code commune (coord. structure)",
     "commune": "Libellé commune (coord. structure)",
+    "sector_code": "Code secteur d'activité",
     "sector": "Libellé secteur d'activité",
     "role_code": "Code rôle",
     "role": "Libellé rôle",
@@ -101,8 +103,8 @@ RPPS_ID_TYPE = "8"
 # "Code type savoir-faire" of the ordinal specialty, preferred as the account's specialty.
 ORDINAL_SPECIALTY = "S"
 # The identity fields an import owns; it never touches passwords, e-mail or the disabled state.
-IDENTITY_FIELDS = ("given_name", "family_name", "profession_code", "profession_label", "profession_category",
-                   "specialty_code", "specialty_label", "practice_sites")
+IDENTITY_FIELDS = ("given_name", "family_name", "civility_code", "profession_code", "profession_label",
+                   "profession_category", "specialty_code", "specialty_label", "practice_sites")
 MAX_NAME = 150
 
 
@@ -219,7 +221,7 @@ def _site(values: dict[str, str]) -> dict[str, str] | None:
         "finess_legal": values["finess_legal"], "address": street or values["place"],
         "postal_code": values["postal_code"], "commune_code": values["commune_code"], "commune": commune,
         "mode_code": values["mode_code"], "mode": values["mode"], "role_code": values["role_code"],
-        "role": values["role"], "sector": values["sector"],
+        "role": values["role"], "sector_code": values["sector_code"], "sector": values["sector"],
     }
     return {key: value for key, value in site.items() if value}
 
@@ -237,6 +239,7 @@ def _identity(person: _Person) -> dict[str, Any]:
             sites.append(site)
     return {
         "given_name": first["given_name"], "family_name": first["family_name"],
+        "civility_code": first["civility_code"] or None,
         "profession_code": first["profession_code"], "profession_label": first["profession_label"] or None,
         "profession_category": first["category_code"] or None,
         "specialty_code": specialty["specialty_code"] if specialty else None,

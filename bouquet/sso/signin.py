@@ -32,6 +32,7 @@ from bouquet.sso import (
 )
 from bouquet.sso.accounts import Account, normalise_username, signin_lookup
 from bouquet.sso.completion import finish_enrolment, finish_signin
+from bouquet.sso.psc import pages as psc
 from bouquet.sso.security_events import auditor_for
 from bouquet.web.context import RequestContext, get_context
 from bouquet.web.forms import read_form
@@ -94,6 +95,8 @@ async def login(request: Request) -> Response:
         return await _login_form(request, next_url=next_url, username=username, alert=ACCOUNT_DISABLED,
                                  status_code=403)
     account_id, has_factor = outcome
+    if await ctx.db.run(psc.password_turned_off, ctx, account_id):  # the operator's choice, per profession
+        return await _login_form(request, next_url=next_url, username=username, alert=psc.PSC_ONLY, status_code=403)
     await flow.begin(ctx, account_id, [flow.PWD], next_url, enrolling=not has_factor)
     return RedirectResponse("/login/second-factor" if has_factor else "/enrol", status_code=303)
 
@@ -155,6 +158,7 @@ async def _login_form(request: Request, *, next_url: str, username: str = "", er
                       headers: dict[str, str] | None = None) -> Response:
     return await render(request, "sso/login.html", {
         "next": next_url, "username": username, "errors": errors or {}, "form_alert": alert, "signed_out": signed_out,
+        "psc_start": psc.start_url(next_url) if get_context(request).settings.psc_enabled else None,
     }, status_code=status_code, headers=headers)
 
 
@@ -294,11 +298,15 @@ async def _second_factor_form(request: Request, pending: flow.Pending, method: s
 async def logout(request: Request) -> Response:
     """End this browser's session on the server (every worker refuses it from now on) and drop its cookie."""
     ctx = get_context(request)
+    psc_logout = None
     if ctx.session is not None:
+        psc_logout = await psc.logout_redirect(ctx)  # a PSC sign-in ends at PSC too
         await ctx.db.run(_end_session, ctx)
         ctx.session = None
         request.scope["state"]["browser_session"] = None
-    response = RedirectResponse("/login?deconnecte", status_code=303)
+    # PSC is another origin: a page that moves on, since the form's form-action would block a redirect there.
+    response = await render(request, "sso/psc_logout.html", {"target": psc_logout}) if psc_logout else \
+        RedirectResponse("/login?deconnecte", status_code=303)
     https = ctx.settings.https
     response.delete_cookie(session_cookie_name(https), path="/", secure=https, httponly=True, samesite="lax")
     return response

@@ -91,7 +91,7 @@ def test_plain_pkce_is_refused(portal, browsers, make_rp, make_account):
 
 def test_refresh_tokens_rotate_and_revocation_ends_the_grant(portal, browsers, make_rp, make_account):
     rp = make_rp()
-    token = rp.sign_in(browsers().sign_in(make_account()))
+    token = rp.sign_in(browsers().sign_in(make_account()), scope="openid profile scope_all offline_access")
     refreshed = rp.oauth.refresh_token(portal.endpoint("token_endpoint"), refresh_token=token["refresh_token"])
     assert refreshed["refresh_token"] != token["refresh_token"]
     assert refreshed["access_token"] != token["access_token"]
@@ -110,7 +110,7 @@ def test_refresh_tokens_rotate_and_revocation_ends_the_grant(portal, browsers, m
 
 def test_a_reused_refresh_token_revokes_the_whole_grant(portal, browsers, make_rp, make_account):
     rp = make_rp()
-    first = rp.sign_in(browsers().sign_in(make_account()))
+    first = rp.sign_in(browsers().sign_in(make_account()), scope="openid profile scope_all offline_access")
     second = rp.oauth.refresh_token(portal.endpoint("token_endpoint"), refresh_token=first["refresh_token"])
 
     with pytest.raises(OAuthError) as reused:

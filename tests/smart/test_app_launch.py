@@ -45,7 +45,9 @@ def test_a_launched_app_gets_the_patient_and_reads_it(portal, patients, smart_rp
     doctor = make_account()
     context_id = patients.open(doctor)
     browser = patients.browser(doctor, context_id)
-    rp = smart_rp(grant_types=["authorization_code", "refresh_token"])
+    # SMART apps ask for offline_access to get a refresh token (OpenID Connect Core §11).
+    rp = smart_rp(grant_types=["authorization_code", "refresh_token"],
+                  scope="openid profile fhirUser launch patient/Patient.read offline_access")
 
     params = _launch(browser, rp.client_id, APP + "?tenant=7")
     assert params["iss"] == f"{portal.url}/fhir" and params["tenant"] == "7" and len(params["launch"]) >= 43

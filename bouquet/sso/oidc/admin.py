@@ -24,6 +24,7 @@ from bouquet.web.ui import render
 
 KINDS = {
     "client_secret_basic": "Application serveur avec un secret (client_secret_basic)",
+    "client_secret_post": "Application serveur avec un secret envoyé dans le formulaire (client_secret_post)",
     "private_key_jwt": "Application serveur avec une clé (private_key_jwt)",
     "none": "Application publique, sans secret (PKCE obligatoire)",
 }
@@ -63,7 +64,8 @@ async def new_client(request: Request) -> Response:
     if request.method == "GET":
         return await render(request, "oidc/admin_client_new.html", _form_context(
             {"token_endpoint_auth_method": "client_secret_basic", "scope": clients.DEFAULT_SCOPE.split(),
-             "grant_types": ["authorization_code"], "id_token_signed_response_alg": "RS256"}, {}, known))
+             "grant_types": ["authorization_code"], "id_token_signed_response_alg": "RS256", "pkce_required": True},
+            {}, known))
     form = await request.form(max_files=0, max_fields=60)
     values: dict[str, Any] = {
         "name": str(form.get("name", ""))[:200], "client_uri": str(form.get("client_uri", ""))[:500],
@@ -73,6 +75,7 @@ async def new_client(request: Request) -> Response:
         "grant_types": [str(value) for value in form.getlist("grant_types")],
         "scope": [str(value) for value in form.getlist("scope")],
         "first_party": form.get("first_party") == "on", "may_introspect": form.get("may_introspect") == "on",
+        "pkce_required": form.get("legacy_without_pkce") != "on",
         "id_token_signed_response_alg": str(form.get("id_token_signed_response_alg", "RS256")),
         "jwks": str(form.get("jwks", ""))[:20_000],
     }
@@ -96,7 +99,8 @@ async def new_client(request: Request) -> Response:
                 backchannel_logout_uri=values["backchannel_logout_uri"], grant_types=grant_types,
                 scope=" ".join(values["scope"]), first_party=values["first_party"], may_introspect=values["may_introspect"],
                 id_token_signed_response_alg=values["id_token_signed_response_alg"], jwks=jwks,
-                created_by=ctx.account.label if ctx.account else "", known_scopes=known)
+                created_by=ctx.account.label if ctx.account else "", known_scopes=known,
+                pkce_required=values["pkce_required"])
             ctx.audit.write_in(session, "oidc.client_registered", resource=f"client:{registered.client.client_id}",
                                details={"name": registered.client.name, "grant_types": registered.client.grant_types})
             return registered
@@ -145,7 +149,7 @@ async def client_action(request: Request) -> Response:
             if action == "disable" and client.client_id == "bouquet-portal":  # bouquet.sso.portal.CLIENT_ID
                 raise HTTPException(400, "Le portail se connecte par cette application : elle ne peut pas être désactivée.")
             if action == "new-secret":
-                if client.token_endpoint_auth_method != "client_secret_basic":
+                if client.token_endpoint_auth_method not in clients.SECRET_METHODS:
                     raise HTTPException(400, "Cette application ne s'authentifie pas avec un secret.")
                 secret = clients.new_secret(session, client)
             else:

@@ -70,6 +70,9 @@ UNKNOWN_CLIENT = ("L'application qui vous a dirigé vers Bouquet n'est pas enreg
                   "aucune information ne lui a été transmise et vous n'y êtes pas renvoyé.")
 BAD_REDIRECT = ("L'adresse de retour demandée par l'application n'est pas l'une de celles qu'elle a déclarées. "
                 "Par sécurité, Bouquet ne vous y renvoie pas. Signalez ce problème à l'éditeur de l'application.")
+MISSING_REDIRECT = ("L'application n'a pas indiqué l'adresse où revenir après la connexion (redirect_uri), "
+                    "obligatoire. Par sécurité, Bouquet ne vous renvoie nulle part. Signalez ce problème à "
+                    "l'éditeur de l'application.")
 BAD_REQUEST = "La demande de connexion envoyée par l'application n'est pas valide. Retournez à l'application et recommencez."
 
 
@@ -123,6 +126,8 @@ def _client_error(provider: Provider, request: Any, error: OAuth2Error) -> Outco
         description = (error.description or "").lower()
         if error.error == "invalid_client":
             return Outcome(error_page=UNKNOWN_CLIENT)
+        if "missing 'redirect_uri'" in description:
+            return Outcome(error_page=MISSING_REDIRECT)
         if "redirect" in description:
             return Outcome(error_page=BAD_REDIRECT)
         return Outcome(error_page=BAD_REQUEST)

@@ -13,6 +13,10 @@ Scopes choose the claims: `openid` gives `sub`; `profile` the names; `email` the
   "activities": [{…one per practice site, PSC's keys…}]}]}`;
 - `SubjectRole`: `["<profession code>^1.2.250.1.213.1.1.5.5"]`; `SubjectOrganization` and
   `SubjectOrganizationID`: the first practice site's name and structure id; `otherIds`;
+- `Secteur_Activite` (`<sector code>^1.2.250.1.71.4.2.4`, the first practice site's),
+  `Palier_Authentification` (`<level>^1.2.250.1.213.1.5.1.1.1`, from the sign-in's `acr`),
+  `email_verified`, and the fields PSC sends with fixed values (`Mode_Acces_Raison`,
+  `Acces_Regulation_Medicale`, `UITVersion`, `PSI_Locale`);
 - Bouquet's own: `account_kind` (professional, secretary, vendor, admin) and, for a secretary acting
   for a professional, `acting_for`: `{"SubjectNameID", "given_name", "family_name", "SubjectRole"}`.
 
@@ -28,11 +32,26 @@ from bouquet.sso.oidc.scopes import EMAIL, PROFILE, SCOPE_ALL, scope_list
 
 # TRE_G15 "Profession": the code system of SubjectRole values.
 PROFESSION_OID = "1.2.250.1.213.1.1.5.5"
+# TRE_R02 "Secteur d'activité", the code system of PSC's Secteur_Activite (as in PSC's userinfo).
+SECTOR_OID = "1.2.250.1.71.4.2.4"
+# TRE_R231 "Palier d'authentification" (PGSSI-S), ANS, version 20231215120000,
+# https://mos.esante.gouv.fr/NOS/TRE_R231-PalierAuthentification/FHIR/TRE-R231-PalierAuthentification
+LEVEL_OID = "1.2.250.1.213.1.5.1.1.1"
+# PSC sends APPPRIP3 ("Palier 3 de l'authentification privée … personnes physiques") for a CPS card or
+# e-CPS sign-in (ANS's userinfo samples, docs/psc.md). Bouquet's own two-factor sign-ins say APPPRIP2:
+# two factors that are not a CPS card. The PGSSI-S criteria for each palier were not found to check
+# this against (docs/psc.md says so); a sign-in through PSC carries PSC's own value instead.
+LEVEL_PSC = "APPPRIP3"
+PSC_AMR = "psc"  # the `amr` value of a sign-in through Pro Santé Connect (bouquet.sso.psc.pages.PSC_AMR)
+LEVEL_BOUQUET = "APPPRIP2"
+# Fields of PSC's userinfo whose value Bouquet has no source for: sent as PSC sends them by default.
+PSC_FIXED = {"Mode_Acces_Raison": "", "Acces_Regulation_Medicale": "FAUX", "UITVersion": "1.0",
+             "PSI_Locale": "1.2.250.1.213.1.3.1.1"}
 
 PSC_CLAIMS = ("SubjectNameID", "SubjectRefPro", "SubjectRole", "SubjectOrganization", "SubjectOrganizationID",
-              "otherIds", "account_kind", "acting_for")
-SUPPORTED = ("sub", "name", "given_name", "family_name", "preferred_username", "email", *PSC_CLAIMS,
-             "acr", "amr", "auth_time", "sid", "nonce")
+              "otherIds", "Secteur_Activite", "Palier_Authentification", *PSC_FIXED, "account_kind", "acting_for")
+SUPPORTED = ("sub", "name", "given_name", "family_name", "preferred_username", "email", "email_verified",
+             *PSC_CLAIMS, "acr", "amr", "auth_time", "sid", "nonce")
 
 
 def subject(account: Account) -> str:
@@ -42,8 +61,10 @@ def subject(account: Account) -> str:
     return f"bouquet:account:{account.id}"
 
 
-def user_claims(account: Account, acting_for: Account | None, scope: str) -> dict[str, Any]:
-    """The claims this scope releases about `account` (acting for `acting_for`, if a secretary)."""
+def user_claims(account: Account, acting_for: Account | None, scope: str,
+                amr: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The claims this scope releases about `account` (acting for `acting_for`, if a secretary);
+    `amr` is how the sign-in was made (for `Palier_Authentification`)."""
     scopes = set(scope_list(scope))
     claims: dict[str, Any] = {"sub": subject(account)}  # whatever the scope: tokens are always about someone
     if PROFILE in scopes or SCOPE_ALL in scopes:
@@ -51,10 +72,18 @@ def user_claims(account: Account, acting_for: Account | None, scope: str) -> dic
                       name=f"{account.given_name} {account.family_name}".strip(),
                       preferred_username=account.idnat_ps or account.username)
     if EMAIL in scopes and account.email:
-        claims["email"] = account.email
+        # Bouquet does not prove that a person reads the address (PSC sends false too).
+        claims.update(email=account.email, email_verified=False)
     if SCOPE_ALL in scopes:
         claims.update(psc_claims(account, acting_for))
+        claims["Palier_Authentification"] = f"{authentication_level(amr)}^{LEVEL_OID}"
     return claims
+
+
+def authentication_level(amr: list[str] | tuple[str, ...]) -> str:
+    """PSC's `Palier_Authentification` code for a sign-in made with `amr`: PSC's own level for a sign-in
+    through PSC (`amr` has `psc`, bouquet.sso.psc), otherwise Bouquet's two factors."""
+    return LEVEL_PSC if PSC_AMR in amr else LEVEL_BOUQUET
 
 
 def psc_claims(account: Account, acting_for: Account | None = None) -> dict[str, Any]:
@@ -65,11 +94,13 @@ def psc_claims(account: Account, acting_for: Account | None = None) -> dict[str,
         sites = account.practice_sites or []
         first = sites[0] if sites else {}
         claims.update(
-            SubjectRefPro={"codeCivilite": "", "exercices": [_exercice(account)]},
+            SubjectRefPro={"codeCivilite": account.civility_code or "", "exercices": [_exercice(account)]},
             SubjectRole=_roles(account),
             SubjectOrganization=first.get("name") or "",
             SubjectOrganizationID=first.get("structure_id") or "",
             otherIds=[{"identifiant": account.idnat_ps, "origine": "RPPS", "qualite": 1}] if account.idnat_ps else [],
+            Secteur_Activite=f"{first['sector_code']}^{SECTOR_OID}" if first.get("sector_code") else "",
+            **PSC_FIXED,
         )
     if acting_for is not None:
         claims["acting_for"] = {"SubjectNameID": acting_for.idnat_ps or subject(acting_for),

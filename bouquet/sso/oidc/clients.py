@@ -32,7 +32,8 @@ from bouquet.sso.oidc.models import OidcClient
 from bouquet.sso.oidc.scopes import CORE, KnownScopes, scope_list
 from bouquet.web.origins import UrlProblem, check_web_url
 
-AUTH_METHODS = ("client_secret_basic", "private_key_jwt", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")  # a secret is made for these
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 (bouquet.sso.oidc.exchange)
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
 ALGORITHMS = ("RS256", "ES256")
@@ -107,6 +108,9 @@ def _problems(values: dict[str, Any], known_scopes: KnownScopes) -> dict[str, st
             problems["jwks"] = "Collez le jeu de clés publiques (JWKS) de l'application."
         elif any("d" in key or "k" in key for key in keys):
             problems["jwks"] = "Ce jeu de clés contient une clé privée : ne transmettez que les clés publiques."
+    if not values["pkce_required"] and (method == "none" or "authorization_code" not in grants):
+        problems["pkce_required"] = ("Seule une ancienne application confidentielle (avec secret ou clé) peut être "
+                                     "dispensée de PKCE ; une application publique doit toujours l'envoyer.")
     if values["client_id"] and not CLIENT_ID.fullmatch(values["client_id"]):
         problems["client_id"] = "L'identifiant compte 3 à 100 caractères : lettres, chiffres, point, tiret, tiret bas."
     return problems
@@ -119,13 +123,16 @@ def register_client(session: Session, *, name: str, redirect_uris: list[str] | t
                     first_party: bool = False, may_introspect: bool = False,
                     id_token_signed_response_alg: str = "RS256", client_uri: str | None = None,
                     owner: str | None = None, created_by: str = "", client_id: str | None = None,
-                    known_scopes: KnownScopes | None = None) -> RegisteredClient:
+                    known_scopes: KnownScopes | None = None, pkce_required: bool = True) -> RegisteredClient:
     """Register a client in the caller's transaction and return it with its secret (once).
 
     `known_scopes` is what `scope` may contain: the app's `KnownScopes` (`known_scopes(app)`, core
     and plugin scopes); by default the core's alone.
-    `grant_types` defaults to the code flow with refresh tokens. A `client_secret_basic` client
-    gets a new 256-bit secret, stored hashed. Raises `InvalidClient` for bad or duplicate values.
+    `grant_types` defaults to the code flow with refresh tokens (issued when the client asks for
+    `offline_access`). A `client_secret_basic` or `client_secret_post` client gets a new 256-bit
+    secret, stored hashed. PKCE is required from every client; `pkce_required=False` is the
+    exception for a legacy confidential client that cannot send it (the OpenID conformance suite's
+    clients, docs/oidc.md). Raises `InvalidClient` for bad or duplicate values.
     """
     values: dict[str, Any] = {
         "name": name, "redirect_uris": [uri.strip() for uri in redirect_uris if uri.strip()],
@@ -134,6 +141,7 @@ def register_client(session: Session, *, name: str, redirect_uris: list[str] | t
         "scope": " ".join(scope_list(scope)), "post_logout_redirect_uris": [u.strip() for u in post_logout_redirect_uris if u.strip()],
         "backchannel_logout_uri": (backchannel_logout_uri or "").strip() or None, "jwks": jwks,
         "id_token_signed_response_alg": id_token_signed_response_alg, "client_id": (client_id or "").strip(),
+        "pkce_required": pkce_required,
     }
     problems = _problems(values, CORE if known_scopes is None else known_scopes)
     if values["client_id"] and "client_id" not in problems and session.exec(
@@ -141,7 +149,7 @@ def register_client(session: Session, *, name: str, redirect_uris: list[str] | t
         problems["client_id"] = "Cet identifiant est déjà celui d'une autre application."
     if problems:
         raise InvalidClient(problems)
-    secret = tokens.new_secret() if token_endpoint_auth_method == "client_secret_basic" else None
+    secret = tokens.new_secret() if token_endpoint_auth_method in SECRET_METHODS else None
     client = OidcClient(
         client_id=values["client_id"] or f"bq-{secrets.token_urlsafe(12)}", name=name.strip(),
         client_uri=(client_uri or "").strip() or None, secret_hash=tokens.hash_secret(secret) if secret else None,
@@ -150,6 +158,7 @@ def register_client(session: Session, *, name: str, redirect_uris: list[str] | t
         backchannel_logout_uri=values["backchannel_logout_uri"], grant_types=values["grant_types"],
         scope=values["scope"], first_party=first_party, may_introspect=may_introspect,
         id_token_signed_response_alg=id_token_signed_response_alg, owner=owner, created_by=created_by[:200],
+        pkce_required=pkce_required,
     )
     session.add(client)
     session.flush()
@@ -161,7 +170,7 @@ def find_client(session: Session, client_id: str) -> OidcClient | None:
 
 
 def new_secret(session: Session, client: OidcClient) -> str:
-    """Replace a `client_secret_basic` client's secret; the old one stops working at once."""
+    """Replace a `client_secret_basic` or `client_secret_post` client's secret; the old one stops working at once."""
     secret = tokens.new_secret()
     client.secret_hash, client.updated_at = tokens.hash_secret(secret), utcnow()
     session.add(client)

@@ -22,7 +22,12 @@ from bouquet.sso.oidc.bearer import (
     validate_access_token,
 )
 from bouquet.sso.oidc.exchange import TOKEN_EXCHANGE
-from bouquet.sso.oidc.grants import ASSERTION_ALGORITHMS, load_end_user
+from bouquet.sso.oidc.grants import (
+    ASSERTION_ALGORITHMS,
+    CLIENT_AUTH_METHODS,
+    CONFIDENTIAL_METHODS,
+    load_end_user,
+)
 from bouquet.sso.oidc.server import (
     AUTHORIZE,
     DISCOVERY,
@@ -44,6 +49,7 @@ CSRF_EXEMPT = (TOKEN, REVOKE, INTROSPECT, USERINFO)
 # Other sites POST authorization requests in the browser (OpenID Connect allows it); nothing changes
 # before the person acts, and the consent form keeps its token.
 CSRF_CROSS_SITE = (AUTHORIZE,)
+FORM = "application/x-www-form-urlencoded"
 
 
 def metadata(provider: Provider) -> dict[str, Any]:
@@ -73,10 +79,10 @@ def metadata_for(issuer: str, known_scopes: scopes.KnownScopes = scopes.CORE) ->
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+        "token_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(claims.SUPPORTED),
         "acr_values_supported": list(acr.SUPPORTED),
@@ -143,8 +149,22 @@ async def introspect(request: Request) -> Response:
 
 @public
 async def userinfo(request: Request) -> Response:
-    """GET or POST /userinfo: the claims the access token's scopes release about its user."""
+    """GET or POST /userinfo: the claims the access token's scopes release about its user. The token
+    comes in the `Authorization` header or, on a POST, as `access_token` in a form body (RFC 6750
+    §2.1, §2.2) — one way only (§2)."""
     value = bearer_token_of(request)
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM):
+        in_body = (await request.form()).get("access_token")
+        if isinstance(in_body, str) and in_body:
+            if value is not None or request.headers.get("authorization"):
+                return JSONResponse({"error": "invalid_request", "error_description":
+                                     "Envoyez le jeton d'accès d'une seule façon : dans l'en-tête Authorization "
+                                     "ou dans le corps du formulaire, pas les deux."}, status_code=400,
+                                    headers={"WWW-Authenticate": 'Bearer error="invalid_request"',
+                                             "Cache-Control": "no-store"})
+            value = in_body if len(in_body) < 200 else None
+            if value is None:
+                return BearerTokenError(401, "invalid_token").response()
     if value is None:
         return BearerTokenError(401, None).response()
     db = request.app.state.db
@@ -160,7 +180,7 @@ async def userinfo(request: Request) -> Response:
                                  auth_time=grant.expires_at, amr=list(grant.amr), acr=grant.acr, live_sign_in=False)
             if user is None:
                 return BearerTokenError(401, "invalid_token")
-            return claims.user_claims(user.account, user.acting_for, " ".join(sorted(grant.scopes)))
+            return claims.user_claims(user.account, user.acting_for, " ".join(sorted(grant.scopes)), amr=list(grant.amr))
 
     found = await db.run(load)
     if isinstance(found, BearerTokenError):

@@ -34,7 +34,7 @@ from bouquet.foundation import audit
 from bouquet.foundation.db import utcnow
 from bouquet.sso.oidc import tokens
 from bouquet.sso.oidc.adapter import current_session
-from bouquet.sso.oidc.grants import EndUser, load_end_user
+from bouquet.sso.oidc.grants import CONFIDENTIAL_METHODS, EndUser, load_end_user
 from bouquet.sso.oidc.models import Token
 from bouquet.sso.oidc.patients import (
     fhir_base,
@@ -57,7 +57,7 @@ class TokenExchangeGrant(BaseGrant, TokenEndpointMixin):
     """RFC 8693 at the token endpoint, narrowing a Bouquet access token (see the module docstring)."""
 
     GRANT_TYPE = TOKEN_EXCHANGE
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def validate_token_request(self) -> None:
         client = self.authenticate_token_endpoint_client()

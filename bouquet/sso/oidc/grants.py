@@ -40,13 +40,16 @@ from bouquet.sso.oidc.adapter import current_session
 from bouquet.sso.oidc.claims import user_claims
 from bouquet.sso.oidc.models import AuthorizationCode, OidcClient, Token
 from bouquet.sso.oidc.patients import patient_resource_id, practitioner_url
-from bouquet.sso.oidc.scopes import FHIR_USER, scope_list
+from bouquet.sso.oidc.scopes import FHIR_USER, OFFLINE_ACCESS, scope_list
 from bouquet.web.sessions import WebSession
 
 if TYPE_CHECKING:
     from bouquet.sso.oidc.server import Provider
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt", "none"]
+# `client_secret_post` too: a certified relying party given a secret uses it by default (OIDC Core §9).
+SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
+CONFIDENTIAL_METHODS = [*SECRET_METHODS, "private_key_jwt"]
+CLIENT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
 ID_TOKEN_LIFETIME = timedelta(minutes=10)
 # The longest-lived client assertion accepted (authlib's own client signs them for an hour).
 MAX_ASSERTION_LIFETIME = timedelta(hours=1, minutes=1)
@@ -128,7 +131,8 @@ def with_patient(response: tuple[int, dict[str, Any], Any], patient_context_id: 
 
 
 class S256CodeChallenge(CodeChallenge):
-    """PKCE, S256 only: required from public clients, accepted from everyone, `plain` refused."""
+    """PKCE, S256 only: required from every client (RFC 9700 §2.1.1) except a confidential client
+    registered as a legacy one (`pkce_required=False`); `plain` refused."""
 
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
@@ -136,7 +140,8 @@ class S256CodeChallenge(CodeChallenge):
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
         data = grant.request.payload.data
-        if grant.request.client.is_public and not data.get("code_challenge"):
+        client = grant.request.client
+        if (client.is_public or client.pkce_required) and not data.get("code_challenge"):
             raise InvalidRequestError("PKCE is required: send a code_challenge with code_challenge_method=S256.")
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("Only code_challenge_method=S256 is supported.")
@@ -154,7 +159,7 @@ class BouquetOpenIDCode(OpenIDCode):
         return tokens.nonce_used(current_session(), request.payload.client_id, nonce)
 
     def generate_user_info(self, user: EndUser, scope: str) -> dict[str, Any]:
-        return user_claims(user.account, user.acting_for, scope)
+        return user_claims(user.account, user.acting_for, scope, amr=user.amr)
 
     def encode_id_token(self, token: dict[str, Any], request: Any) -> str:
         client: OidcClient = request.client
@@ -182,6 +187,10 @@ class CodeGrant(AuthorizationCodeGrant):
     """The authorization code grant; a code is consumed before its tokens are issued."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def validate_requested_scope(self) -> None:
+        """Nothing: scope values the provider does not know, or the client may not have, are dropped
+        (`OidcClient.get_allowed_scope`), not refused: OpenID Connect Core §3.1.2.1 says to ignore them."""
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         user: EndUser = request.user
@@ -234,6 +243,14 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         return load_end_user(current_session(), row.account_id, row.acting_for_id, sid=row.sid or "",
                              auth_time=row.auth_time or row.issued_at, amr=row.amr, acr=row.acr, live_sign_in=False)
 
+    def issue_token(self, user: EndUser, refresh_token: TokenView) -> dict[str, Any]:
+        """A narrowed scope narrows the access token, not the grant: `offline_access` stays, so the
+        grant keeps rotating refresh tokens (OpenID Connect Core §11)."""
+        scope = scope_list(self.request.payload.scope or refresh_token.get_scope())
+        if OFFLINE_ACCESS in scope_list(refresh_token.get_scope()) and OFFLINE_ACCESS not in scope:
+            scope.append(OFFLINE_ACCESS)
+        return self.generate_token(user=user, scope=" ".join(scope), include_refresh_token=True)
+
     def revoke_old_credential(self, refresh_token: TokenView) -> None:
         """Nothing: the old refresh token was consumed before the new one was made."""
 
@@ -247,7 +264,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
 class BackendGrant(ClientCredentialsGrant):
     """Client credentials, for a client's backend calling Bouquet APIs (e.g. `launch`)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def validate_token_request(self) -> None:
         super().validate_token_request()

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from bouquet.foundation.db import UtcDateTime, utcnow
-from bouquet.sso.oidc.scopes import scope_list
+from bouquet.sso.oidc.scopes import OFFLINE_ACCESS, scope_list
 from bouquet.sso.oidc.secrets import secret_matches
 
 
@@ -41,6 +41,8 @@ class OidcClient(SQLModel, table=True):
     scope: str = Field(default="openid", max_length=1000, description="Scopes it may ask for, space-separated")
     first_party: bool = Field(default=False, description="Operated with the portal: no consent page")
     may_introspect: bool = Field(default=False, description="A resource server: may introspect any token")
+    pkce_required: bool = Field(default=True, sa_column_kwargs={"server_default": true()},
+                                description="False only for a legacy confidential client that cannot send PKCE")
     id_token_signed_response_alg: str = Field(default="RS256", max_length=10)
     owner: str | None = Field(default=None, max_length=200, description="Who asked for it (catalogue entry, vendor)")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -66,13 +68,17 @@ class OidcClient(SQLModel, table=True):
         return self.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        # The redirect_uri may be left out only when exactly one is registered (OAuth 2.1 §2.3.2).
-        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+        # Never: OpenID Connect Core §3.1.2.1 makes redirect_uri REQUIRED, even with one registered.
+        return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
+        """The asked scopes this client may have; others (unknown ones included) are dropped, as
+        OpenID Connect Core §3.1.2.1 asks. `offline_access` comes with the `refresh_token` grant."""
         allowed = scope_list(self.scope)
+        if "refresh_token" in self.grant_types:
+            allowed.append(OFFLINE_ACCESS)
         if not scope:
-            return " ".join(allowed)
+            return " ".join(value for value in allowed if value != OFFLINE_ACCESS)
         return " ".join(value for value in scope_list(scope) if value in allowed)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:

@@ -21,7 +21,7 @@ from bouquet.foundation.settings import load_settings
 from bouquet.plugins.manager import Plugins
 from bouquet.sso.oidc import keys as signing
 from bouquet.sso.oidc import logout
-from bouquet.sso.oidc.clients import DEFAULT_SCOPE, InvalidClient, register_client
+from bouquet.sso.oidc.clients import AUTH_METHODS, DEFAULT_SCOPE, InvalidClient, register_client
 from bouquet.sso.oidc.logout import DeliveryLoop
 from bouquet.sso.oidc.models import OidcClient, SigningKey
 from bouquet.sso.oidc.scopes import collect
@@ -109,7 +109,7 @@ def bouquet_cli(group: click.Group) -> None:
     @clients_group.command("add")
     @click.option("--name", required=True, help="Shown to people on the consent page.")
     @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Exact redirect URI (repeat for several).")
-    @click.option("--auth-method", type=click.Choice(["client_secret_basic", "private_key_jwt", "none"]),
+    @click.option("--auth-method", type=click.Choice(list(AUTH_METHODS)),
                   default="client_secret_basic", show_default=True)
     @click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="The client's public JWKS (for private_key_jwt).")
@@ -126,10 +126,12 @@ def bouquet_cli(group: click.Group) -> None:
     @click.option("--alg", type=click.Choice(["RS256", "ES256"]), default="RS256", show_default=True,
                   help="ID token signing algorithm.")
     @click.option("--client-id", default=None, help="Choose the client_id (default: generated).")
+    @click.option("--legacy-without-pkce", is_flag=True,
+                  help="A legacy confidential client that cannot send PKCE (e.g. the OpenID conformance suite's).")
     def add_command(name: str, redirect_uris: tuple[str, ...], auth_method: str, jwks_file: Path | None,
                     grant_types: tuple[str, ...], scope: str | None, post_logout_redirect_uris: tuple[str, ...],
                     backchannel_logout_uri: str | None, first_party: bool, introspect: bool, alg: str,
-                    client_id: str | None) -> None:
+                    client_id: str | None, legacy_without_pkce: bool) -> None:
         """Register a client; prints its client_id and, once, its secret. Its scopes may be the core's
         and those the plugins loaded by BOUQUET_PLUGINS declare."""
 
@@ -144,7 +146,7 @@ def bouquet_cli(group: click.Group) -> None:
                         post_logout_redirect_uris=list(post_logout_redirect_uris),
                         backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                         may_introspect=introspect, id_token_signed_response_alg=alg, created_by=cli_actor(),
-                        client_id=client_id, known_scopes=known)
+                        client_id=client_id, known_scopes=known, pkce_required=not legacy_without_pkce)
                     client_id, secret = registered.client.client_id, registered.secret
                 _audit(database, "oidc.client_registered", f"client:{client_id}", {"name": name})
         except InvalidClient as exc:

@@ -6,6 +6,7 @@ written for PSC asks for the same thing here; `launch` is SMART App Launch's: us
 software's backend (client credentials) to hand over a patient context, and by an app opened from
 Bouquet (code flow with a `launch` handle) to receive the patient in context. `fhirUser` and
 `patient/Patient.read` (SMART v1 spelling; `patient/Patient.rs` in v2) are SMART's too.
+`offline_access` (OpenID Connect Core §11) asks for a refresh token: none is issued without it.
 
 Those are the core's scopes (`SUPPORTED`, `DESCRIPTIONS`, `CORE`). Plugins declare their own with the
 `bouquet_scopes` hook (`catalog.submit` is the catalogue's): `collect(plugins)` validates them at
@@ -30,8 +31,9 @@ HOOK = "bouquet_scopes"
 
 OPENID, PROFILE, EMAIL, SCOPE_ALL, LAUNCH = "openid", "profile", "email", "scope_all", "launch"
 FHIR_USER, PATIENT_READ, PATIENT_RS = "fhirUser", "patient/Patient.read", "patient/Patient.rs"
+OFFLINE_ACCESS = "offline_access"  # OIDC Core §11: a refresh token only when asked for (and consented)
 
-SUPPORTED = (OPENID, PROFILE, EMAIL, SCOPE_ALL, LAUNCH, FHIR_USER, PATIENT_READ, PATIENT_RS)
+SUPPORTED = (OPENID, PROFILE, EMAIL, SCOPE_ALL, LAUNCH, FHIR_USER, PATIENT_READ, PATIENT_RS, OFFLINE_ACCESS)
 
 DESCRIPTIONS = {
     OPENID: "Vous reconnaître quand vous vous connectez (un identifiant qui vous est propre)",
@@ -43,6 +45,8 @@ DESCRIPTIONS = {
     FHIR_USER: "Vous reconnaître comme professionnel de santé (lien vers votre fiche professionnelle)",
     PATIENT_READ: "Lire l'identité INS de ce patient : matricule, nom de naissance, prénoms, sexe, date et lieu de naissance",
     PATIENT_RS: "Lire l'identité INS de ce patient : matricule, nom de naissance, prénoms, sexe, date et lieu de naissance",
+    OFFLINE_ACCESS: "Garder l'accès à ces informations quand vous n'utilisez pas l'application, jusqu'à la fin "
+                    "de votre connexion ou jusqu'à ce que vous le retiriez",
 }
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
@@ -34,6 +35,7 @@ from bouquet.sso.oidc.claims import subject
 from bouquet.sso.oidc.exchange import TokenExchangeGrant
 from bouquet.sso.oidc.grants import (
     CLIENT_AUTH_METHODS,
+    CONFIDENTIAL_METHODS,
     BackendGrant,
     BouquetOpenIDCode,
     ClientAssertion,
@@ -105,7 +107,15 @@ class BouquetAuthorizationServer(AuthorizationServer):
         raise NotImplementedError("no JSON endpoint")
 
     def handle_response(self, status: int, body: Any, headers: Any) -> AuthlibResponse:
-        return AuthlibResponse(status, body, list(headers))
+        headers = list(headers)
+        if isinstance(body, dict) and body.get("error") == "invalid_client" and status == 400:
+            # Every client-authentication failure alike, whatever the method (RFC 6749 §5.2 allows 401).
+            status = 401
+        if status == 401 and not any(name.lower() == "www-authenticate" for name, _ in headers):
+            description = str((body or {}).get("error_description", "")).replace('"', "'")
+            headers.append(("WWW-Authenticate", f'Basic realm="{self.provider.issuer}", error="invalid_client", '
+                                                f'error_description="{description}"'))
+        return AuthlibResponse(status, body, headers)
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signals: what matters is recorded in the database by the callbacks themselves."""
@@ -117,7 +127,8 @@ def _bearer_token(grant_type: str, client: OidcClient, user: Any = None, scope: 
                              "expires_in": expires_in or int(tokens.ACCESS_TOKEN_LIFETIME.total_seconds())}
     if scope:
         token["scope"] = scope
-    if include_refresh_token and user is not None:
+    # OpenID Connect Core §11: a refresh token only for `offline_access` (kept by every rotation).
+    if include_refresh_token and user is not None and scopes.OFFLINE_ACCESS in scopes.scope_list(scope):
         token["refresh_token"] = tokens.new_secret()
     return token
 
@@ -126,6 +137,12 @@ class Revocation(RevocationEndpoint):
     """RFC 7009. Revoking any token of a grant revokes the whole grant (its access and refresh tokens)."""
 
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def check_params(self, request: Any, client: OidcClient) -> None:
+        """`token` is required; an unknown `token_type_hint` is ignored, the search covering every
+        kind of token (RFC 7009 §2.1) — not refused."""
+        if "token" not in request.form:
+            raise InvalidRequestError("The token to revoke is missing.")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenView | None:
         return find_token(current_session(), token_string, token_type_hint)
@@ -137,7 +154,7 @@ class Revocation(RevocationEndpoint):
 class Introspection(IntrospectionEndpoint):
     """RFC 7662, for resource servers (clients registered with `may_introspect`) and a token's own client."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
     def __init__(self, provider: Provider) -> None:
         super().__init__()

@@ -8,6 +8,7 @@
 | `BOUQUET_DMP_EMERGENCY_MINUTES` | 240 | how long a bris-de-glace access lasts |
 | `BOUQUET_DMP_MAX_UPLOAD_BYTES` | 5000000 | largest document a professional may upload |
 | `BOUQUET_DMP_INVISIBLE_PATIENT_DAYS` | unset | after how many days a document uploaded « non visible du patient » (INVISIBLE_PATIENT) becomes visible to them; the legal delay's source was not found, so it is unset and the option refused until an operator sets it from the text |
+| `BOUQUET_DMP_PSC_TOKENS` | false | the external DMP requires Pro Santé Connect tokens: each call carries the professional's PSC access token (`Authorization: Bearer`) instead of the signed identity header |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class DmpSettings(BaseSettings):
     emergency_minutes: int = Field(default=240, ge=1, le=24 * 60)
     max_upload_bytes: int = Field(default=5_000_000, ge=1000, le=50_000_000)
     invisible_patient_days: int | None = Field(default=None, ge=1, le=366)
+    psc_tokens: bool = False
 
     @field_validator("url")
     @classmethod

@@ -16,6 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -24,6 +25,7 @@ from fhir.resources.R4B.parameters import Parameters
 from pydantic import ValidationError
 
 from bouquet.api.patient import DEMO_SOURCE, INS_NOT_SHARED
+from bouquet.api.psc import PscUnavailable, psc_access_token
 from bouquet_dmp.codes import CONFIDENTIALITY_SYSTEM, IDNAT_PS_SYSTEM, INVISIBLE_PATIENT
 from bouquet_dmp.config import DmpSettings, dmp_settings
 from bouquet_dmp.doctypes import CLASS_SYSTEM, LOINC, classes, type_of, types
@@ -153,7 +155,9 @@ def client_for(ctx: RequestContext, patient: PatientContext | None = None, setti
     # The DMP is identified by the INS: a non-qualified identity's INS is never sent (RNIV), nor the DMP fed.
     withheld = None if (patient or ctx.patient).ins_shareable else INS_NOT_SHARED  # type: ignore[union-attr]
     if settings.url:
-        return MhdClient(settings.url, caller, key, settings, ins_withheld=withheld)
+        # A DMP « Pro Santé Connecté » takes the professional's PSC token instead of the signed header.
+        bearer = (lambda: psc_access_token(ctx)) if settings.psc_tokens else None
+        return MhdClient(settings.url, caller, key, settings, ins_withheld=withheld, bearer=bearer)
     from bouquet_dmp.service import service_for
 
     return MhdClient(EMBEDDED_BASE, caller, key, settings, ins_withheld=withheld,
@@ -162,13 +166,29 @@ def client_for(ctx: RequestContext, patient: PatientContext | None = None, setti
 
 class MhdClient:
     def __init__(self, base: str, caller: Caller, key: bytes, settings: DmpSettings,
-                 transport: httpx.AsyncBaseTransport | None = None, ins_withheld: str | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, ins_withheld: str | None = None,
+                 bearer: Callable[[], Awaitable[str | None]] | None = None) -> None:
         self.base, self.caller, self.key, self.settings, self.transport = base.rstrip("/"), caller, key, settings, transport
         self.ins_withheld = ins_withheld
+        self.bearer = bearer
         oid, matricule = caller.patient.split("|", 1)
         self.patient_token = f"urn:oid:{oid}|{matricule}"
 
     # --- transport ---------------------------------------------------------------------------
+
+    async def _credentials(self) -> dict[str, str]:
+        """The signed identity header, or the professional's PSC access token when the DMP requires one."""
+        if self.bearer is None:
+            return {HEADER: sign(self.caller, self.key)}
+        try:
+            token = await self.bearer()
+        except PscUnavailable as exc:
+            raise DmpUnavailable("Pro Santé Connect ne répond pas : le DMP ne peut pas être consulté pour le moment.",
+                                 "psc-unavailable") from exc
+        if token is None:
+            raise DmpRefused("Le DMP demande une connexion par Pro Santé Connect : reconnectez-vous avec votre carte "
+                             "CPS ou l'application e-CPS.", "psc-required")
+        return {"Authorization": f"Bearer {token}"}
 
     async def _send(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
         """One call, retried if idempotent, all attempts within `timeout_seconds` (the panel must answer in time)."""
@@ -184,7 +204,7 @@ class MhdClient:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
-                headers = {HEADER: sign(self.caller, self.key), "Accept": FHIR_JSON, **extra_headers}
+                headers = {**await self._credentials(), "Accept": FHIR_JSON, **extra_headers}
                 try:
                     response = await http.request(method, url, headers=headers, timeout=remaining, **kwargs)
                 except httpx.TimeoutException:

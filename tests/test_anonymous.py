@@ -116,3 +116,21 @@ def test_a_wrong_password_stores_no_session_and_keeps_the_pending_authorization(
         assert refused.status_code == 200 and "incorrect" in refused.text
         assert _count(app, WebSession) == 0
         assert len(portal_pending.pending_for(app.state.db, visitor.binding)) == 1
+
+
+def test_the_sign_in_page_keeps_its_token_once_a_passkey_challenge_begins_the_session(app):
+    """The passkey button first asks for a challenge (which creates the session, new cookie), then
+    posts the answer with the token of the page it is on: accepted until the sign-in completes."""
+    with _fresh(app) as browser, _fresh(app) as other:
+        token = csrf_in(browser.get("/login").text)
+        other_token = csrf_in(other.get("/login").text)
+        headers = {"X-CSRF-Token": token, "content-type": "application/json", "accept": "application/json"}
+        options = browser.post("/login/passkey/options", headers=headers, content=b"{}")
+        assert options.status_code == 200 and _count(app, WebSession) == 1
+        session = app.state.sessions.load(browser.session_token)
+        assert session is not None and session.account_id is None  # a sign-in begun, nobody signed in
+        answer = browser.post("/login/passkey", headers=headers, content=b'{"id": "unknown"}')
+        assert answer.status_code == 400, answer.text  # past CSRF: the unreadable passkey answer is what fails
+        refused = browser.post("/login/passkey", headers={**headers, "X-CSRF-Token": other_token},
+                               content=b'{"id": "unknown"}')
+        assert refused.status_code == 403 and "Rechargez la page" in refused.text

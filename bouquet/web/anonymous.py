@@ -18,7 +18,9 @@ that a browser has one or the other, never both:
   passed, on the next page the visitor is shown.
 
 When the visitor gives a password (the first factor), `bouquet.web.context.ensure_session` creates
-the session row, which inherits the binding; signing in then rotates it as before.
+the session row, which inherits the binding and, until the sign-in completes, accepts the CSRF
+token of the anonymous cookie it replaced (`CSRF_KEY`); signing in then rotates it as before, and
+the new session keeps neither.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ LIFETIME_SECONDS = 2 * 3600
 RENEW_AFTER_SECONDS = LIFETIME_SECONDS // 2
 #: In the session's data: the binding of this browser's pending portal authorizations.
 BINDING_KEY = "portal_authorizations"
+#: In the data of a session begun from an anonymous cookie: that cookie's `token_hash`, so that the
+#: forms and scripts of the page shown before (the sign-in page, whose passkey button first asks for
+#: a challenge, which creates the session) keep their CSRF token until the sign-in completes.
+CSRF_KEY = "anonymous_csrf"
 _MAX_LENGTH = 200
 
 

@@ -127,9 +127,12 @@ async def ensure_session(ctx: RequestContext) -> BrowserSession:
         presented = ctx.presented_cookie
         binding = (ctx.anonymous.binding if ctx.anonymous is not None
                    else anonymous.binding_for(presented) if presented else None)
+        data = {anonymous.BINDING_KEY: binding} if binding else {}
+        if ctx.anonymous is not None:
+            data[anonymous.CSRF_KEY] = ctx.anonymous.token_hash  # the page already shown keeps its token
         ctx.session = await state.db.run(
             state.sessions.create, user_agent=ctx.request.headers.get("user-agent"), source_ip=ctx.source_ip,
-            data={anonymous.BINDING_KEY: binding} if binding else None)
+            data=data or None)
         ctx.request.scope["state"]["browser_session"] = ctx.session
     return ctx.session
 

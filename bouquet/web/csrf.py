@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bouquet.web import refusals
+from bouquet.web import anonymous, refusals
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 FIELD = "csrf_token"
@@ -89,7 +89,11 @@ class CSRFMiddleware:
         visitor = scope.get("state", {}).get("anonymous")
         bound_to = browser.row.token_hash if browser else visitor.token_hash if visitor else None
         expected = token_for(self.secret, bound_to) if bound_to else None
-        if not sent or not expected or not hmac.compare_digest(sent, expected):
+        # A sign-in begun on a page shown to the anonymous visitor: that page's token, until signed in.
+        before = browser.get(anonymous.CSRF_KEY) if browser is not None and browser.account_id is None else None
+        earlier = token_for(self.secret, before) if isinstance(before, str) else None
+        if not sent or not (expected and hmac.compare_digest(sent, expected)
+                            or earlier and hmac.compare_digest(sent, earlier)):
             await self._refuse(scope, _replay(b""), send, STALE_FORM)
             return
         await self.app(scope, _replay(body), send)

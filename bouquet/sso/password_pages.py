@@ -36,6 +36,8 @@ FORGOTTEN_SENT = ("Votre demande est transmise aux administrateurs de Bouquet, s
                   "Un administrateur vous fera parvenir un lien à usage unique pour choisir un nouveau mot de passe ; "
                   "ce lien vous demandera aussi un code de votre application d'authentification ou un code de secours.")
 RESET_REQUESTED = "account.password_reset_requested"
+# Throttle scope of the requests: their own counters, so that they never spend a source's sign-in attempts.
+RESET_SCOPE = "reset_request"
 
 
 # --- change --------------------------------------------------------------------------------------
@@ -106,8 +108,8 @@ async def forgotten(request: Request) -> Response:
 
 def _request_reset(ctx: RequestContext, identifier: str, now: datetime) -> throttle.Refusal | None:
     """Record the request in the account's security events (for its administrators); throttled per
-    source like a password guess, so that nobody floods the trail. Silent about unknown identifiers."""
-    counters = [(throttle.PASSWORD, throttle.source_key(ctx.source_ip))]
+    source like guesses, so that nobody floods the trail. Silent about unknown identifiers."""
+    counters = [(RESET_SCOPE, throttle.source_key(ctx.source_ip))]
     with ctx.db.write() as session:
         attempt = throttle.begin(session, counters, now, throttle.policy_for(ctx.settings))
         if isinstance(attempt, throttle.Refusal):

@@ -96,3 +96,13 @@ def test_the_forgotten_password_request_says_the_same_for_everyone_and_reaches_t
         shown = operator.login(admin).get(f"/admin/accounts/{account.id}").text
     assert 'data-testid="reset-requested"' in shown
     assert _actions(app).count("account.password_reset_requested") == 1
+
+
+def test_forgotten_password_requests_are_throttled_on_their_own_counter(app, client, make_account):
+    clock = install_clock(app)
+    secret = totp.new_secret()
+    make_user(app, make_account, username="dr.martin", totp_secret=secret)
+    answers = [client.submit("/login/forgotten", {"username": "dr.martin"}).status_code for _ in range(4)]
+    assert answers[:3] == [200, 200, 200] and answers[3] == 429
+    # The source's sign-in attempts are untouched.
+    assert sign_in(client, "dr.martin", secret, clock).status_code == 303

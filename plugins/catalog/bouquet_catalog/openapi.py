@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bouquet_catalog import images
+from bouquet_catalog import images, referencing
 from bouquet_catalog.submissions import MAX
 from bouquet_catalog.vocabulary import (
     CATEGORIES,
@@ -50,6 +50,15 @@ def document(server: str) -> dict[str, Any]:
             "regions": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(REGIONS)},
                         "description": "FR pour toute la France, sinon codes INSEE des régions"},
             "claims": {"type": "array", "items": _ref("Claim")},
+            "segur": {"type": ["object", "null"], "description": "Obligatoire avec la conformité « segur » : le référencement Ségur structuré",
+                      "properties": {
+                          "couloir": {"type": "string", "enum": list(referencing.COULOIRS)},
+                          "software_type": {"type": "string", "enum": list(referencing.SOFTWARE_TYPES)},
+                          "wave": {"type": "string", "enum": list(referencing.WAVES)},
+                          "dsr_version": {"type": "string", "description": "Version du DSR suivie"},
+                          "software_version": {"type": "string", "description": "Version du logiciel référencée"},
+                          "referenced_on": {"type": "string", "format": "date"},
+                          "expires_on": {"type": "string", "format": "date"}}},
             "website": {"type": ["string", "null"], "format": "uri"},
             "launch_url": {"type": ["string", "null"], "format": "uri",
                            "description": "Adresse ouverte par « Ouvrir » (lancement SMART avec iss et launch)"},
@@ -63,7 +72,7 @@ def document(server: str) -> dict[str, Any]:
     claim = {"type": "object", "required": ["code", "evidence"], "properties": {
         "code": {"type": "string", "enum": list(CONFORMITIES),
                  "description": "; ".join(f"{k} : {label}" for k, (label, _) in CONFORMITIES.items())},
-        "detail": {"type": "string", "description": f"Vague Ségur ; classe CE ({', '.join(CE_CLASSES)}) ; certificat HDS"},
+        "detail": {"type": "string", "description": f"Classe CE ({', '.join(CE_CLASSES)}) ; certificat HDS ; agrément CNDA (ApCV) ; volets CI-SIS ; code LPPR"},
         "evidence": {"type": "string", "maxLength": MAX["evidence"]},
         "status": {"type": "string", "enum": ["declared", "verified", "not_verified"], "readOnly": True},
     }}

@@ -104,12 +104,6 @@ def major_changed(referenced: dict[str, Any] | None, proposed: dict[str, Any] | 
     return major(before.get("software_version")) != major(after.get("software_version"))
 
 
-def expired(segur: dict[str, Any] | None, today: date | None = None) -> bool:
-    """Whether the referencing's expiry date has passed."""
-    expires = _day(str((segur or {}).get("expires_on") or ""))
-    return expires is not None and expires < (today or date.today())
-
-
 def _day(value: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None

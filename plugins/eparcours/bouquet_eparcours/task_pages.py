@@ -153,8 +153,8 @@ async def _apply(request: Request, form: dict[str, str], run: Callable[[], Any],
         raise HTTPException(403, "Vous ne faites pas partie de l'équipe de soins de ce parcours.") from None
     except ActionForbidden as refused:
         raise HTTPException(403, refused.message) from None
-    except TransitionRefused as refused:
-        raise HTTPException(409, refused.message) from None
+    except TransitionRefused as refused:  # FHIR does not allow it: the page again, the reason typed kept
+        return await _task_response(request, form, {"status": refused.message}, None, 409)
     except InvalidInput as invalid:
         return await _task_response(request, form, invalid.errors, None, 400)
     except TaskConflict as conflict:

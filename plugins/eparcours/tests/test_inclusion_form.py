@@ -147,3 +147,26 @@ def test_task_choices_are_plain_french(client, doctor, nurse, include, tasks_of)
     assert "J'ai pris connaissance de la demande" in page and "Je prends en charge l'étape" in page
     assert "→" not in re.search(r'<select[^>]*name="status".*?</select>', page, re.S).group(0)
     assert "Accuser réception" not in page
+
+
+def test_every_task_form_gives_back_what_was_typed_after_a_refusal(client, doctor, nurse, include, tasks_of):
+    client.login(doctor)
+    plan_id = include(client, members={"coordinator": doctor, "medecin-traitant": doctor, "infirmier": nurse})
+    task = tasks_of(plan_id)["hba1c"]
+    url = f"/p/eparcours/tasks/{task.id}"
+    # Completing: a value out of range; the date and the note typed stay.
+    refused = client.submit(f"{url}/status", {"status": "completed", "version": task.version, "value_hba1c": "45",
+                                              "performed_on": "2026-03-01", "note": "Patient à jeun"})
+    page = text(refused)
+    assert refused.status_code == 400 and 'value="45"' in page and 'value="2026-03-01"' in page and "Patient à jeun" in page
+    # Rescheduling: a date ten years ahead is refused and shown again.
+    refused = client.submit(f"{url}/schedule", {"version": task.version, "due_on": "2036-03-01"})
+    assert refused.status_code == 400 and 'value="2036-03-01"' in text(refused)
+    # A note too long for the timeline is cut, never lost silently; an empty one is refused and says so.
+    refused = client.submit(f"{url}/notes", {"note": "   "})
+    assert refused.status_code == 400 and "La note est vide." in text(refused)
+    # Changing the status with a reason FHIR does not allow: the reason typed stays.
+    refused = client.submit(f"{url}/status", {"status": "requested", "version": task.version, "reason": "Absent"})
+    assert refused.status_code == 409 and "Absent" in text(refused)
+    # And the corrected second try goes through.
+    assert client.submit(f"{url}/schedule", {"version": task.version, "due_on": "2026-05-01"}).status_code == 303

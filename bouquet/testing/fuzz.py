@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
@@ -33,19 +33,22 @@ _COMMON: dict[str, Any] = {
     "deadline": None,  # requests go through a database: their time says nothing about correctness
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 }
+# The short run (in `make test`) finds and reports; it does not shrink a failure (each example of the
+# form fuzzer posts to every form, and shrinking would take many minutes): `make fuzz` shrinks.
 settings.register_profile(SHORT, max_examples=int(os.environ.get("BOUQUET_FUZZ_EXAMPLES", "15")), derandomize=True,
-                          database=None, **_COMMON)
+                          database=None, phases=(Phase.explicit, Phase.reuse, Phase.generate), **_COMMON)
 settings.register_profile(LONG, max_examples=int(os.environ.get("BOUQUET_FUZZ_EXAMPLES", "400")), **_COMMON)
 PROFILE = os.environ.get("BOUQUET_FUZZ_PROFILE", SHORT)
 
 #: The decorator of every fuzz test: the profile chosen for this run.
 fuzzing = settings(settings.get_profile(PROFILE))
 
-# Bookkeeping that a refusal may write: the audit trail, guess counters, sessions and pending sign-ins,
-# replay caches of signed assertions, the provider's lazily made signing key.
+# Bookkeeping that a refusal may write: the audit trail (and its tally of repeated refusals), guess
+# counters, sessions and pending sign-ins, replay caches of signed assertions, the provider's lazily
+# made signing key, the DMP's access history.
 BOOKKEEPING = frozenset({
-    "audit_event", "audit_chain", "guess_counter", "web_session", "portal_pending_signin", "oidc_signing_key",
-    "oidc_assertion_jti", "prevention_cds_jti", "dmp_access_event",
+    "audit_event", "audit_chain", "refusal_tally", "guess_counter", "web_session", "portal_pending_signin",
+    "oidc_signing_key", "oidc_assertion_jti", "prevention_cds_jti", "dmp_access_event",
 })
 
 # Strings that have broken parsers elsewhere: huge numbers, NUL, surrogates' neighbours, templates, paths.

@@ -19,7 +19,7 @@ from bouquet.testing.fixtures import TEST_SECRET
 from bouquet.testing.fuzz import PROFILE, SHORT, StateWatch, assert_sound, form_fields, fuzzing, text
 
 # Endpoints that are not forms: JSON ceremonies and APIs (fuzzed with their own bodies elsewhere).
-NOT_FORMS = re.compile(r"webauthn|passkey|/api/|cds-services|/fhir|^/(token|introspect|revoke|userinfo|authorize)$")
+NOT_FORMS = re.compile(r"webauthn|passkey|/api/|cds-services|/fhir|backchannel-logout|^/(token|introspect|revoke|userinfo|authorize)$")
 FIELDS = ["csrf_token", "next", "username", "password", "code", "name", "reason", "status", "version", "note",
           "value", "email", "idnat_ps", "kind", "demo", "matricule", "birth_name", "given_names", "birth_date",
           "sex", "birthplace", "rule", "decision", "principal", "delegate", "scope", "redirect_uris", "category"]

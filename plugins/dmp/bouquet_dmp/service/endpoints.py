@@ -393,8 +393,10 @@ async def consent(request: Request) -> Response:
     if caller.kind != "professional" or not caller.idnat:
         raise Refusal(403, "forbidden", "not-professional", access.NOT_PROFESSIONAL)
     try:
-        body = json.loads(await request.body())
+        body = await read_json(request)
         values = {p.get("name"): p.get("valueCode") for p in body.get("parameter", [])}
+    except JsonBodyError as refused:
+        raise Refusal(refused.status, "structure" if refused.status == 400 else "too-costly", "body", refused.message) from None
     except (ValueError, AttributeError, TypeError):
         raise Refusal(400, "structure", "invalid", "Le corps doit être un Parameters FHIR (scope, how).") from None
     scope, how = values.get("scope"), values.get("how")

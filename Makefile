@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PLUGINS := plugins/dmp plugins/eparcours plugins/eparcours/example_region plugins/prevention plugins/catalog
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demonstration runs on a DMP access matrix written for it, NOT the official one (whose annex could not
+# be loaded yet: plugins/dmp/bouquet_dmp/data/habilitations/SOURCES.md); the access history names it.
+DEMO_DMP_MATRIX ?= $(CURDIR)/plugins/dmp/bouquet_dmp/data/demo/matrix-demonstration.csv
 
 .PHONY: run test fuzz install bench clean
 
@@ -14,7 +17,7 @@ run: $(VENV)/.installed
 	@echo ""
 	@echo "Bouquet: http://localhost:$(PORT)/  (demo accounts and password: see README.md, section « Comptes de démonstration »)"
 	@echo ""
-	BOUQUET_BASE_URL=http://localhost:$(PORT) $(BIN)/bouquet serve --host $(HOST) --port $(PORT)
+	BOUQUET_BASE_URL=http://localhost:$(PORT) BOUQUET_DMP_MATRIX=$(DEMO_DMP_MATRIX) $(BIN)/bouquet serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	scripts/install-system-deps

@@ -286,29 +286,31 @@ class AuditSealer:
     def __init__(self, db: Database, key: bytes, every: float = SEAL_EVERY_SECONDS) -> None:
         self.db, self.key, self.every = db, key, every
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop after the round in progress: a round is never cut off while it holds a connection
+        (the app disposes of its database right after)."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._stopping.set()
+            await self._task
             self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
-                while await self.db.run(seal, self.db, self.key) == SEAL_BATCH:
+                while await self.db.run(seal, self.db, self.key) == SEAL_BATCH and not self._stopping.is_set():
                     pass
-            except asyncio.CancelledError:
-                raise
             except Exception:  # the database is away: try again next turn, never stop sealing
                 log.exception("audit sealer: chaining pending events failed; retrying")
-            await asyncio.sleep(self.every)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.every)
+            except TimeoutError:
+                pass
 
 
 class Auditor:

@@ -124,21 +124,21 @@ def _plugin_prefix(url: str) -> str | None:
     return f"/p/{parts[2]}/" if url.startswith("/p/") and len(parts) > 3 and parts[2] else None
 
 
-def _not_repeating(alerts: list[Alert], panels: list[Panel]) -> tuple[list[Alert], list[tuple[str, int]]]:
-    """The alerts to show above the panels, and (panel title, count) of those left to the panels.
+def _not_repeating(alerts: list[Alert], panels: list[Panel]) -> tuple[list[Alert], list[tuple[str, list[Alert]]]]:
+    """The alerts to show above the panels, and (panel title, its alerts) for those left to the panels.
 
     An alert that links into a plugin whose panel is on the page says what that panel already shows:
-    the page lists it once, in the panel, and says so in one line instead."""
+    its box and description are left to the panel; above it, one short line names it."""
     titles = {prefix: panel.title for panel in panels if (prefix := _plugin_prefix(panel.url))}
     shown: list[Alert] = []
-    counts: dict[str, int] = {}
+    grouped: dict[str, list[Alert]] = {}
     for alert in alerts:
         title = titles.get(_plugin_prefix(alert.href or "") or "")
         if title is None:
             shown.append(alert)
         else:
-            counts[title] = counts.get(title, 0) + 1
-    return shown, sorted(counts.items())
+            grouped.setdefault(title, []).append(alert)
+    return shown, sorted(grouped.items())
 
 
 async def close_dossier(request: Request) -> Response:

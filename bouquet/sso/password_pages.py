@@ -110,10 +110,13 @@ def _request_reset(ctx: RequestContext, identifier: str, now: datetime) -> throt
     """Record the request in the account's security events (for its administrators); throttled per
     source like guesses, so that nobody floods the trail. Silent about unknown identifiers."""
     counters = [(RESET_SCOPE, throttle.source_key(ctx.source_ip))]
+    policy = throttle.policy_for(ctx.settings)
     with ctx.db.write() as session:
-        attempt = throttle.begin(session, counters, now, throttle.policy_for(ctx.settings))
+        attempt = throttle.begin(session, counters, now, policy)
         if isinstance(attempt, throttle.Refusal):
             return attempt
+        # Every request counts (a guess that was checked would not): the source's limits apply to them.
+        throttle.failed(session, attempt, now, policy)
         account = session.exec(signin_lookup(identifier)).first()
         if account is not None and account.active:
             auditor_for(ctx, account).write_in(session, RESET_REQUESTED, resource=account.label)

@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("account") as table:
-        table.drop_column("coordination_role")
+    # Plain ALTER TABLE (SQLite ≥ 3.35 and PostgreSQL): a batch copy of `account` would have to drop a
+    # table that others reference, which SQLite refuses with foreign keys on.
+    op.execute("ALTER TABLE account DROP COLUMN coordination_role")

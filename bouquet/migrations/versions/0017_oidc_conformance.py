@@ -23,7 +23,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('account', schema=None) as batch_op:
-        batch_op.drop_column('civility_code')
+    # Plain ALTER TABLE (SQLite ≥ 3.35 and PostgreSQL): a batch copy of `account` would have to drop a
+    # table that others reference, which SQLite refuses with foreign keys on.
+    op.execute("ALTER TABLE account DROP COLUMN civility_code")
     with op.batch_alter_table('oidc_client', schema=None) as batch_op:
         batch_op.drop_column('pkce_required')

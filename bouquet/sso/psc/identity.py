@@ -66,10 +66,14 @@ def resolve(session: Session, audit: Auditor, info: dict[str, Any], *, create: b
 def _create(session: Session, info: dict[str, Any], idnat: str) -> Account:
     exercices = (info.get("SubjectRefPro") or {}).get("exercices") or [{}]
     exercice = exercices[0] if isinstance(exercices[0], dict) else {}
+    specialty_code = str(exercice.get("codeSavoirFaire") or "")
     account = create_account(session, kind=AccountKind.professional, username=idnat,
                              given_name=str(info.get("given_name") or exercice.get("prenomDexercice") or "").strip(),
                              family_name=str(info.get("family_name") or exercice.get("nomDexercice") or "").strip(),
-                             email=info.get("email") or None, idnat_ps=idnat)
+                             email=info.get("email") or None, idnat_ps=idnat,
+                             profession_code=str(exercice.get("codeProfession") or ""),
+                             specialty_code=specialty_code,
+                             specialty_label=str(exercice.get("libelleSavoirFaire") or specialty_code))
     account.civility_code = (info.get("SubjectRefPro") or {}).get("codeCivilite") or info.get("codeCivilite") or None
     account.profession_code = exercice.get("codeProfession") or None
     account.profession_category = exercice.get("codeCategorieProfessionnelle") or None

@@ -173,8 +173,11 @@ def from_form(form: Any) -> dict[str, Any]:
     text = {name: str(form.get(name) or "") for name in
             ("name", "category", "version", "description", "website", "launch_url", "jwks")}
     segur = {name: str(form.get(f"segur_{name}") or "") for name in referencing.FIELDS}
+    # What was typed for every conformity, ticked or not, so that a refused form shows it again.
+    typed = {code: {"detail": str(form.get(f"claim_{code}_detail") or ""),
+                    "evidence": str(form.get(f"claim_{code}_evidence") or "")} for code in CONFORMITIES}
     return {**text, "segur": segur, "professions": [str(v) for v in form.getlist("professions")],
-            "regions": [str(v) for v in form.getlist("regions")], "claims": claims,
+            "regions": [str(v) for v in form.getlist("regions")], "claims": claims, "claims_typed": typed,
             "redirect_uris": [line.strip() for line in str(form.get("redirect_uris") or "").splitlines() if line.strip()]}
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from bouquet.api.patient import audit_ins
-from bouquet_dmp.codes import CVX_OID, VACCINATION_TYPE
+from bouquet_dmp.codes import CVX_OID
+from bouquet_dmp.doctypes import VACCINATION_TYPE
 from bouquet_dmp.content import CDA
 from bouquet_dmp.mhd_client import DmpError, client_for
 

@@ -60,7 +60,7 @@ def test_overdue_tasks_are_alerts_on_the_patient_page(client, doctor, nurse, inc
     fragment = text(client.get("/patient/alerts", headers={"HX-Request": "true"}))
     assert "Parcours « Suivi du diabète de type 2 de l'adulte » : 7 étapes en retard" in fragment
     assert f'href="/p/eparcours/plans/{plan_id}"' in fragment
-    assert "fr-alert--error" in fragment
+    assert "fr-alert--error" in fragment or "bq-alert-line--error" in fragment  # named above its panel
     mine = text(client.get("/p/eparcours/tasks?overdue=1"))
     assert "En retard" in mine and "Examen bucco-dentaire" not in mine   # the dental check is not late yet
 

@@ -3,6 +3,8 @@ credentials) with the `launch` scope is accepted instead of a client JWT; others
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from datetime import date
 from typing import Any
@@ -98,13 +100,17 @@ def _patient_token(client: Any, doctor: Any, patient: Any = MARTIN) -> str:
         handle = create_launch(session, client_id=client_id, account_id=doctor.id, acting_for_id=None,
                                patient_context_id=context_id)
     configuration = client.get("/.well-known/openid-configuration").json()
+    verifier = "v" * 64  # PKCE, which the provider requires from every client (RFC 9700)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     authorized = client.get(configuration["authorization_endpoint"], params={
         "response_type": "code", "client_id": client_id, "redirect_uri": "http://localhost:9/cb",
-        "scope": "openid launch", "state": "s" * 16, "nonce": "n" * 16, "launch": handle}, follow_redirects=False)
+        "scope": "openid launch", "state": "s" * 16, "nonce": "n" * 16, "launch": handle,
+        "code_challenge": challenge, "code_challenge_method": "S256"}, follow_redirects=False)
     assert authorized.status_code == 302, authorized.text[:500]
     code = parse_qs(urlsplit(authorized.headers["location"]).query)["code"][0]
     answer = client.post(configuration["token_endpoint"], auth=(client_id, secret), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://localhost:9/cb"})
+        "grant_type": "authorization_code", "code": code, "redirect_uri": "http://localhost:9/cb",
+        "code_verifier": verifier})
     assert answer.status_code == 200, answer.text
     assert answer.json().get("patient"), "the token is bound to the launched patient"
     return answer.json()["access_token"]

@@ -337,7 +337,7 @@ def test_every_hook_and_panel_endpoint_gets_the_patient(probe_client, probe):
     titles = re.findall(r'<h3 class="fr-alert__title">(.*?)</h3>', alerts.text)
     # The alert that links into the probe's own panel is left to that panel, and said so in one line.
     assert titles == ["À surveiller", "Pour information", "Lien douteux"]
-    assert "1 alerte à voir dans le panneau « Sonde » ci-dessous." in alerts.text
+    assert "1 alerte à voir dans le panneau « Sonde » ci-dessous :" in alerts.text
     assert "javascript:" not in alerts.text
     assert "<html" not in alerts.text  # a fragment
     assert "Alertes peut-être incomplètes" in alerts.text and "slow" in alerts.text

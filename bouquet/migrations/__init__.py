@@ -47,9 +47,22 @@ def upgrade(engine: Engine, plugins: object | None) -> None:
     command.upgrade(config, "heads")
 
 
+_SCRIPTS: dict[str, ScriptDirectory] = {}
+
+
+def _scripts(config: Config) -> ScriptDirectory:
+    # Reading every revision file takes tens of milliseconds; each app checks its database when it
+    # starts, so the revisions of one set of folders are read once per process.
+    locations = config.get_main_option("version_locations") or ""
+    script = _SCRIPTS.get(locations)
+    if script is None:
+        script = _SCRIPTS[locations] = ScriptDirectory.from_config(config)
+    return script
+
+
 def pending_heads(engine: Engine, plugins: object | None) -> list[str]:
     """The branch heads the database has not reached yet (empty when the schema is current)."""
-    script = ScriptDirectory.from_config(alembic_config(engine, plugins))
+    script = _scripts(alembic_config(engine, plugins))
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     missing = []

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -69,23 +71,77 @@ def postgres_server() -> Iterator[Any]:
 
 
 class _Templates:
-    """Migrated template databases, one per backend, made once per run and copied per test."""
+    """Migrated template databases, one per backend, made once per run and copied per test.
+
+    On PostgreSQL a copy (`CREATE DATABASE … TEMPLATE`) takes a few hundred milliseconds of the
+    server's time: a background thread keeps a few copies ready while tests run, and drops each
+    test's database once the test is over, so neither waits on the other and the server's folder
+    stays small."""
+
+    READY = 3  # PostgreSQL copies kept ready ahead of the tests
 
     def __init__(self, tmp: Path, request: pytest.FixtureRequest) -> None:
         self.tmp, self.request = tmp, request
         self.made: dict[str, str] = {}
+        self._ready: queue.Queue[str] = queue.Queue()
+        self._dropping: queue.Queue[str] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
 
     def url_for_test(self, backend: str) -> str:
         template = self.made.get(backend) or self._make(backend)
         self.made[backend] = template
-        name = f"t{next(_counter)}"
         if backend == "sqlite":
-            target = self.tmp / f"{name}.db"
+            target = self.tmp / f"t{next(_counter)}.db"
             shutil.copyfile(template, target)
             return f"sqlite:///{target}"
         server = self.request.getfixturevalue("postgres_server")
-        _create_from_template(server, name, "bouquet_template")
-        return server.url_for(name)
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._copy_ahead, args=(server,), daemon=True,
+                                            name="bouquet-test-databases")
+            self._worker.start()
+        while True:
+            try:
+                return server.url_for(self._ready.get(timeout=1))
+            except queue.Empty:
+                if self._failure is not None:
+                    raise RuntimeError("the test databases could not be copied") from self._failure
+
+    def done_with(self, url: str) -> None:
+        """The test that used `url` is over (its engines disposed): drop a PostgreSQL copy."""
+        if url.startswith("postgresql"):
+            self._dropping.put(url.rsplit("/", 1)[1])
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+
+    def _copy_ahead(self, server: Any) -> None:
+        try:
+            self._copy_ahead_until_stopped(server)
+        except Exception as error:  # the server stopped (end of the run) or failed: the tests say so
+            self._failure = error
+
+    def _copy_ahead_until_stopped(self, server: Any) -> None:
+        import psycopg
+
+        with psycopg.connect(server.url.replace("+psycopg", "").rsplit("/", 1)[0] + "/postgres",
+                             autocommit=True) as connection:
+            while not self._stop.is_set():
+                try:
+                    name = self._dropping.get_nowait()
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    continue
+                except queue.Empty:
+                    pass
+                if self._ready.qsize() < self.READY:
+                    name = f"t{next(_counter)}"
+                    connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "bouquet_template"')
+                    self._ready.put(name)
+                else:
+                    self._stop.wait(0.05)
 
     def _make(self, backend: str) -> str:
         from bouquet.foundation.db import Database
@@ -109,16 +165,11 @@ class _Templates:
         return url
 
 
-def _create_from_template(server: Any, name: str, template: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server.url.replace("+psycopg", ""), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-
-
 @pytest.fixture(scope="session")
-def _database_templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> _Templates:
-    return _Templates(tmp_path_factory.mktemp("databases"), request)
+def _database_templates(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[_Templates]:
+    templates = _Templates(tmp_path_factory.mktemp("databases"), request)
+    yield templates
+    templates.close()
 
 
 @pytest.fixture
@@ -127,9 +178,11 @@ def db_backend() -> str:
 
 
 @pytest.fixture
-def database_url(db_backend: str, _database_templates: _Templates) -> str:
+def database_url(db_backend: str, _database_templates: _Templates) -> Iterator[str]:
     """A fresh, migrated database for this test, on `db_backend`."""
-    return _database_templates.url_for_test(db_backend)
+    url = _database_templates.url_for_test(db_backend)
+    yield url
+    _database_templates.done_with(url)
 
 
 # --- the app ---------------------------------------------------------------------------------

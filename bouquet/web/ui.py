@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    BytecodeCache,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -30,6 +31,26 @@ def shell_dir(name: str) -> Path:
     return bundled if bundled.is_dir() else PACKAGE_DIR.parent / name
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Templates compiled once per process, shared by every environment made here (all made with
+    the same options): an app made again (a test, a reload) does not recompile them. Jinja checks
+    each entry against the template's source, so an edited template is compiled anew."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Any) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 def make_environment(plugin_templates: dict[str, str]) -> Environment:
     """Core templates by their name, plugin templates as `<plugin>/<name>`."""
     loader = ChoiceLoader([
@@ -37,7 +58,7 @@ def make_environment(plugin_templates: dict[str, str]) -> Environment:
         PrefixLoader({name: FileSystemLoader(path) for name, path in plugin_templates.items()}),
     ])
     env = Environment(loader=loader, autoescape=select_autoescape(default=True, default_for_string=True),
-                      enable_async=True, trim_blocks=True, lstrip_blocks=True)
+                      enable_async=True, trim_blocks=True, lstrip_blocks=True, bytecode_cache=_COMPILED)
     env.globals["static"] = _static_url
     env.globals["bouquet_version"] = __version__
     # Every time on every page: Europe/Paris, one format (`{{ event.at|datetime }}`, `{{ day|date }}`).

@@ -137,10 +137,13 @@ def load(plugins: Any) -> Catalogue:
     ensure_hookspecs(plugins.pm)
     catalogue = Catalogue()
     by_entry_point = {ep.name: ep.dist.name for ep in entry_points(group="bouquet") if ep.dist is not None}
-    by_module = packages_distributions()
+    by_module: Mapping[str, list[str]] | None = None  # read only when needed: it scans every installed file
     for result in plugins.call(HOOK):
         plugin = result.plugin
-        distribution = by_entry_point.get(plugin) or _distribution_of(plugins.plugin(plugin), by_module)
+        distribution = by_entry_point.get(plugin)
+        if distribution is None:
+            by_module = packages_distributions() if by_module is None else by_module
+            distribution = _distribution_of(plugins.plugin(plugin), by_module)
         items = result.value if isinstance(result.value, list | tuple) else [result.value]
         for item in items:
             for outcome in _read(item, plugin, distribution):

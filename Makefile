@@ -19,10 +19,12 @@ run: $(VENV)/.installed
 	@echo ""
 	BOUQUET_BASE_URL=http://localhost:$(PORT) BOUQUET_DMP_MATRIX=$(DEMO_DMP_MATRIX) $(BIN)/bouquet serve --host $(HOST) --port $(PORT)
 
+# One test process per core (pytest-xdist): each has its own PostgreSQL server and Chromium.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-test
 	scripts/install-system-deps
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=30 $(PYTEST_ARGS)
 
 # The fuzzers of `make test` (tests/fuzz, plugins/*/tests/test_fuzz.py), with many random examples each.
 FUZZ_EXAMPLES ?= 400

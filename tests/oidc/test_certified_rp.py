@@ -6,6 +6,7 @@ with `npm ci` into a folder it controls. Given a client secret, the library auth
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import json
@@ -13,6 +14,7 @@ import os
 import platform
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,8 +60,17 @@ def _node() -> str:
 
 
 @pytest.fixture(scope="session")
-def certified_rp() -> Path:
-    """The RP folder with its pinned packages installed (again only when the lock file changed)."""
+def certified_rp() -> Iterator[Path]:
+    """The RP folder with its pinned packages installed (again only when the lock file changed).
+    Test processes running side by side (pytest -n) take turns: one installs, the others wait."""
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with open(CACHE.parent / ".install-lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes
+        _install()
+    yield CACHE
+
+
+def _install() -> None:
     _node()
     lock = (SOURCE / "package-lock.json").read_bytes()
     stamp = CACHE / ".lock-sha256"
@@ -72,7 +83,6 @@ def certified_rp() -> Path:
                        capture_output=True, timeout=300)
         stamp.write_text(hashlib.sha256(lock).hexdigest())
     shutil.copy(SOURCE / "rp.mjs", CACHE / "rp.mjs")
-    return CACHE
 
 
 def test_openid_client_on_its_defaults_signs_in_reads_userinfo_refreshes_introspects_and_revokes(

@@ -124,13 +124,17 @@ class Once(_Strict):
     at or after `late_start.from_age` needs `late_start.doses` instead.
 
     `dose_intervals_months` is when the next dose is recommended; `min_dose_intervals_months` the
-    least interval for a dose to count (a dose given sooner does not: « schéma incomplet »).
+    least interval for a dose to count (a dose given sooner does not: « schéma incomplet »);
+    `max_dose_intervals_months` the longest (Shingrix: 6 months): once it has passed without the
+    next dose, the series is « schéma incomplet » and the next dose overdue; a dose given later
+    still counts and is reported as given late.
     """
 
     kind: Literal["once"]
     doses: int = Field(default=1, ge=1, le=6)
     dose_intervals_months: tuple[int, ...] = ()
     min_dose_intervals_months: tuple[int, ...] | None = None
+    max_dose_intervals_months: tuple[int, ...] | None = None
     overdue_from: Age | None = None
     grace_months: int | None = Field(default=None, ge=0, le=240)
     late_start: LateStart | None = None
@@ -141,6 +145,12 @@ class Once(_Strict):
         _check_intervals(self.doses, self.dose_intervals_months, "dose_intervals_months")
         if self.min_dose_intervals_months is not None:
             _check_intervals(self.doses, self.min_dose_intervals_months, "min_dose_intervals_months")
+        if self.max_dose_intervals_months is not None:
+            _check_intervals(self.doses, self.max_dose_intervals_months, "max_dose_intervals_months")
+            shortest = self.min_dose_intervals_months or self.dose_intervals_months
+            if any(most < least for most, least in zip(self.max_dose_intervals_months, shortest, strict=False)):
+                raise ValueError("max_dose_intervals_months must not be shorter than the recommended "
+                                 "or least intervals")
         if self.overdue_from is not None and self.grace_months is not None:
             raise ValueError("give overdue_from or grace_months, not both")
         return self

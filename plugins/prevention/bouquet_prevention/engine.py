@@ -169,7 +169,8 @@ class Engine:
         if isinstance(schedule, Windows):
             return _windows(rule, schedule, birth, dates, on, horizon)
         return _seasonal(rule, c.season, dates, start, on, horizon, c.campaigns,  # type: ignore[arg-type]
-                         month_day(schedule.season_end) if schedule.season_end else None)
+                         month_day(schedule.season_end) if schedule.season_end else None,
+                         schedule.min_interval_months)
 
 
 def _excluded(rule: Rule, index: ActIndex, on: date) -> Outcome | None:
@@ -396,7 +397,8 @@ def _campaign_dates(s: Season, campaigns: tuple[tuple[date, date], ...], day: da
 
 
 def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, horizon: date,
-              campaigns: tuple[tuple[date, date], ...] = (), season_end: tuple[int, int] | None = None) -> Outcome:
+              campaigns: tuple[tuple[date, date], ...] = (), season_end: tuple[int, int] | None = None,
+              min_interval: int | None = None) -> Outcome:
     season_begins, opens, closes = _campaign_dates(s, campaigns, on)
     next_opens = _campaign_dates(s, campaigns, add_years(season_begins, 1))[1]
     ends = None
@@ -415,8 +417,13 @@ def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, h
         first = max(starts_opens, start) if start <= starts_closes else _campaign_dates(
             s, campaigns, add_years(starts_begins, 1))[1]
         return _not_yet(rule, first, horizon)
+    # The least interval after the last dose (COVID-19): not due before it, even during the campaign.
+    earliest = add_months(last, min_interval) if last is not None and min_interval else None
     if on < opens:
-        return Outcome(rule, Status.UPCOMING, when=opens, last=last)
+        return Outcome(rule, Status.UPCOMING, when=max(opens, earliest) if earliest and earliest <= closes
+                       else opens if earliest is None else next_opens, last=last)
     if on <= closes:
-        return Outcome(rule, Status.DUE, since=max(opens, start), last=last)
+        if earliest is not None and on < earliest:
+            return Outcome(rule, Status.UPCOMING, when=earliest if earliest <= closes else next_opens, last=last)
+        return Outcome(rule, Status.DUE, since=max(opens, start, earliest or opens), last=last)
     return Outcome(rule, Status.UPCOMING, when=next_opens, last=last)

@@ -229,7 +229,8 @@ class Seasonal(_Strict):
     campaign (`campaign_start` to `campaign_end` inclusive, which may cross the new year) and
     upcoming outside it. Dates are "MM-DD". With `campaign` (a name of `data/seasons/`), a
     season that has a file uses its real dates (an extension to 28 February…); the MM-DD dates
-    are used for seasons without one."""
+    are used for seasons without one. `min_interval_months`: the least interval after the last
+    dose (COVID-19: 6 months in autumn, 3 in spring); until then the act is upcoming, not due."""
 
     kind: Literal["seasonal"]
     season_start: str
@@ -237,6 +238,7 @@ class Seasonal(_Strict):
     campaign_end: str
     campaign: str | None = Field(default=None, pattern=_ID)
     season_end: str | None = Field(default=None, description="Last day of a season shorter than a year (spring)")
+    min_interval_months: int | None = Field(default=None, ge=1, le=24)
 
     @field_validator("season_start", "campaign_start", "campaign_end", "season_end")
     @classmethod

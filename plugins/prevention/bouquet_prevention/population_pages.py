@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.api.patient import OPEN_PATIENT, PatientContext, PatientContextError, audit_ins, establish_in_session
-from bouquet.api.web import csv_document
+from bouquet.api.web import csv_document, read_fields
 from bouquet_prevention import clock, population
 from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.hooks import (
@@ -190,8 +190,7 @@ async def export_csv(request: Request) -> Response:
 async def open_patient(request: Request) -> Response:
     """Open a patient of the list as the patient in context, then show the patient page."""
     ctx = get_context(request)
-    async with request.form() as form:
-        ins = str(form.get("ins", "")).strip()
+    ins = (await read_fields(request, "ins")).values["ins"]
     if not ctx.can(POPULATION) or not ctx.can(OPEN_PATIENT):
         ctx.flash("Votre compte ne permet pas d'ouvrir le dossier d'un patient.", "error")
         return RedirectResponse("/p/prevention/mes-patients", status_code=303)

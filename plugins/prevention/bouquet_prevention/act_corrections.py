@@ -1,5 +1,5 @@
-"""Correcting and deleting a recorded act (issue: a one-click « Fait aujourd'hui » must have a way
-back). The acts recorded in Bouquet for the patient in context are listed on the recording page;
+"""Correcting and deleting a recorded act (issue 14: a « Fait aujourd'hui » recorded by mistake must
+have a way back). The acts recorded in Bouquet for the patient in context are listed on the recording page;
 their author corrects the date (POST /p/prevention/acts/{id}/correct) or deletes the act
 (POST /p/prevention/acts/{id}/delete), with a reason each time, audited (`prevention.act_corrected`,
 `prevention.act_deleted`, with the values before and after). Statuses are computed from the acts on

@@ -1,10 +1,14 @@
 """The patient page's prevention panel (GET /p/prevention/panel) and alerts.
 
 The panel shows what is overdue or due for the patient in context, what comes next, what is up to
-date, each with its reference; what is to be done carries a one-click form recording the act as
-done today (htmx POST to /p/prevention/acts, CSRF token in the form and in the htmx header), after
-which the page reloads, so the alert is gone. `alerts` gives one alert per act to do: overdue
-first ("warning"), then due ("info"), each by date.
+date, each with its reference; what is to be done carries a « Fait aujourd'hui… » form (a plain
+POST to /p/prevention/acts with its CSRF token) that opens the confirmation page: nothing is
+recorded before « Confirmer », after which the patient page shows the act. `alerts` gives one
+alert per act to do: overdue first ("warning"), then due ("info"), each by date.
+
+When the DMP's vaccinations could not be read for the patient (`Evaluation.unread`), every
+vaccination line and alert says so, and a vaccination due or overdue is « à vérifier »: no
+warning colour, no « Fait aujourd'hui », after the confirmed ones.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def _item(outcome: Outcome, evaluation: Evaluation) -> dict[str, Any]:
             "unverified": unverified, "overdue": outcome.status is Status.OVERDUE and not unverified,
             "source": rule.source.label, "url": rule.source.url, "act": rule.satisfied_by[0].act,
             # An act the GP does not perform (a mammography) is recorded as a result received, with its
-            # date; nor is an act the unread DMP may already hold recorded in one click.
+            # date; nor is « Fait aujourd'hui » offered for an act the unread DMP may already hold.
             "one_click": act is not None and act.performed_in_practice and not unverified}
 
 

@@ -33,8 +33,10 @@ def test_flu_alert_follows_the_dmp_vaccination_record(client, doctor, open_patie
     open_patient(client, MARTIN)                 # 66, vaccination record without influenza
     martin = unescape(client.get("/patient/alerts").text)
     assert "vaccination contre la grippe" in martin.lower()
-    # The first Shingrix dose of her DMP record (05/11/2024) counts: the second is due two months later.
-    assert "vaccination contre le zona (shingrix, 2 doses)" in martin.lower() and "à faire depuis le 05/01/2025" in martin.lower()
+    # The first Shingrix dose of her DMP record (05/11/2024) counts: the second was due two months later,
+    # at the latest six months later (05/05/2025): « schéma incomplet », overdue since the day after.
+    assert "vaccination contre le zona (shingrix, 2 doses)" in martin.lower() and "en retard depuis le 06/05/2025" in martin.lower()
+    assert "schéma incomplet : 2e dose à faire" in martin.lower()
     open_patient(client, LEFEBVRE)               # 84, vaccinated on 20/10/2026 according to his DMP
     lefebvre = unescape(client.get("/patient/alerts").text)
     assert "vaccination contre la grippe" not in lefebvre.lower()  # (the COVID-19 card cites a « grippe et covid » page)

@@ -31,7 +31,7 @@ def test_a_recorded_vaccination_is_sent_to_the_dmp_and_counts_from_there(client,
     client.login(doctor)
     open_patient(client, MARTIN)                      # her DMP vaccination record has no influenza vaccine
     assert _flu(client)["status"] == "due"
-    assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20"}).status_code == 303
+    assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20", "decision": "confirm"}).status_code == 303
     page = unescape(client.get("/p/prevention/acts/new").text)
     assert "Envoyer au DMP (note de vaccination)" in page
     [act_id] = re.findall(r'data-act="(\d+)"', page)
@@ -52,7 +52,7 @@ def test_a_recorded_vaccination_is_sent_to_the_dmp_and_counts_from_there(client,
 def test_a_secretary_may_not_send_to_the_dmp(client, doctor, secretary, open_patient, app):
     client.login(doctor)
     open_patient(client, MARTIN)
-    assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20"}).status_code == 303
+    assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20", "decision": "confirm"}).status_code == 303
     [act_id] = re.findall(r'data-act="(\d+)"', client.get("/p/prevention/acts/new").text)
     client.login(secretary, acting_for=doctor)
     open_patient(client, MARTIN)

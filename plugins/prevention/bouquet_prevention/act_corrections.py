@@ -1,5 +1,5 @@
-"""Correcting and deleting a recorded act (issue: a one-click « Fait aujourd'hui » must have a way
-back). The acts recorded in Bouquet for the patient in context are listed on the recording page;
+"""Correcting and deleting a recorded act (issue 14: a « Fait aujourd'hui » recorded by mistake must
+have a way back). The acts recorded in Bouquet for the patient in context are listed on the recording page;
 their author corrects the date (POST /p/prevention/acts/{id}/correct) or deletes the act
 (POST /p/prevention/acts/{id}/delete), with a reason each time, audited (`prevention.act_corrected`,
 `prevention.act_deleted`, with the values before and after). Statuses are computed from the acts on
@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context
+from bouquet.api.web import Form, read_fields
 from bouquet_prevention import clock
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.history import find_same, patient_ins
@@ -49,34 +50,37 @@ def _act_id(request: Request) -> int:
 async def _change(request: Request, *, deleting: bool) -> Response:
     ctx = get_context(request)
     action = "prevention.act_deleted" if deleting else "prevention.act_corrected"
-    async with request.form() as form:
-        values = {name: str(form.get(name, "")).strip() for name in ("reason", "performed_on", "patient_context_id")}
+    form = await read_fields(request, "reason", "performed_on", "patient_context_id")
+    values = form.values
     act_id = _act_id(request)
     patient = ctx.patient
+    editing = Form({"editing": str(act_id), **values}, form.errors)
     try:
         if not ctx.can(RECORD):
             raise Refusal(403, "Vous n'avez pas le droit de modifier un acte de prévention.")
         open_patient(ctx, values["patient_context_id"])
-        new_date = None if deleting else _date(values["performed_on"], patient)
+        new_date = None if deleting else _date(form, patient)
         if not values["reason"]:
-            raise Refusal(400, "Indiquez le motif de la " + ("suppression." if deleting else "correction."), "reason")
-        if len(values["reason"]) > MAX_REASON:
-            raise Refusal(400, f"Le motif tient en {MAX_REASON} caractères au plus.", "reason")
+            form.refuse("reason", "Indiquez le motif de la " + ("suppression." if deleting else "correction."))
+        elif len(values["reason"]) > MAX_REASON:
+            form.refuse("reason", f"Le motif tient en {MAX_REASON} caractères au plus.")
+        if form.errors:
+            raise Refusal(400, " ".join(form.errors.values()))
     except Refusal as refusal:
         if patient is not None and refusal.status == 403:
             await ctx.audit.log(action, outcome="denied", patient_ins=patient_ins(patient), resource=f"prevention_act/{act_id}")
-        return await render_form(request, {"editing": str(act_id), **values}, refusal)
+        return await render_form(request, editing, refusal)
     ins, account_id = patient_ins(patient), ctx.account.id
 
-    def save() -> str | None:
+    def save() -> tuple[str | None, str, date | None]:
         with ctx.db.write() as session:
             row = session.get(PreventionAct, act_id) if 0 < act_id < 2**63 else None
             if row is None or row.patient_ins != ins:
-                return "missing"
+                return "missing", "", None
             if row.recorded_by_id != account_id:
                 ctx.audit.write_in(session, action, outcome="denied", patient_ins=ins,
                                    resource=f"prevention_act/{row.id}", details={"reason": "not_the_author"})
-                return "not_author"
+                return "not_author", "", None
             before = row.performed_on.isoformat()
             details = {"act": row.act_code, "performed_on": before, "reason": values["reason"]}
             if deleting:
@@ -85,34 +89,42 @@ async def _change(request: Request, *, deleting: bool) -> Response:
                 assert new_date is not None
                 same = find_same(session, ins, row.act_code, new_date)
                 if same is not None and same.id != row.id:
-                    return "duplicate"
+                    return "duplicate", "", None
                 row.performed_on = new_date
                 session.add(row)
                 details["corrected_to"] = new_date.isoformat()
             ctx.audit.write_in(session, action, patient_ins=ins, resource=f"prevention_act/{act_id}", details=details)
-            return None
+            return None, row.act_code, row.performed_on
 
-    problem = await ctx.db.run(save)
+    problem, code, day = await ctx.db.run(save)
+    duplicate = "Cet acte est déjà enregistré à cette date : supprimez plutôt celui-ci."
     refusals = {
         "missing": Refusal(404, "Cet acte n'existe pas pour ce patient (déjà supprimé ?)."),
         "not_author": Refusal(403, "Seul le professionnel qui a enregistré cet acte peut le corriger ou le supprimer."),
-        "duplicate": Refusal(409, "Cet acte est déjà enregistré à cette date : supprimez plutôt celui-ci.", "performed_on"),
+        "duplicate": Refusal(409, duplicate, "performed_on"),
     }
     if problem is not None:
-        return await render_form(request, {"editing": str(act_id), **values}, refusals[problem])
-    ctx.flash("Acte supprimé." if deleting else "Date de l'acte corrigée.", "success")
+        if problem == "duplicate":
+            form.refuse("performed_on", duplicate)
+        return await render_form(request, editing, refusals[problem])
+    assert day is not None
+    catalogue = default_catalogue()
+    # « Mammographie de dépistage du 03/02/2026 supprimée. », « Rappel … du 05/03/2026 corrigé. » (the new date)
+    ctx.flash(catalogue.recorded_message(code, day, "supprimé" if deleting else "corrigé"), "success")
     return RedirectResponse("/p/prevention/acts/new", status_code=303)
 
 
-def _date(text: str, patient: Any) -> date:
+def _date(form: Form, patient: Any) -> date | None:
+    """The corrected date, or None with its error in `form`."""
     try:
-        day = date.fromisoformat(text)
+        day = date.fromisoformat(form.values["performed_on"])
     except ValueError:
-        raise Refusal(400, "La date de l'acte doit être une date au format AAAA-MM-JJ.", "performed_on") from None
+        form.refuse("performed_on", "La date de l'acte doit être une date au format AAAA-MM-JJ.")
+        return None
     if day > clock.today():
-        raise Refusal(400, "La date de l'acte ne peut pas être dans le futur.", "performed_on")
-    if day < patient.traits.birth_date:
-        raise Refusal(400, "La date de l'acte est antérieure à la naissance du patient.", "performed_on")
+        form.refuse("performed_on", "La date de l'acte ne peut pas être dans le futur.")
+    elif day < patient.traits.birth_date:
+        form.refuse("performed_on", "La date de l'acte est antérieure à la naissance du patient.")
     return day
 
 
@@ -120,8 +132,7 @@ async def share(request: Request) -> Response:
     """Send a vaccination recorded in Bouquet to the patient's DMP (`prevention_share_vaccination`,
     implemented by the DMP plugin under the DMP's rules): audited `prevention.act_shared`."""
     ctx = get_context(request)
-    async with request.form() as form:
-        values = {"patient_context_id": str(form.get("patient_context_id", "")).strip()}
+    values = (await read_fields(request, "patient_context_id")).values
     act_id = _act_id(request)
     patient = ctx.patient
     try:
@@ -131,7 +142,7 @@ async def share(request: Request) -> Response:
         if not may_share(ctx.plugins):
             raise Refusal(409, "Aucun service n'est configuré pour envoyer les vaccinations au DMP.")
     except Refusal as refusal:
-        return await render_form(request, {}, refusal)
+        return await render_form(request, Form(), refusal)
     ins = patient_ins(patient)
 
     def read() -> PreventionAct | None:
@@ -142,9 +153,9 @@ async def share(request: Request) -> Response:
     row = await ctx.db.run(read)
     act = default_catalogue().acts.get(row.act_code) if row is not None else None
     if row is None or act is None:
-        return await render_form(request, {}, Refusal(404, "Cet acte n'existe pas pour ce patient."))
+        return await render_form(request, Form(), Refusal(404, "Cet acte n'existe pas pour ce patient."))
     if act.kind != "vaccination":
-        return await render_form(request, {}, Refusal(400, "Seules les vaccinations s'envoient au DMP "
+        return await render_form(request, Form(), Refusal(400, "Seules les vaccinations s'envoient au DMP "
                                                            "(une note de vaccination)."))
     cvx = next((c.code for c in act.codings if c.system == CVX), None)
     answer = await share_vaccination(ctx, patient, {"act": act.code, "label": act.label, "cvx": cvx,
@@ -154,7 +165,7 @@ async def share(request: Request) -> Response:
                         details={"act": act.code, "performed_on": row.performed_on.isoformat(),
                                  "to": answer["plugin"], "reference": answer["reference"]})
     if not answer["sent"]:
-        return await render_form(request, {}, Refusal(502, answer["message"] or "L'envoi a été refusé."))
+        return await render_form(request, Form(), Refusal(502, answer["message"] or "L'envoi a été refusé."))
     ctx.flash(f"Vaccination du {row.performed_on.strftime('%d/%m/%Y')} envoyée au DMP du patient "
               "(note de vaccination).", "success")
     return RedirectResponse("/p/prevention/acts/new", status_code=303)

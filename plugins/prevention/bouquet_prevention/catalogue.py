@@ -3,6 +3,7 @@ conditions rules may target, read from `data/catalogue.yaml`."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,8 @@ class ActDefinition(BaseModel):
     code: str = Field(pattern=_CODE)
     label: str = Field(min_length=1, max_length=200)
     kind: Literal["vaccination", "depistage", "bilan"]
+    #: The grammatical gender of the label's head noun, for the messages that name the act.
+    gender: Literal["f", "m"]
     codings: tuple[Coding, ...] = ()
     #: False for an act a GP does not perform (a mammography): recorded as a result received, with its date.
     performed_in_practice: bool = True
@@ -87,6 +90,20 @@ class Catalogue:
         if not system or not code:
             return None
         return self._by_coding.get((system, code))
+
+    def recorded_message(self, act_code: str, performed_on: date, participle: str = "enregistré", *,
+                         already: bool = False, received: bool = False) -> str:
+        """« Mammographie de dépistage du 03/02/2026 enregistrée. », the participle (masculine
+        singular: « enregistré », « supprimé »…) agreeing with the act's label: the one wording of
+        every message saying what became of an act (`already`: it was recorded before;
+        `received`: the result of an exam done elsewhere, « Résultat reçu : … enregistré »)."""
+        act = self.acts.get(act_code)
+        feminine = act is not None and act.gender == "f" and not received
+        what = f"{self.label(act_code)} du {performed_on.strftime('%d/%m/%Y')}"
+        if received:
+            what = f"Résultat reçu : {what}"
+        agreed = f"{participle}e" if feminine else participle
+        return f"{what} était déjà {agreed}." if already else f"{what} {agreed}."
 
     def label(self, act_code: str) -> str:
         """The French label of an act (the code itself for an unknown one)."""

@@ -29,7 +29,7 @@ def summary_of(outcome: Outcome) -> str:
     wording = outcome.rule.wording.summary
     state = state_of(outcome)
     state = state[:1].lower() + state[1:]
-    if outcome.too_soon:
+    if outcome.incomplete:
         state += ", schéma incomplet"
     if outcome.doses:
         state += f" (dose {outcome.doses[0] + 1} sur {outcome.doses[1]})"

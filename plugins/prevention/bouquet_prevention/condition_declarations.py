@@ -17,12 +17,13 @@ from starlette.responses import RedirectResponse, Response
 from bouquet import get_context, render
 from bouquet.api.accounts import Account
 from bouquet.api.db import utcnow
+from bouquet.api.web import Form, read_fields
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.conditions import default_condition_codes
 from bouquet_prevention.history import patient_ins
 from bouquet_prevention.hooks import external_conditions
 from bouquet_prevention.models import DeclaredCondition
-from bouquet_prevention.recording import RECORD
+from bouquet_prevention.recording import RECORD, Refusal
 
 __all__ = ["conditions_page", "declare", "declared_by_patient", "declared_conditions", "launch_conditions",
            "patient_conditions", "withdraw"]
@@ -77,19 +78,15 @@ async def patient_conditions(ctx: Any, patient: Any) -> dict[str, list[str]]:
     return sources
 
 
-class _Refusal(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-
-async def conditions_page(request: Request, values: dict[str, str] | None = None,
-                          refusal: _Refusal | None = None) -> Response:
-    """The patient's conditions and the declaration form."""
+async def conditions_page(request: Request, form: Form | None = None,
+                          refusal: Refusal | None = None) -> Response:
+    """The patient's conditions and the declaration form; a refused form keeps what was typed and
+    shows every error beside its field."""
     ctx = get_context(request)
+    form = form or Form()
     if not ctx.can(READ):
         return await render(request, "prevention/conditions.html", {"prevention": {
-            "refusal": _Refusal(403, "Accès réservé aux professionnels habilités.")}}, status_code=403)
+            "refusal": Refusal(403, "Accès réservé aux professionnels habilités.")}}, status_code=403)
     patient = ctx.patient
     rows: list[dict[str, Any]] = []
     sources: dict[str, list[str]] = {}
@@ -112,7 +109,7 @@ async def conditions_page(request: Request, values: dict[str, str] | None = None
     labels = default_catalogue().conditions
     return await render(request, "prevention/conditions.html", {"prevention": {
         "labels": labels, "sources": {c: s for c, s in sorted(sources.items())}, "declared": rows,
-        "form": values or {}, "refusal": refusal, "may_record": ctx.can(RECORD),
+        "form": form.values, "errors": form.errors, "refusal": refusal, "may_record": ctx.can(RECORD),
         "patient_context_id": ctx.patient_context_id,
     }}, status_code=refusal.status if refusal else 200)
 
@@ -120,21 +117,22 @@ async def conditions_page(request: Request, values: dict[str, str] | None = None
 async def declare(request: Request) -> Response:
     """Declare a condition for the patient in context: 400 naming the field at fault, 409 if the patient changed."""
     ctx = get_context(request)
-    async with request.form() as form:
-        values = {name: str(form.get(name, "")).strip() for name in ("condition", "source", "patient_context_id")}
+    form = await read_fields(request, "condition", "source", "patient_context_id")
+    values = form.values
     try:
         _check_context(ctx, values)
         if not values["condition"]:
-            raise _Refusal(400, "Choisissez la condition à déclarer.", "condition")
-        if values["condition"] not in default_catalogue().conditions:
-            raise _Refusal(400, f"Condition inconnue : « {values['condition'][:64]} ».", "condition")
+            form.refuse("condition", "Choisissez la condition à déclarer.")
+        elif values["condition"] not in default_catalogue().conditions:
+            form.refuse("condition", f"Condition inconnue : « {values['condition'][:64]} ».")
         if not values["source"]:
-            raise _Refusal(400, "Indiquez d'où vous tenez cette information (compte rendu, interrogatoire…).",
-                           "source")
-        if len(values["source"]) > MAX_SOURCE:
-            raise _Refusal(400, f"La source tient en {MAX_SOURCE} caractères au plus.", "source")
-    except _Refusal as refusal:
-        return await _refused(request, ctx, values, refusal, "prevention.condition_declared")
+            form.refuse("source", "Indiquez d'où vous tenez cette information (compte rendu, interrogatoire…).")
+        elif len(values["source"]) > MAX_SOURCE:
+            form.refuse("source", f"La source tient en {MAX_SOURCE} caractères au plus.")
+        if form.errors:
+            raise Refusal(400, " ".join(form.errors.values()))
+    except Refusal as refusal:
+        return await _refused(request, ctx, form, refusal, "prevention.condition_declared")
     ins, account_id = patient_ins(ctx.patient), ctx.account.id
 
     def save() -> None:
@@ -157,20 +155,23 @@ async def declare(request: Request) -> Response:
 async def withdraw(request: Request) -> Response:
     """Withdraw a declaration (a correction): the reason is required; the row stays, marked withdrawn."""
     ctx = get_context(request)
-    async with request.form() as form:
-        values = {name: str(form.get(name, "")).strip() for name in ("reason", "patient_context_id")}
+    form = await read_fields(request, "reason", "patient_context_id")
+    values = form.values
     try:
         declaration_id = int(request.path_params["declaration_id"])
     except ValueError:
         declaration_id = 0
+    values["withdrawing"] = str(declaration_id)  # which declaration's form shows what was typed
     try:
         _check_context(ctx, values)
         if not values["reason"]:
-            raise _Refusal(400, "Indiquez pourquoi vous retirez cette condition.", "reason")
-        if len(values["reason"]) > MAX_REASON:
-            raise _Refusal(400, f"Le motif tient en {MAX_REASON} caractères au plus.", "reason")
-    except _Refusal as refusal:
-        return await _refused(request, ctx, values, refusal, "prevention.condition_withdrawn")
+            form.refuse("reason", "Indiquez pourquoi vous retirez cette condition.")
+        elif len(values["reason"]) > MAX_REASON:
+            form.refuse("reason", f"Le motif tient en {MAX_REASON} caractères au plus.")
+        if form.errors:
+            raise Refusal(400, " ".join(form.errors.values()))
+    except Refusal as refusal:
+        return await _refused(request, ctx, form, refusal, "prevention.condition_withdrawn")
     ins, account_id = patient_ins(ctx.patient), ctx.account.id
 
     def save() -> str | None:
@@ -187,23 +188,23 @@ async def withdraw(request: Request) -> Response:
 
     condition = await ctx.db.run(save)
     if condition is None:
-        return await conditions_page(request, values, _Refusal(404, "Cette déclaration n'existe pas pour ce patient "
-                                                                    "ou a déjà été retirée."))
+        return await conditions_page(request, form, Refusal(404, "Cette déclaration n'existe pas pour ce patient "
+                                                                 "ou a déjà été retirée."))
     ctx.flash(f"Condition retirée : {default_catalogue().conditions[condition]}.", "success")
     return RedirectResponse("/p/prevention/conditions", status_code=303)
 
 
 def _check_context(ctx: Any, values: dict[str, str]) -> None:
     if not ctx.can(RECORD):
-        raise _Refusal(403, "Vous n'avez pas le droit de déclarer une condition.")
+        raise Refusal(403, "Vous n'avez pas le droit de déclarer une condition.")
     if ctx.patient is None:
-        raise _Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
+        raise Refusal(400, "Aucun dossier patient n'est ouvert : ouvrez d'abord le dossier du patient.")
     if values.get("patient_context_id") and values["patient_context_id"] != ctx.patient_context_id:
-        raise _Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
+        raise Refusal(409, "Le dossier patient a changé depuis l'ouverture du formulaire : "
                             "vérifiez le patient et recommencez.")
 
 
-async def _refused(request: Request, ctx: Any, values: dict[str, str], refusal: _Refusal, action: str) -> Response:
+async def _refused(request: Request, ctx: Any, form: Form, refusal: Refusal, action: str) -> Response:
     if ctx.patient is not None and refusal.status == 403:
         await ctx.audit.log(action, outcome="denied", patient_ins=patient_ins(ctx.patient))
-    return await conditions_page(request, values, refusal)
+    return await conditions_page(request, form, refusal)

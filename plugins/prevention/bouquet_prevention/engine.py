@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from bouquet_prevention.dates import add_months, add_years, month_day
@@ -71,11 +71,19 @@ class Outcome:
     too_soon: tuple[date, ...] = ()
     #: The act that takes the patient out of the rule for a while (a colonoscopy), when one does.
     excluded_by: str | None = None
+    #: « schéma incomplet »: the last day the next dose could be given (the longest interval after
+    #: the last dose) has passed without it; the next dose is overdue since the day after.
+    lapsed: date | None = None
+    #: Doses given after the longest interval from the one before (they count; said as late).
+    late: tuple[date, ...] = ()
+    #: The longest interval, in months, that `lapsed` and `late` refer to.
+    max_months: int | None = None
 
     @property
     def incomplete(self) -> bool:
-        """A series with a dose that did not count (given too soon after the one before)."""
-        return bool(self.too_soon)
+        """A series with a dose that did not count (given too soon after the one before), or whose
+        next dose was not given within the longest interval."""
+        return bool(self.too_soon) or self.lapsed is not None
 
     @property
     def actionable(self) -> bool:
@@ -161,7 +169,8 @@ class Engine:
         if isinstance(schedule, Windows):
             return _windows(rule, schedule, birth, dates, on, horizon)
         return _seasonal(rule, c.season, dates, start, on, horizon, c.campaigns,  # type: ignore[arg-type]
-                         month_day(schedule.season_end) if schedule.season_end else None)
+                         month_day(schedule.season_end) if schedule.season_end else None,
+                         schedule.min_interval_months)
 
 
 def _excluded(rule: Rule, index: ActIndex, on: date) -> Outcome | None:
@@ -243,18 +252,22 @@ def _once(rule: Rule, s: Once, birth: date, dates: list[date], start: date, on: 
         counts_from = s.counts_from.reached(birth)
         dates = [d for d in dates if d >= counts_from]
     doses, intervals, minimum = s.doses, s.dose_intervals_months, s.min_dose_intervals_months
+    maximum = s.max_dose_intervals_months
     if s.late_start is not None:
         late_from = s.late_start.from_age.reached(birth)
         if (dates[0] if dates else max(on, start)) >= late_from:
             doses, intervals = s.late_start.doses, s.late_start.dose_intervals_months
-            minimum = s.late_start.min_dose_intervals_months
+            minimum, maximum = s.late_start.min_dose_intervals_months, None
     too_soon: tuple[date, ...] = ()
     if minimum is not None and len(dates) > 1:
         dates, too_soon = _valid_doses(dates, minimum)
+    late = _late_doses(dates, maximum) if maximum is not None else ()
     count = (min(len(dates), doses), doses) if doses > 1 else None
     last = dates[-1] if dates else None
+    max_months = maximum[min(len(dates), len(maximum)) - 1] if maximum and dates else None
     if len(dates) >= doses:
-        return Outcome(rule, Status.DONE, last=last, doses=count, too_soon=too_soon)
+        return Outcome(rule, Status.DONE, last=last, doses=count, too_soon=too_soon, late=late,
+                       max_months=max_months if late else None)
     if on < start:
         return _not_yet(rule, start, horizon)
     if last is not None:
@@ -264,6 +277,11 @@ def _once(rule: Rule, s: Once, birth: date, dates: list[date], start: date, on: 
             next_dose = max(next_dose, add_months(too_soon[-1], minimum[len(dates) - 1]))
         if on < next_dose:
             return Outcome(rule, Status.UPCOMING, when=next_dose, last=last, doses=count, too_soon=too_soon)
+        if maximum is not None:
+            last_day = add_months(last, maximum[len(dates) - 1])
+            if on > last_day:  # the longest interval has passed: « schéma incomplet », the next dose overdue
+                return Outcome(rule, Status.OVERDUE, since=last_day + timedelta(days=1), last=last, doses=count,
+                               too_soon=too_soon, lapsed=last_day, late=late, max_months=max_months)
         return Outcome(rule, Status.DUE, since=next_dose, last=last, doses=count, too_soon=too_soon)
     if s.overdue_from is not None:
         overdue_at: date | None = s.overdue_from.reached(birth)
@@ -283,6 +301,12 @@ def _valid_doses(dates: list[date], minimum: tuple[int, ...]) -> tuple[list[date
         else:
             too_soon.append(day)
     return valid, tuple(too_soon)
+
+
+def _late_doses(dates: list[date], maximum: tuple[int, ...]) -> tuple[date, ...]:
+    """The doses of the series given after the longest interval from the one before (they count)."""
+    return tuple(day for position, day in enumerate(dates[1:len(maximum) + 1])
+                 if day > add_months(dates[position], maximum[position]))
 
 
 def _appointment(s: FixedAges, index: int) -> int | None:
@@ -373,7 +397,8 @@ def _campaign_dates(s: Season, campaigns: tuple[tuple[date, date], ...], day: da
 
 
 def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, horizon: date,
-              campaigns: tuple[tuple[date, date], ...] = (), season_end: tuple[int, int] | None = None) -> Outcome:
+              campaigns: tuple[tuple[date, date], ...] = (), season_end: tuple[int, int] | None = None,
+              min_interval: int | None = None) -> Outcome:
     season_begins, opens, closes = _campaign_dates(s, campaigns, on)
     next_opens = _campaign_dates(s, campaigns, add_years(season_begins, 1))[1]
     ends = None
@@ -392,8 +417,13 @@ def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, h
         first = max(starts_opens, start) if start <= starts_closes else _campaign_dates(
             s, campaigns, add_years(starts_begins, 1))[1]
         return _not_yet(rule, first, horizon)
+    # The least interval after the last dose (COVID-19): not due before it, even during the campaign.
+    earliest = add_months(last, min_interval) if last is not None and min_interval else None
     if on < opens:
-        return Outcome(rule, Status.UPCOMING, when=opens, last=last)
+        return Outcome(rule, Status.UPCOMING, when=max(opens, earliest) if earliest and earliest <= closes
+                       else opens if earliest is None else next_opens, last=last)
     if on <= closes:
-        return Outcome(rule, Status.DUE, since=max(opens, start), last=last)
+        if earliest is not None and on < earliest:
+            return Outcome(rule, Status.UPCOMING, when=earliest if earliest <= closes else next_opens, last=last)
+        return Outcome(rule, Status.DUE, since=max(opens, start, earliest or opens), last=last)
     return Outcome(rule, Status.UPCOMING, when=next_opens, last=last)

@@ -59,16 +59,19 @@ def find_same(session: Session, ins: str, act_code: str, performed_on: date) -> 
         PreventionAct.performed_on == performed_on)).first()
 
 
-async def history_of(ctx: RequestContext, patient: PatientContext) -> list[Act]:
+async def history_of(ctx: RequestContext, patient: PatientContext) -> tuple[list[Act], list[str]]:
     """Everything known for `patient`: the portal's rows and the acts other plugins return through
-    `prevention_external_acts` (the DMP vaccination record when the DMP plugin is there)."""
+    `prevention_external_acts` (the DMP vaccination record when the DMP plugin is there), and the
+    plugins whose acts could not be read (failed or too slow: the statuses must say so)."""
     ins = patient_ins(patient)
 
     def read() -> list[Act]:
         with ctx.db.session() as session:
             return recorded_acts(session, ins)
 
-    return [*await ctx.db.run(read), *await external_acts(ctx, patient)]
+    recorded = await ctx.db.run(read)
+    external, failures = await external_acts(ctx, patient)
+    return [*recorded, *external], failures
 
 
 def recorded_list(session: Session, ins: str, account_id: int | None) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bouquet.api.plugins import Plugins
     from bouquet.api.web import RequestContext
 
-__all__ = ["HOOK_NAMES", "WITHHELD_NOTICE", "external_conditions_bulk", "may_share", "share_vaccination", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
+__all__ = ["HOOK_NAMES", "UNREAD_NOTICE", "WITHHELD_NOTICE", "external_conditions_bulk", "may_share", "share_vaccination", "withheld_from", "engine_for", "external_acts", "external_acts_bulk", "external_conditions", "has_bulk_acts", "register_hookspecs", "rules_for"]
 
 log = logging.getLogger("bouquet.prevention")
 
@@ -84,22 +84,34 @@ def engine_for(plugins: Plugins) -> Engine:
     return engine
 
 
-async def external_acts(ctx: RequestContext, patient: PatientContext) -> list[Act]:
-    """The acts other plugins hold for `patient` (`prevention_external_acts`); unknown codes and
-    malformed items are dropped and logged, a plugin that fails or is slow is skipped."""
+async def external_acts(ctx: RequestContext, patient: PatientContext) -> tuple[list[Act], list[str]]:
+    """The acts other plugins hold for `patient` (`prevention_external_acts`), and the names of the
+    plugins that failed, were too slow or answered something other than a list: their acts are
+    missing and the caller must say so (`UNREAD_NOTICE`), as the bulk variant does. Unknown codes
+    and malformed items are dropped and logged."""
     register_hookspecs(ctx.plugins.pm)
+    failures: list[str] = []
     results = await ctx.plugins.acall("prevention_external_acts", ctx=ctx, patient=patient,
-                                      timeout=EXTERNAL_TIMEOUT_SECONDS)
+                                      timeout=EXTERNAL_TIMEOUT_SECONDS, failures=failures)
     known = default_catalogue().acts
     acts: list[Act] = []
     for result in results:
-        for item in result.value if isinstance(result.value, list | tuple) else [result.value]:
+        if not isinstance(result.value, list | tuple):
+            log.warning("plugin %s returned prevention acts Bouquet cannot use; ignored", result.plugin)
+            failures.append(result.plugin)
+            continue
+        for item in result.value:
             act = _as_act(item)
             if act is None or act.code not in known:
                 log.warning("plugin %s returned a prevention act Bouquet cannot use; ignored", result.plugin)
                 continue
             acts.append(act)
-    return acts
+    return acts, failures
+
+
+#: Said on each vaccination line (panel, alert, patient.json) computed while another plugin's acts
+#: (the DMP's vaccinations) could not be read for this patient: failed or missed its budget.
+UNREAD_NOTICE = "Vaccinations du DMP non lues : statut à vérifier."
 
 
 #: Said on each line computed without the acts other plugins hold for the professional (a secretary's view).

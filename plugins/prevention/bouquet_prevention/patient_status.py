@@ -1,12 +1,14 @@
 """Where every rule stands for the patient in context, as JSON (GET /p/prevention/patient.json).
 
 What the patient page's prevention panel will show: the portal's recorded acts plus what other
-plugins return through `prevention_external_acts` / `prevention_conditions`. Needs
+plugins return through `prevention_external_acts` / `prevention_conditions` (saying, on each vaccination, when the
+former could not be read). Needs
 `prevention.read`; every read is audited with the patient's INS.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,11 +21,43 @@ from bouquet_prevention import clock
 from bouquet_prevention.condition_declarations import patient_conditions
 from bouquet_prevention.engine import Outcome, PatientFacts, Status
 from bouquet_prevention.history import history_of
-from bouquet_prevention.hooks import engine_for, withheld_from
+from bouquet_prevention.hooks import UNREAD_NOTICE, engine_for, withheld_from
 
-__all__ = ["READ", "evaluate_patient", "evaluate_with_conditions", "outcome_json", "patient_status"]
+__all__ = ["READ", "Evaluation", "evaluate_patient", "outcome_json", "patient_status"]
 
 READ = "prevention.read"
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Where every rule stands for one patient today, and what it was computed without.
+
+    `unread` names the plugins whose acts (the DMP's vaccinations) could not be read for this
+    patient (failed or missed their budget): every vaccination line then says so
+    (`caveat`), and one that is due or overdue is only « à vérifier » (`unverified`), never a
+    confirmed thing to do — the missing record may hold the very dose."""
+
+    on: date
+    outcomes: list[Outcome]
+    conditions: frozenset[str]
+    unread: tuple[str, ...] = ()
+    withheld: str | None = None
+
+    @staticmethod
+    def affected(outcome: Outcome) -> bool:
+        """Whether acts other plugins hold could change this outcome (vaccinations: the DMP's)."""
+        return outcome.rule.category == "vaccination"
+
+    def unverified(self, outcome: Outcome) -> bool:
+        """Due or overdue, possibly only because the DMP's vaccinations could not be read."""
+        return bool(self.unread) and outcome.actionable and self.affected(outcome)
+
+    def caveat(self, outcome: Outcome) -> str | None:
+        """What this line was computed without, in French, or None."""
+        if not self.affected(outcome):
+            return None
+        notes = [note for note in (UNREAD_NOTICE if self.unread else None, self.withheld) if note]
+        return " ".join(notes) or None
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -37,28 +71,26 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "when": iso(outcome.when), "until": iso(outcome.until), "last": iso(outcome.last),
         "doses": list(outcome.doses) if outcome.doses else None,
         "incomplete": outcome.incomplete, "too_soon": [d.isoformat() for d in outcome.too_soon],
-        "excluded_by": outcome.excluded_by,
+        "excluded_by": outcome.excluded_by, "lapsed": iso(outcome.lapsed),
+        "late": [d.isoformat() for d in outcome.late],
     }
 
 
-async def evaluate_patient(ctx: Any, patient: Any, resource: str) -> tuple[date, list[Outcome]]:
-    """Today and every rule's outcome for `patient` (see `evaluate_with_conditions`)."""
-    on, outcomes, _ = await evaluate_with_conditions(ctx, patient, resource)
-    return on, outcomes
-
-
-async def evaluate_with_conditions(ctx: Any, patient: Any, resource: str) -> tuple[date, list[Outcome], frozenset[str]]:
-    """Today and every rule's outcome for `patient`: the portal's acts and other plugins' acts, and
-    the conditions from the practice software's launch, other plugins and declarations. Writes the
-    audit event "prevention.read" (`resource` says which view read it)."""
+async def evaluate_patient(ctx: Any, patient: Any, resource: str) -> Evaluation:
+    """Every rule's outcome for `patient` today, and what it was computed without (see `Evaluation`):
+    the portal's acts and other plugins' acts, and the conditions from the practice software's
+    launch, other plugins and declarations. Writes the audit event "prevention.read" (`resource`
+    says which view read it; `external_failed` the plugins whose acts could not be read)."""
     conditions = frozenset(await patient_conditions(ctx, patient))
     facts = PatientFacts(patient.traits.birth_date, patient.traits.sex.value, conditions)
-    acts = await history_of(ctx, patient)
+    acts, failed = await history_of(ctx, patient)
     on = clock.today()
     outcomes = engine_for(ctx.plugins).evaluate(facts, acts, on)
+    unread = tuple(dict.fromkeys(failed))
     # The trail names a non-qualified identity by its traits, never by its INS (bouquet.api.patient.audit_ins).
-    await ctx.audit.log("prevention.read", patient_ins=audit_ins(patient), resource=resource)
-    return on, outcomes, conditions
+    await ctx.audit.log("prevention.read", patient_ins=audit_ins(patient), resource=resource,
+                        **({"details": {"external_failed": list(unread)}} if unread else {}))
+    return Evaluation(on, outcomes, conditions, unread, withheld_from(ctx))
 
 
 async def patient_status(request: Request) -> Response:
@@ -70,9 +102,21 @@ async def patient_status(request: Request) -> Response:
     patient = ctx.patient
     if patient is None:
         return JSONResponse({"error": "no_patient", "reason": "Aucun dossier patient n'est ouvert."}, status_code=409)
-    on, outcomes = await evaluate_patient(ctx, patient, "prevention/patient")
+    evaluation = await evaluate_patient(ctx, patient, "prevention/patient")
     everything = request.query_params.get("all") == "1"
-    withheld = withheld_from(ctx)
-    return JSONResponse({"on": on.isoformat(), "outcomes": [
-        outcome_json(o) | ({"withheld": withheld} if withheld and o.rule.category == "vaccination" else {})
-        for o in outcomes if everything or o.status is not Status.NOT_APPLICABLE]})
+
+    def one(outcome: Outcome) -> dict[str, Any]:
+        found = outcome_json(outcome)
+        if evaluation.withheld and evaluation.affected(outcome):
+            found["withheld"] = evaluation.withheld
+        if evaluation.unread and evaluation.affected(outcome):
+            found["unread"] = UNREAD_NOTICE
+            found["unverified"] = evaluation.unverified(outcome)
+        return found
+
+    body: dict[str, Any] = {"on": evaluation.on.isoformat(),
+                            "outcomes": [one(o) for o in evaluation.outcomes
+                                         if everything or o.status is not Status.NOT_APPLICABLE]}
+    if evaluation.unread:
+        body["external_failed"] = list(evaluation.unread)
+    return JSONResponse(body)

@@ -75,6 +75,13 @@ class ListedPatient:
     def matricule(self) -> str:
         return self.ins.partition("|")[2]
 
+    @property
+    def ins_shareable(self) -> bool:
+        """Whether the INS may leave the portal (a file, the audit trail): only for a qualified
+        identity (RNIV; `bouquet.api.patient`). A patient declared from a file without
+        `identity_status`, or opened with another status, is named by traits instead."""
+        return self.traits.get("identity_status") == "qualifiee"
+
 
 @dataclass(frozen=True, slots=True)
 class PopulationRow:

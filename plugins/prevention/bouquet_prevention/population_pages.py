@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.api.patient import OPEN_PATIENT, PatientContext, establish_in_session
-from bouquet.api.web import csv_document
+from bouquet.api.patient import OPEN_PATIENT, PatientContext, PatientContextError, audit_ins, establish_in_session
+from bouquet.api.web import csv_document, read_fields
 from bouquet_prevention import clock, population
 from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.hooks import (
@@ -151,7 +151,7 @@ async def view(request: Request) -> Response:
     shown = rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     await ctx.audit.log("prevention.population_viewed", resource="prevention/mes-patients", details={
         "rule": rule, "status": status, "page": page, "patients": patients, "rows": len(rows),
-        "shown": sorted({row.patient.ins for row in shown}), "external_failed": failures})
+        "shown": sorted({_audit_name(row.patient) for row in shown}), "external_failed": failures})
     return await _page(request, context | {
         "notice": EXTERNAL_NOTICE if failures else None,
         "rule": rule, "status": status, "page": page, "pages": pages, "total": len(rows), "patients": patients,
@@ -174,7 +174,8 @@ async def export_csv(request: Request) -> Response:
     patients, rows, failures = await _compute(ctx, rule, status)
     withheld = withheld_from(ctx)
     document = csv_document(CSV_HEADER, [
-        (p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex, p.matricule,
+        (p.birth_name, " ".join(p.given_names), _day(p.birth_date), p.sex,
+         p.matricule if p.ins_shareable else INS_WITHHELD,
          ", ".join(population.RELATION_LABELS[r] for r in sorted(p.relations)),
          outcome.rule.title, state_label(outcome, withheld), _day(row.date), outcome.rule.source.label)
         for row in rows for p, outcome in [(row.patient, row.outcome)]])
@@ -189,8 +190,7 @@ async def export_csv(request: Request) -> Response:
 async def open_patient(request: Request) -> Response:
     """Open a patient of the list as the patient in context, then show the patient page."""
     ctx = get_context(request)
-    async with request.form() as form:
-        ins = str(form.get("ins", "")).strip()
+    ins = (await read_fields(request, "ins")).values["ins"]
     if not ctx.can(POPULATION) or not ctx.can(OPEN_PATIENT):
         ctx.flash("Votre compte ne permet pas d'ouvrir le dossier d'un patient.", "error")
         return RedirectResponse("/p/prevention/mes-patients", status_code=303)
@@ -207,6 +207,20 @@ async def open_patient(request: Request) -> Response:
     await establish_in_session(ctx, PatientContext.from_dict(listed.traits, today=clock.today()),
                                "bouquet-prevention")
     return RedirectResponse("/patient", status_code=303)
+
+
+#: The CSV's INS cell for an identity that is not qualified: its INS is not shared (RNIV).
+INS_WITHHELD = "non partagé (identité non qualifiée)"
+
+
+def _audit_name(patient: population.ListedPatient) -> str:
+    """The patient as the audit trail may name them: the INS of a qualified identity, else the traits."""
+    if patient.ins_shareable:
+        return patient.ins
+    try:
+        return audit_ins(PatientContext.from_dict(patient.traits, today=clock.today()))
+    except PatientContextError:  # traits are checked when stored: only a row edited by hand gets here
+        return "traits|illisibles"
 
 
 def _row(row: population.PopulationRow, withheld: str | None = None) -> dict[str, Any]:

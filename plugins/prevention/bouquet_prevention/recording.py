@@ -1,20 +1,23 @@
 """Recording a prevention act for the patient in context: the form (GET /p/prevention/acts/new) and
 POST /p/prevention/acts (CSRF-protected by the core, `prevention.record` required, audited).
 
-The patient page's panel posts with `then=patient`: the outcome becomes a flash message and the
-answer asks htmx to reload the page (`HX-Refresh`), or redirects to it without htmx, so the panel
-and the alerts show the act at once."""
+Nothing is recorded in one click: a POST without `decision` is checked and answered with a
+confirmation page saying what will be recorded, for whom and on which date (« Confirmer » /
+« Annuler », one plain form: no JavaScript needed); only `decision=confirm` records, `cancel`
+records nothing. The patient page's « Fait aujourd'hui » posts with `then=patient`: the outcome
+becomes a flash message on the patient page, whose panel and alerts then show the act. An exam a GP
+does not perform (a mammography) is recorded as a result received, at the exam's date."""
 
 from __future__ import annotations
 
 from datetime import date
-from html import escape
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
+from bouquet.api.web import Form, read_fields
 from bouquet_prevention import clock
 from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.history import find_same, patient_ins, recorded_list
@@ -25,10 +28,13 @@ __all__ = ["RECORD", "Refusal", "new_act", "record_act", "render_form"]
 
 RECORD = "prevention.record"
 _NOT_ALLOWED = "Vous n'avez pas le droit d'enregistrer un acte de prévention."
+_FIELDS = ("act_code", "performed_on", "patient_context_id", "then", "decision")
+CANCELLED = "Enregistrement annulé : rien n'a été enregistré."
 
 
 class Refusal(Exception):
-    """Why a request was refused: HTTP status, French message, the form field at fault."""
+    """Why a request was refused as a whole (no right, no patient, another patient): HTTP status and
+    French message; `field` names the form field at fault when there is one."""
 
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -39,31 +45,37 @@ async def new_act(request: Request) -> Response:
     """The form to record an act for the patient in context; `?rule=` or `?act=` preselects the act."""
     ctx = get_context(request)
     if not ctx.can(RECORD):
-        return await _page(request, {}, Refusal(403, _NOT_ALLOWED))
-    values = {"act_code": request.query_params.get("act", "")}
+        return await render_form(request, Form(), Refusal(403, _NOT_ALLOWED))
+    values = {"act_code": request.query_params.get("act", "")[:64]}
     rule = rules_for(ctx.plugins).get(request.query_params.get("rule", ""))
     if rule is not None and not values["act_code"]:
         values["act_code"] = rule.satisfied_by[0].act
-    return await _page(request, values)
+    return await render_form(request, Form(values))
 
 
 async def record_act(request: Request) -> Response:
-    """Record one act; 400 with a French message for an unknown act, a bad or impossible date, no patient."""
+    """Check the act, then ask for confirmation; record it only once confirmed (see the module)."""
     ctx = get_context(request)
-    async with request.form() as form:
-        values = {name: str(form.get(name, "")).strip()
-                  for name in ("act_code", "performed_on", "patient_context_id", "then")}
+    form = await read_fields(request, *_FIELDS)
+    values = form.values
     patient = ctx.patient
     if not ctx.can(RECORD):
         if patient is not None:
             await ctx.audit.log("prevention.act_recorded", outcome="denied", patient_ins=patient_ins(patient),
                                 details={"act": values["act_code"][:64]})
-        return await _reply(request, values, Refusal(403, _NOT_ALLOWED))
+        return await _reply(request, form, Refusal(403, _NOT_ALLOWED))
+    if values["decision"] not in ("", "confirm", "cancel"):
+        return await _reply(request, form, Refusal(400, "Choisissez « Confirmer » ou « Annuler »."))
+    if values["decision"] == "cancel":
+        ctx.flash(CANCELLED, "info")
+        return _back(values, 303)
     try:
-        act_code, performed_on = _validated(ctx, values)
+        act_code, performed_on = _validated(ctx, form)
     except Refusal as refusal:
-        return await _reply(request, values, refusal)
+        return await _reply(request, form, refusal)
     assert patient is not None and ctx.account is not None  # checked by _validated and the sign-in
+    if values["decision"] != "confirm":
+        return await _confirmation(request, form, act_code, performed_on)
     ins, account_id = patient_ins(patient), ctx.account.id
 
     def save() -> tuple[int, bool]:
@@ -81,25 +93,32 @@ async def record_act(request: Request) -> Response:
             return row.id, existing is None  # type: ignore[return-value]
 
     _, created = await ctx.db.run(save)
-    label = default_catalogue().label(act_code)
-    message = (f"{label} du {performed_on.strftime('%d/%m/%Y')} enregistré." if created
-               else f"{label} du {performed_on.strftime('%d/%m/%Y')} était déjà enregistré.")
-    status_code = 201 if created else 200
-    if values["then"] == "patient":
-        ctx.flash(message, "success")
-        return _back_to_patient(request, status_code)
-    if "hx-request" in request.headers:
-        return HTMLResponse(f'<p class="fr-alert fr-alert--success fr-alert--sm" role="status">{escape(message)}</p>',
+    catalogue = default_catalogue()
+    ctx.flash(catalogue.recorded_message(act_code, performed_on, already=not created,
+                                         received=not catalogue.acts[act_code].performed_in_practice), "success")
+    return _back(values, 303)
+
+
+def _back(values: dict[str, str], status_code: int) -> Response:
+    """Where the person came from: the patient page (its panel and alerts then show what changed;
+    the flash says what), or the recording page."""
+    if values.get("then") == "patient":
+        return RedirectResponse("/patient", status_code=status_code)
+    code = values.get("act_code", "")
+    known = code in default_catalogue().acts
+    return RedirectResponse(f"/p/prevention/acts/new?act={code}" if known else "/p/prevention/acts/new",
                             status_code=status_code)
-    ctx.flash(message, "success")
-    return RedirectResponse(f"/p/prevention/acts/new?act={act_code}", status_code=303)
 
 
-def _back_to_patient(request: Request, status_code: int) -> Response:
-    """Back to the patient page, whose panel and alerts then show what changed (the flash says what)."""
-    if "hx-request" in request.headers:
-        return HTMLResponse("", status_code=status_code, headers={"HX-Refresh": "true"})
-    return RedirectResponse("/patient", status_code=303)
+async def _confirmation(request: Request, form: Form, act_code: str, performed_on: date) -> Response:
+    """The page that says what will be recorded, for whom, on which date; « Confirmer » / « Annuler »."""
+    ctx = get_context(request)
+    act = default_catalogue().acts[act_code]
+    return await render(request, "prevention/confirm.html", {"prevention": {
+        "form": form.values, "label": act.label, "received": not act.performed_in_practice,
+        "performed_on": performed_on, "today": performed_on == clock.today(),
+        "patient_context_id": ctx.patient_context_id,
+    }})
 
 
 def open_patient(ctx: Any, posted_context_id: str) -> Any:
@@ -114,43 +133,43 @@ def open_patient(ctx: Any, posted_context_id: str) -> Any:
     return patient
 
 
-def _validated(ctx: Any, values: dict[str, str]) -> tuple[str, date]:
+def _validated(ctx: Any, form: Form) -> tuple[str, date]:
+    """The act and its date, every field's error in `form` at once (then a Refusal of 400)."""
+    values = form.values
     patient = open_patient(ctx, values["patient_context_id"])
     acts = default_catalogue().acts
     if not values["act_code"]:
-        raise Refusal(400, "Choisissez l'acte à enregistrer.", "act_code")
-    if values["act_code"] not in acts:
-        raise Refusal(400, f"Acte inconnu : « {values['act_code'][:64]} ».", "act_code")
+        form.refuse("act_code", "Choisissez l'acte à enregistrer.")
+    elif values["act_code"] not in acts:
+        form.refuse("act_code", f"Acte inconnu : « {values['act_code'][:64]} ».")
+    performed_on = None
     try:
         performed_on = date.fromisoformat(values["performed_on"])
     except ValueError:
-        raise Refusal(400, "La date de l'acte doit être une date au format AAAA-MM-JJ.", "performed_on") from None
-    if performed_on > clock.today():
-        raise Refusal(400, "La date de l'acte ne peut pas être dans le futur.", "performed_on")
+        form.refuse("performed_on", "La date de l'acte doit être une date au format AAAA-MM-JJ.")
+    if performed_on is not None and performed_on > clock.today():
+        form.refuse("performed_on", "La date de l'acte ne peut pas être dans le futur.")
     born = patient.traits.birth_date
-    if performed_on < born:
-        raise Refusal(400, "La date de l'acte est antérieure à la naissance du patient "
-                            f"({born.strftime('%d/%m/%Y')}).", "performed_on")
+    if performed_on is not None and performed_on < born:
+        form.refuse("performed_on", "La date de l'acte est antérieure à la naissance du patient "
+                                    f"({born.strftime('%d/%m/%Y')}).")
+    if form.errors or performed_on is None:
+        raise Refusal(400, " ".join(form.errors.values()))
     return values["act_code"], performed_on
 
 
-async def _reply(request: Request, values: dict[str, str], refusal: Refusal) -> Response:
-    if values.get("then") == "patient" and "hx-request" in request.headers:
+async def _reply(request: Request, form: Form, refusal: Refusal) -> Response:
+    """A refusal: from the patient page's « Fait aujourd'hui », a flash on the patient page; else the
+    recording page again with what was typed and every error."""
+    if form.values.get("then") == "patient":
         get_context(request).flash(refusal.message, "error")
-        return _back_to_patient(request, refusal.status)
-    if "hx-request" in request.headers:
-        return HTMLResponse(f'<p class="fr-error-text" role="alert">{escape(refusal.message)}</p>',
-                            status_code=refusal.status)
-    return await _page(request, values, refusal)
+        return _back(form.values, 303)
+    return await render_form(request, form, refusal)
 
 
-async def _page(request: Request, values: dict[str, str], refusal: Refusal | None = None) -> Response:
-    return await render_form(request, values, refusal)
-
-
-async def render_form(request: Request, values: dict[str, str], refusal: Refusal | None = None) -> Response:
+async def render_form(request: Request, form: Form, refusal: Refusal | None = None) -> Response:
     """The recording page: the form, and the acts recorded in Bouquet for the patient (each
-    correctable and deletable by its author); a refusal keeps what was typed."""
+    correctable and deletable by its author); a refusal keeps what was typed, with every error."""
     ctx = get_context(request)
     catalogue = default_catalogue()
     options = [(act.code, act.label) for act in catalogue.acts.values()]
@@ -165,7 +184,7 @@ async def render_form(request: Request, values: dict[str, str], refusal: Refusal
         recorded = await ctx.db.run(read)
     received = {act.code for act in catalogue.acts.values() if not act.performed_in_practice}
     return await render(request, "prevention/record.html", {"prevention": {
-        "form": values, "options": options, "refusal": refusal, "today": clock.today().isoformat(),
+        "form": form.values, "errors": form.errors, "options": options, "refusal": refusal, "today": clock.today().isoformat(),
         "may_record": ctx.can(RECORD), "patient_context_id": ctx.patient_context_id, "recorded": recorded,
         "received": sorted(received), "may_share": may_share(ctx.plugins),
         "vaccines": sorted(code for code, act in catalogue.acts.items() if act.kind == "vaccination"),

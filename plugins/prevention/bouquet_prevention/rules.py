@@ -124,13 +124,17 @@ class Once(_Strict):
     at or after `late_start.from_age` needs `late_start.doses` instead.
 
     `dose_intervals_months` is when the next dose is recommended; `min_dose_intervals_months` the
-    least interval for a dose to count (a dose given sooner does not: « schéma incomplet »).
+    least interval for a dose to count (a dose given sooner does not: « schéma incomplet »);
+    `max_dose_intervals_months` the longest (Shingrix: 6 months): once it has passed without the
+    next dose, the series is « schéma incomplet » and the next dose overdue; a dose given later
+    still counts and is reported as given late.
     """
 
     kind: Literal["once"]
     doses: int = Field(default=1, ge=1, le=6)
     dose_intervals_months: tuple[int, ...] = ()
     min_dose_intervals_months: tuple[int, ...] | None = None
+    max_dose_intervals_months: tuple[int, ...] | None = None
     overdue_from: Age | None = None
     grace_months: int | None = Field(default=None, ge=0, le=240)
     late_start: LateStart | None = None
@@ -141,6 +145,12 @@ class Once(_Strict):
         _check_intervals(self.doses, self.dose_intervals_months, "dose_intervals_months")
         if self.min_dose_intervals_months is not None:
             _check_intervals(self.doses, self.min_dose_intervals_months, "min_dose_intervals_months")
+        if self.max_dose_intervals_months is not None:
+            _check_intervals(self.doses, self.max_dose_intervals_months, "max_dose_intervals_months")
+            shortest = self.min_dose_intervals_months or self.dose_intervals_months
+            if any(most < least for most, least in zip(self.max_dose_intervals_months, shortest, strict=False)):
+                raise ValueError("max_dose_intervals_months must not be shorter than the recommended "
+                                 "or least intervals")
         if self.overdue_from is not None and self.grace_months is not None:
             raise ValueError("give overdue_from or grace_months, not both")
         return self
@@ -219,7 +229,8 @@ class Seasonal(_Strict):
     campaign (`campaign_start` to `campaign_end` inclusive, which may cross the new year) and
     upcoming outside it. Dates are "MM-DD". With `campaign` (a name of `data/seasons/`), a
     season that has a file uses its real dates (an extension to 28 February…); the MM-DD dates
-    are used for seasons without one."""
+    are used for seasons without one. `min_interval_months`: the least interval after the last
+    dose (COVID-19: 6 months in autumn, 3 in spring); until then the act is upcoming, not due."""
 
     kind: Literal["seasonal"]
     season_start: str
@@ -227,6 +238,7 @@ class Seasonal(_Strict):
     campaign_end: str
     campaign: str | None = Field(default=None, pattern=_ID)
     season_end: str | None = Field(default=None, description="Last day of a season shorter than a year (spring)")
+    min_interval_months: int | None = Field(default=None, ge=1, le=24)
 
     @field_validator("season_start", "campaign_start", "campaign_end", "season_end")
     @classmethod

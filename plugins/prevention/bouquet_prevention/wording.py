@@ -29,12 +29,24 @@ def never_done(outcome: Outcome) -> bool:
 
 
 def problem_of(outcome: Outcome) -> str | None:
-    """What is wrong with the acts known, if anything: « schéma incomplet » and why."""
-    if not outcome.too_soon:
-        return None
-    doses = ", ".join(day(d) for d in outcome.too_soon)
-    plural = "s" if len(outcome.too_soon) > 1 else ""
-    return f"Schéma incomplet : dose{plural} du {doses} trop rapprochée{plural} de la précédente, non comptée{plural}"
+    """What is wrong with the acts known, if anything: « schéma incomplet » and why, and what is due."""
+    problems = []
+    if outcome.too_soon:
+        doses = ", ".join(day(d) for d in outcome.too_soon)
+        plural = "s" if len(outcome.too_soon) > 1 else ""
+        problems.append(f"Schéma incomplet : dose{plural} du {doses} trop rapprochée{plural} de la précédente, "
+                        f"non comptée{plural}")
+    if outcome.lapsed is not None and outcome.last is not None:
+        given = outcome.doses[0] if outcome.doses else 1
+        problems.append(f"Schéma incomplet : {given + 1}e dose à faire dès que possible — le délai maximal de "
+                        f"{outcome.max_months} mois après la dose du {day(outcome.last)} a pris fin le "
+                        f"{day(outcome.lapsed)}")
+    if outcome.late:
+        doses = ", ".join(day(d) for d in outcome.late)
+        plural = "s" if len(outcome.late) > 1 else ""
+        problems.append(f"Dose{plural} du {doses} donnée{plural} plus de {outcome.max_months} mois après la "
+                        f"précédente (comptée{plural}, le schéma n'est pas recommencé)")
+    return " · ".join(problems) or None
 
 
 def state_of(outcome: Outcome) -> str:

@@ -31,9 +31,9 @@ def test_recorded_corrected_deleted_and_the_status_recomputed(client: Any, app: 
     client.login(doctor)
     open_patient(client)
     assert flu(client)["status"] == "due"
-    # The one-click button records today's date.
+    # « Fait aujourd'hui », confirmed, records today's date.
     assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": today.isoformat(),
-                                                 "then": "patient"}).status_code == 303
+                                                 "then": "patient", "decision": "confirm"}).status_code == 303
     assert flu(client)["status"] == "done" and flu(client)["last"] == today.isoformat()
     page = unescape(client.get("/p/prevention/acts/new").text)
     [act_id] = re.findall(r'data-act="(\d+)"', page)
@@ -43,13 +43,19 @@ def test_recorded_corrected_deleted_and_the_status_recomputed(client: Any, app: 
     refused = client.submit(f"/p/prevention/acts/{act_id}/correct", {"performed_on": "2025-12-01", "reason": ""})
     assert refused.status_code == 400 and "motif de la correction" in unescape(refused.text)
     assert 'value="2025-12-01"' in refused.text and flu(client)["last"] == today.isoformat()
-    future = client.submit(f"/p/prevention/acts/{act_id}/correct", {"performed_on": "2027-01-01", "reason": "x"})
-    assert future.status_code == 400 and flu(client)["last"] == today.isoformat()
+    assert f'id="reason-c-{act_id}-error"' in refused.text  # the error beside its field
+    # Both errors at once (a date in the future and no reason), what was typed kept.
+    future = client.submit(f"/p/prevention/acts/{act_id}/correct", {"performed_on": "2027-01-01", "reason": ""})
+    text = unescape(future.text)
+    assert future.status_code == 400 and "ne peut pas être dans le futur" in text and "motif de la correction" in text
+    assert 'value="2027-01-01"' in future.text and flu(client)["last"] == today.isoformat()
 
     # Corrected: it was last season's vaccine, so this season's is due again.
     corrected = client.submit(f"/p/prevention/acts/{act_id}/correct",
                               {"performed_on": "2025-12-01", "reason": "Vaccin de la saison dernière, clic erroné"})
     assert corrected.status_code == 303
+    assert "Vaccination contre la grippe saisonnière du 01/12/2025 corrigée." in unescape(
+        client.get(corrected.headers["location"]).text)
     assert flu(client)["status"] == "due" and flu(client)["last"] == "2025-12-01"
     [event] = events(app, "prevention.act_corrected")
     assert event.patient_ins == MARTIN_INS and event.details == {
@@ -70,7 +76,10 @@ def test_recorded_corrected_deleted_and_the_status_recomputed(client: Any, app: 
     client.login(doctor)
     open_patient(client)
     assert client.submit(f"/p/prevention/acts/{act_id}/delete", {"reason": ""}).status_code == 400
-    assert client.submit(f"/p/prevention/acts/{act_id}/delete", {"reason": "Jamais fait"}).status_code == 303
+    deleted = client.submit(f"/p/prevention/acts/{act_id}/delete", {"reason": "Jamais fait"})
+    assert deleted.status_code == 303
+    assert "Vaccination contre la grippe saisonnière du 01/12/2025 supprimée." in unescape(
+        client.get(deleted.headers["location"]).text)
     assert flu(client)["status"] == "due" and flu(client)["last"] is None
     assert events(app, "prevention.act_deleted")[-1].details == {"act": "grippe", "performed_on": "2025-12-01",
                                                                  "reason": "Jamais fait"}
@@ -96,7 +105,8 @@ def test_sending_a_vaccination_elsewhere_says_why_it_failed(make_app: Any, docto
         with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as client:
             client.login(doctor)
             open_patient(client)
-            client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20"})
+            client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-20",
+                                                 "decision": "confirm"})
             page = client.get("/p/prevention/acts/new").text
             assert ("Envoyer au DMP" in page) == bool(extra)
             [act_id] = re.findall(r'data-act="(\d+)"', page)

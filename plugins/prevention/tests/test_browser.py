@@ -31,7 +31,7 @@ def served(make_app: Any, today: date) -> Any:
     stop()
 
 
-def test_population_view_then_one_click_clears_the_flu_alert(browser: Any, served: Any, doctor: Any) -> None:
+def test_population_view_then_a_confirmed_act_clears_the_flu_alert(browser: Any, served: Any, doctor: Any) -> None:
     app, url = served
     with app.state.db.write() as session:
         population.declare(session, doctor.id, [MARTIN, *synthetic_patients(12, first_year=1940, years=30)])
@@ -73,8 +73,20 @@ def test_population_view_then_one_click_clears_the_flu_alert(browser: Any, serve
         page.wait_for_function("document.documentElement.hasAttribute('data-fr-js')")
         assert_accessible(page)
 
-        panel.get_by_role("button", name=re.compile(f"Fait aujourd'hui : {FLU}")).click()
-        page.get_by_text(f"{FLU} du 28/11/2026 enregistré.").wait_for()  # the page reloaded
+        # « Fait aujourd'hui » asks first: Annuler records nothing, then Confirmer records it.
+        panel.get_by_role("button", name=re.compile(f"Fait aujourd'hui… : {FLU}")).click()
+        page.get_by_role("heading", name="Confirmer l'enregistrement").wait_for()
+        assert "28/11/2026 (aujourd'hui)" in page.get_by_test_id("to-record").inner_text()
+        assert_accessible(page)
+        page.get_by_role("button", name="Annuler").click()
+        page.wait_for_url("**/patient")
+        page.get_by_text("Enregistrement annulé : rien n'a été enregistré.").wait_for()
+        flu_alert.wait_for()
+        panel = page.get_by_test_id("prevention-panel")
+        panel.get_by_role("button", name=re.compile(f"Fait aujourd'hui… : {FLU}")).click()
+        page.get_by_role("button", name=re.compile("^Confirmer")).click()
+        page.wait_for_url("**/patient")
+        page.get_by_text(f"{FLU} du 28/11/2026 enregistrée.").wait_for()
         page.get_by_test_id("prevention-panel").wait_for()
         alerts.first.wait_for()
         assert flu_alert.count() == 0 and alerts.count() > 0

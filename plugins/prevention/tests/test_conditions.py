@@ -70,6 +70,9 @@ def test_a_declared_condition_changes_the_page_cds_and_the_list_and_can_be_withd
     assert 'value="maladie-respiratoire-chronique" selected' in refused.text
     unknown = client.submit("/p/prevention/conditions", {"condition": "inventee", "source": "CR"})
     assert unknown.status_code == 400 and "Condition inconnue" in unescape(unknown.text)
+    # Both fields wrong: both errors at once, each beside its field.
+    both = client.submit("/p/prevention/conditions", {"condition": "", "source": ""})
+    assert both.status_code == 400 and 'id="condition-error"' in both.text and 'id="source-error"' in both.text
     assert events(app, "prevention.condition_declared") == []
 
     # Corrected and resubmitted.
@@ -94,6 +97,7 @@ def test_a_declared_condition_changes_the_page_cds_and_the_list_and_can_be_withd
     declaration = re.search(r'data-declaration="(\d+)"', page).group(1)
     no_reason = client.submit(f"/p/prevention/conditions/{declaration}/withdraw", {"reason": ""})
     assert no_reason.status_code == 400 and RSV in panel_rules(client)
+    assert f'id="reason-{declaration}-error"' in no_reason.text
     withdrawn = client.submit(f"/p/prevention/conditions/{declaration}/withdraw", {"reason": "Erreur de patient"})
     assert withdrawn.status_code == 303
     assert RSV not in panel_rules(client)

@@ -206,6 +206,12 @@ CASES = [
     c("dtcapolio: booster at 6 does not count", DTCAPOLIO, "F", born(12), DUE, birthday(born(12), 11),
       acts=[("dTcaP", ago(6))]),
     c("dtcapolio: done at 12", DTCAPOLIO, "M", born(13), DONE, None, acts=[("dTcaP", ago(1))]),
+    # The DTCaPolio booster at 6 (2026.1): due from the 6th birthday, overdue from the 7th, until 11.
+    c("dtcapolio 6: 6 tomorrow", "rappel-dtcapolio-6-ans", "F", born(6, -1), UPCOMING, ON + DAY),
+    c("dtcapolio 6: 6 today", "rappel-dtcapolio-6-ans", "M", born(6), DUE, ON),
+    c("dtcapolio 6: 7 today", "rappel-dtcapolio-6-ans", "F", born(7), OVERDUE, ON),
+    c("dtcapolio 6: 11 today", "rappel-dtcapolio-6-ans", "M", born(11), NA),
+    c("dtcapolio 6: done at 6", "rappel-dtcapolio-6-ans", "F", born(8), DONE, None, acts=[("dTcaP", ago(2))]),
     # Meningococci ACWY: every 11-14-year-old, catch-up to 24 ans révolus (new in 2025); never overdue.
     c("men-acwy: 11 today", MEN_ACWY, "M", born(11), DUE, ON),
     c("men-acwy: 24, the day before 25 (catch-up)", MEN_ACWY, "F", born(25, -1), DUE, birthday(born(25, -1), 11)),

@@ -50,10 +50,11 @@ def test_a_bundle_gives_every_rule_s_status(evaluate: Any) -> None:
                                      immunization("187", "2026-01-29"))))
     assert found["grippe-65-ans"]["status"] == "done" and found["grippe-65-ans"]["until"] == "2027-10-15"
     assert "197" in found["grippe-65-ans"]["satisfied_by"][0]["cvx"]
-    # Shingrix 19 days apart: the second dose does not count.
+    # Shingrix 19 days apart: the second dose does not count; and more than 6 months after the first
+    # (10/07/2026), none since: overdue from the day after the longest interval.
     zona = found["zona-65-ans"]
-    assert zona["status"] == "due" and zona["incomplete"] and zona["too_soon"] == ["2026-01-29"]
-    assert zona["since"] == "2026-03-29" and zona["doses"] == [1, 2]
+    assert zona["status"] == "overdue" and zona["incomplete"] and zona["too_soon"] == ["2026-01-29"]
+    assert zona["since"] == "2026-07-11" and zona["lapsed"] == "2026-07-10" and zona["doses"] == [1, 2]
     assert found["vrs-65-ans-risque"]["status"] == "not_applicable"
     assert found["depistage-cancer-colorectal"]["satisfied_by"] == [
         {"act": "test-immunologique-colorectal", "system": "urn:bouquet:prevention:act"}]

@@ -18,7 +18,8 @@ HX = {"HX-Request": "true"}
 def test_the_panel_lists_what_is_overdue_due_upcoming_and_up_to_date(client: Any, doctor: Any, today: date) -> None:
     client.login(doctor)
     open_patient(client)
-    assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-02"}).status_code == 303
+    assert client.submit("/p/prevention/acts", {"act_code": "grippe", "performed_on": "2026-11-02",
+                                                 "decision": "confirm"}).status_code == 303
     response = client.get("/p/prevention/panel", headers=HX)
     assert response.status_code == 200 and "<html" not in response.text
     text = unescape(response.text)
@@ -89,24 +90,30 @@ def test_the_patient_page_shows_the_panel_and_the_flu_alert_until_the_vaccine_is
         fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
         assert fields["act_code"] == "grippe" and fields["performed_on"] == "2026-11-28" and fields["then"] == "patient"
         assert fields["csrf_token"] and fields["patient_context_id"]
-        assert 'hx-post="/p/prevention/acts"' in form
+        assert "hx-post" not in form and 'action="/p/prevention/acts"' in form  # a plain form: no JavaScript needed
 
-        recorded = client.submit("/p/prevention/acts", {k: v for k, v in fields.items() if k != "csrf_token"},
-                                 headers=HX)
-        assert recorded.status_code == 201 and recorded.headers["hx-refresh"] == "true"
+        # « Fait aujourd'hui » records nothing yet: it shows what would be recorded, for whom, when.
+        asked = client.submit("/p/prevention/acts", {k: v for k, v in fields.items() if k != "csrf_token"})
+        assert asked.status_code == 200 and "Confirmer l'enregistrement" in unescape(asked.text)
+        assert "20/11/2026" not in asked.text and "28/11/2026 (aujourd'hui)" in unescape(asked.text)
+        assert flu in unescape(client.get("/patient/alerts", headers=HX).text)  # nothing recorded
+
+        recorded = client.submit("/p/prevention/acts", {k: v for k, v in fields.items() if k != "csrf_token"}
+                                 | {"decision": "confirm"})
+        assert recorded.status_code == 303 and recorded.headers["location"] == "/patient"
         again = unescape(client.get("/patient").text)
-        assert "Vaccination contre la grippe saisonnière du 28/11/2026 enregistré." in again  # the flash
+        assert "Vaccination contre la grippe saisonnière du 28/11/2026 enregistrée." in again  # the flash
         after = unescape(client.get("/patient/alerts", headers=HX).text)
         assert flu not in after and "Prévention : " in after  # the other alerts stay
         assert 'data-rule="grippe-65-ans"' in client.get("/p/prevention/panel", headers=HX).text.split("À jour")[1]
 
-        stale = client.submit("/p/prevention/acts", {**fields, "patient_context_id": "ailleurs", "csrf_token": ""},
-                              headers=HX)
-        assert stale.status_code == 409 and stale.headers["hx-refresh"] == "true"
+        stale = client.submit("/p/prevention/acts", {**fields, "patient_context_id": "ailleurs", "csrf_token": "",
+                                                     "decision": "confirm"})
+        assert stale.status_code == 303 and stale.headers["location"] == "/patient"
         assert "Le dossier patient a changé" in unescape(client.get("/patient").text)
     with app.state.db.session() as session:
         reads = session.exec(select(AuditEvent).where(AuditEvent.resource == "prevention/alerts")).all()
-    assert len(reads) == 2 and {event.patient_ins for event in reads} == {MARTIN_INS}
+    assert len(reads) == 3 and {event.patient_ins for event in reads} == {MARTIN_INS}
 
 
 def test_the_panel_and_alerts_are_for_those_allowed(make_app: Any, make_account: Any, today: date) -> None:

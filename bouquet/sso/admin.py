@@ -285,9 +285,8 @@ async def change_profession(request: Request) -> Response:
     ctx = get_context(request)
     _admin(ctx)
     account_id = _account_id(request)
-    form = await read_fields(request, *PROFESSION_FIELDS)
-    form.values["specialty_code"] = form.values["specialty_code"].upper()
-    form.values["reason"] = " ".join(form.values["reason"].split())
+    form = await read_fields(request, *PROFESSION_FIELDS)  # shown again as typed; checked and kept normalised
+    reason = " ".join(form.values["reason"].split())
 
     def apply() -> dict[str, Any] | None:
         with ctx.db.write() as session:
@@ -297,14 +296,14 @@ async def change_profession(request: Request) -> Response:
             if account.kind != AccountKind.professional:
                 raise HTTPException(400, "Seul le compte d'un professionnel de santé a une profession.")
             code, label, specialty = (form.values["profession_code"], form.values["specialty_label"],
-                                      form.values["specialty_code"])
+                                      form.values["specialty_code"].upper())
             choices = profession_choices(account)
             form.refuse_all(profession_problems(code, label, specialty, choices))
             if len(label) > MAX_SPECIALTY_LABEL:
                 form.refuse("specialty_label", f"La spécialité ne doit pas dépasser {MAX_SPECIALTY_LABEL} caractères.")
-            if not form.values["reason"]:
+            if not reason:
                 form.refuse("reason", "Indiquez le motif de cette modification : il est conservé dans le journal.")
-            elif len(form.values["reason"]) > MAX_REASON:
+            elif len(reason) > MAX_REASON:
                 form.refuse("reason", f"Le motif ne doit pas dépasser {MAX_REASON} caractères.")
             if form.errors:
                 return None
@@ -318,7 +317,7 @@ async def change_profession(request: Request) -> Response:
                 return {}
             session.add(account)
             ctx.audit.write_in(session, "admin.profession_changed", resource=account.label,
-                               details={"reason": form.values["reason"], "old": old, "new": new})
+                               details={"reason": reason, "old": old, "new": new})
             return new
 
     changed = await ctx.db.run(apply)

@@ -200,15 +200,7 @@ def new_account_problems(kind: str, username: str, given_name: str, family_name:
         problems["idnat_ps"] = ("Indiquez l'identifiant national RPPS : 12 chiffres commençant par 8, "
                                 "dont le dernier est la clé de contrôle.")
     if kind == AccountKind.professional:
-        # Access to patient data follows the profession (the DMP's matrix, prevention, pathways): without
-        # it, the professional would see empty panels.
-        if profession_code not in PROFESSIONS:
-            problems["profession_code"] = ("Choisissez la profession : l'accès aux données des patients "
-                                           "(DMP, prévention, parcours) en dépend.")
-        elif profession_code in SPECIALTY_REQUIRED and not specialty_label.strip():
-            problems["specialty_label"] = "Indiquez la spécialité du médecin, par exemple Médecine générale."
-        if specialty_code and not SPECIALTY_CODE.fullmatch(specialty_code):
-            problems["specialty_code"] = "Le code savoir-faire compte une lettre S, une lettre et 2 chiffres, par exemple SM54."
+        problems.update(profession_problems(profession_code, specialty_label, specialty_code))
     if kind == AccountKind.coordination and not organisation.strip():
         problems["organisation"] = ("Indiquez l'organisation de la personne (DAC, service social, établissement "
                                     "médico-social…) ; pour un aidant, « Aidant ».")
@@ -217,6 +209,25 @@ def new_account_problems(kind: str, username: str, given_name: str, family_name:
             problems["organisation"] = "Indiquez le nom de l'organisation."
         if not is_siren(siren):
             problems["siren"] = "Le numéro SIREN doit compter 9 chiffres, dont le dernier est la clé de contrôle."
+    return problems
+
+
+def profession_problems(profession_code: str, specialty_label: str, specialty_code: str,
+                        professions: dict[str, str] = PROFESSIONS) -> dict[str, str]:
+    """The French error of each invalid field of a professional's profession and specialty (empty: all good).
+
+    `professions` are the codes one may choose (by default `PROFESSIONS`); `specialty_code` is upper case.
+    """
+    problems: dict[str, str] = {}
+    # Access to patient data follows the profession (the DMP's matrix, prevention, pathways): without
+    # it, the professional would see empty panels.
+    if profession_code not in professions:
+        problems["profession_code"] = ("Choisissez la profession : l'accès aux données des patients "
+                                       "(DMP, prévention, parcours) en dépend.")
+    elif profession_code in SPECIALTY_REQUIRED and not specialty_label.strip():
+        problems["specialty_label"] = "Indiquez la spécialité du médecin, par exemple Médecine générale."
+    if specialty_code and not SPECIALTY_CODE.fullmatch(specialty_code):
+        problems["specialty_code"] = "Le code savoir-faire compte une lettre S, une lettre et 2 chiffres, par exemple SM54."
     return problems
 
 

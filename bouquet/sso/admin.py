@@ -1,4 +1,5 @@
-"""The operator's account pages (`/admin/accounts`): find, inspect, invite, disable, end sessions, reset factors.
+"""The operator's account pages (`/admin/accounts`): find, inspect, invite, correct a professional's profession,
+disable, end sessions, reset factors.
 
 Only administrators reach them (403 for anyone else). Every action that changes something takes
 a reason, and writes it to the audit trail in the same transaction as the change.
@@ -28,9 +29,10 @@ from bouquet.sso.accounts import (
     AccountKind,
     InvalidAccount,
     create_account,
+    profession_problems,
 )
 from bouquet.web.context import RequestContext, get_context
-from bouquet.web.forms import Form
+from bouquet.web.forms import Form, read_fields
 from bouquet.web.ui import render
 
 PAGE_SIZE = 25
@@ -166,12 +168,16 @@ async def accounts_list(request: Request) -> Response:
 
 async def _detail_page(request: Request, account_id: int, *, errors: dict[str, str] | None = None,
                        typed: dict[str, str] | None = None, invitation_link: str | None = None,
-                       status_code: int = 200) -> Response:
+                       profession: Form | None = None, status_code: int = 200) -> Response:
     ctx = get_context(request)
     detail = await ctx.db.run(_detail, ctx, account_id)
+    account = detail.account
+    profession = profession or Form({"profession_code": account.profession_code or "",
+                                     "specialty_label": account.specialty_label or "",
+                                     "specialty_code": account.specialty_code or ""})
     return await render(request, "admin/account.html", {
-        "detail": detail, "shown": detail.account, "errors": errors or {}, "typed": typed or {},
-        "invitation_link": invitation_link,
+        "detail": detail, "shown": account, "errors": errors or {}, "typed": typed or {},
+        "invitation_link": invitation_link, "profession": profession, "professions": profession_choices(account),
     }, status_code=status_code)
 
 
@@ -256,6 +262,75 @@ async def account_action(request: Request) -> Response:
     return RedirectResponse(f"/admin/accounts/{account_id}", status_code=303)
 
 
+PROFESSION_FIELDS = ("profession_code", "specialty_label", "specialty_code", "reason")
+MAX_SPECIALTY_LABEL = 150
+
+
+def profession_choices(account: Account) -> dict[str, str]:
+    """The professions an administrator may give this account: `PROFESSIONS`, and the one it has from the
+    directory import when that is not among them (so that correcting the specialty never loses it)."""
+    choices = dict(PROFESSIONS)
+    if account.profession_code and account.profession_code not in choices:
+        choices[account.profession_code] = account.profession_label or account.profession_code
+    return choices
+
+
+def _profession_of(account: Account) -> dict[str, str | None]:
+    return {"profession_code": account.profession_code, "profession_label": account.profession_label,
+            "specialty_label": account.specialty_label, "specialty_code": account.specialty_code}
+
+
+async def change_profession(request: Request) -> Response:
+    """Set a professional's profession (TRE_G15) and specialty; audited with the old and new values and a reason."""
+    ctx = get_context(request)
+    _admin(ctx)
+    account_id = _account_id(request)
+    form = await read_fields(request, *PROFESSION_FIELDS)  # shown again as typed; checked and kept normalised
+    reason = " ".join(form.values["reason"].split())
+
+    def apply() -> dict[str, Any] | None:
+        with ctx.db.write() as session:
+            account = session.get(Account, account_id)
+            if account is None:
+                raise HTTPException(404, "Ce compte n'existe pas.")
+            if account.kind != AccountKind.professional:
+                raise HTTPException(400, "Seul le compte d'un professionnel de santé a une profession.")
+            code, label, specialty = (form.values["profession_code"], form.values["specialty_label"],
+                                      form.values["specialty_code"].upper())
+            choices = profession_choices(account)
+            form.refuse_all(profession_problems(code, label, specialty, choices))
+            if len(label) > MAX_SPECIALTY_LABEL:
+                form.refuse("specialty_label", f"La spécialité ne doit pas dépasser {MAX_SPECIALTY_LABEL} caractères.")
+            if not reason:
+                form.refuse("reason", "Indiquez le motif de cette modification : il est conservé dans le journal.")
+            elif len(reason) > MAX_REASON:
+                form.refuse("reason", f"Le motif ne doit pas dépasser {MAX_REASON} caractères.")
+            if form.errors:
+                return None
+            old = _profession_of(account)
+            if code != account.profession_code:
+                account.profession_code, account.profession_label = code, choices[code]
+                account.profession_category = account.profession_category or "C"
+            account.specialty_label, account.specialty_code = label or None, specialty or None
+            new = _profession_of(account)
+            if new == old:
+                return {}
+            session.add(account)
+            ctx.audit.write_in(session, "admin.profession_changed", resource=account.label,
+                               details={"reason": reason, "old": old, "new": new})
+            return new
+
+    changed = await ctx.db.run(apply)
+    if changed is None:
+        return await _detail_page(request, account_id, profession=form, status_code=400)
+    if changed:
+        ctx.flash(f"La profession est enregistrée : {changed['profession_label']}"
+                  + (f", {changed['specialty_label']}." if changed["specialty_label"] else "."), "success")
+    else:
+        ctx.flash("Rien n'a changé : la profession et la spécialité étaient déjà celles-ci.", "info")
+    return RedirectResponse(f"/admin/accounts/{account_id}", status_code=303)
+
+
 NEW_ACCOUNT_FIELDS = ("kind", "username", "given_name", "family_name", "email", "idnat_ps", "organisation", "siren",
                       "profession_code", "specialty_label", "specialty_code")
 
@@ -291,5 +366,6 @@ routes = [
     Route("/admin/accounts/new", new_account, methods=["GET", "POST"]),
     Route("/admin/accounts/{account_id:int}", account_page),
     Route("/admin/accounts/{account_id:int}/invite", invite, methods=["POST"]),
+    Route("/admin/accounts/{account_id:int}/profession", change_profession, methods=["POST"]),
     Route("/admin/accounts/{account_id:int}/{action}", account_action, methods=["POST"]),
 ]

@@ -5,6 +5,9 @@
 - ``add_virtual_authenticator``: a CDP virtual FIDO2 authenticator (a passkey with user
   verification) attached to one page, for WebAuthn sign-in and enrolment tests.
 - ``axe_violations`` / ``assert_accessible``: run the vendored axe-core in the page.
+- ``CspCheckedBrowser`` / ``CspViolations``: every page of every context the tests open records the
+  Content-Security-Policy violations it causes (an inline ``style=``, an inline script…); the ``browser``
+  fixture fails the test that caused any.
 
 WebAuthn refuses IP addresses as relying-party ids: open the app under test as
 ``http://localhost:PORT``, not ``http://127.0.0.1:PORT`` (both count as secure contexts).
@@ -21,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import playwright as playwright_package
-from playwright.sync_api import Browser, CDPSession, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage, Page, Playwright
 
 __all__ = [
     "CHROMIUM_ARGS",
     "CHROMIUM_PATH",
+    "CspCheckedBrowser",
+    "CspViolations",
     "VirtualAuthenticator",
     "add_virtual_authenticator",
     "assert_accessible",
@@ -233,3 +238,81 @@ def assert_accessible(
             f"  {violation['helpUrl']}"
         )
     raise AssertionError("\n".join(lines))
+
+
+# Called from each document by the listener below; a CDP binding, which no page's CSP can block.
+_CSP_BINDING = "__bouquetCspViolation"
+# Added to every document before its own scripts run (an init script is not subject to the page's CSP).
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.%s({
+    document: event.documentURI, directive: event.effectiveDirective, blocked: event.blockedURI,
+    sample: event.sample, source: event.sourceFile, line: event.lineNumber,
+  });
+}, true);
+""" % _CSP_BINDING
+
+
+class CspViolations:
+    """The Content-Security-Policy violations of the contexts it watches, in the order they happened.
+
+    Two witnesses: the ``securitypolicyviolation`` event of each document (what was blocked, which
+    directive, where) and Chromium's console error ("Applying inline style violates…"), which also
+    covers what no document listener sees.
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        """Record the violations of every page of ``context``, present and future; return it."""
+        context.expose_binding(_CSP_BINDING, self._record_event)
+        context.add_init_script(script=_CSP_LISTENER)
+        context.on("console", self._record_console)
+        return context
+
+    def _record_event(self, source: Any, event: Mapping[str, Any]) -> None:
+        where = event.get("source") or event.get("document")
+        line = f":{event['line']}" if event.get("line") else ""
+        sample = f" « {event['sample']} »" if event.get("sample") else ""
+        self.violations.append(f"{event.get('document')}: {event.get('directive')} refused "
+                               f"{event.get('blocked') or '?'}{sample} ({where}{line})")
+
+    def _record_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.violations.append(f"{message.page.url if message.page else '?'}: (console) {message.text}")
+
+    def take(self) -> list[str]:
+        """The violations recorded so far, forgotten once returned."""
+        taken, self.violations = self.violations, []
+        return taken
+
+    def assert_none(self) -> None:
+        """Raise ``AssertionError`` listing every violation recorded since the last ``take``."""
+        taken = self.take()
+        if taken:
+            raise AssertionError(f"{len(taken)} Content-Security-Policy violation(s) in the browser:\n"
+                                 + "\n".join(f"- {line}" for line in dict.fromkeys(taken)))
+
+
+class CspCheckedBrowser:
+    """A ``Browser`` whose contexts (``new_context``, ``new_page``) record their CSP violations in ``csp``.
+
+    Anything else is the wrapped browser's own attribute.
+    """
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.csp = CspViolations()
+
+    def new_context(self, **options: Any) -> BrowserContext:
+        return self.csp.watch(self.browser.new_context(**options))
+
+    def new_page(self, **options: Any) -> Page:
+        # The page starts on about:blank: watching its context now covers its every navigation.
+        page = self.browser.new_page(**options)
+        self.csp.watch(page.context)
+        return page
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.browser, name)

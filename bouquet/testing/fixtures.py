@@ -386,12 +386,25 @@ def playwright() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Any) -> Iterator[Any]:
-    """Debian's Chromium, headless, shared by the run."""
-    from bouquet.testing.browser import launch_chromium
+    """Debian's Chromium, headless, shared by the run; every page records its CSP violations."""
+    from bouquet.testing.browser import CspCheckedBrowser, launch_chromium
 
     chromium = launch_chromium(playwright)
-    yield chromium
+    yield CspCheckedBrowser(chromium)
     chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _csp_violations_fail_browser_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A browser test fails when a page it visited broke the Content-Security-Policy (an inline style…)."""
+    # Only tests that drive Chromium (a test module may call another thing of its own `browser`).
+    csp = getattr(request.getfixturevalue("browser"), "csp", None) if "browser" in request.fixturenames else None
+    if csp is None:
+        yield
+        return
+    csp.take()  # what an earlier test left is that test's
+    yield
+    csp.assert_none()
 
 
 @pytest.fixture

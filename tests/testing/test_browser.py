@@ -18,7 +18,7 @@ from bouquet.testing.browser import (
 pytestmark = pytest.mark.browser
 
 # The policy the app sends: no inline scripts, no eval.
-CSP = "default-src 'self'; script-src 'self'"
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'"
 PAGES = {
     "/good": """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Good page</title></head>
@@ -27,6 +27,9 @@ PAGES = {
 <html lang="en"><head><meta charset="utf-8"><title>Bad page</title></head>
 <body><main><h1>Welcome</h1><img src="/logo.svg" id="no-alt"></main>
 <script>window.inlineScriptRan = true;</script></body></html>""",
+    "/styled": """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Styled page</title></head>
+<body><main><h1 style="color: red">Welcome</h1></main></body></html>""",
     "/logo.svg": """<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>""",
 }
 
@@ -86,6 +89,8 @@ def test_axe_runs_under_strict_csp_and_finds_missing_alt(chromium, site):
     assert "image-alt [critical] Images must have alternative text: #no-alt" in message
     assert f"{site}/bad" in message
     page.close()
+    # The blocked inline script is a CSP violation this test meant: taken, so that the run's check lets it be.
+    assert any("script-src" in line and f"{site}/bad" in line for line in chromium.csp.take())
 
 
 def test_axe_reports_nothing_on_a_good_page(chromium, site):
@@ -98,6 +103,28 @@ def test_axe_reports_nothing_on_a_good_page(chromium, site):
     page.goto(f"{site}/bad")
     assert [v["id"] for v in axe_violations(page)] == ["image-alt"]
     page.close()
+    assert chromium.csp.take()  # the inline script of /bad, meant
+
+
+def test_every_page_records_its_csp_violations_and_the_check_fails_on_them(chromium, site):
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(f"{site}/good")
+    assert chromium.csp.take() == []
+    chromium.csp.assert_none()
+
+    page.goto(f"{site}/styled")  # an inline style attribute, as the DSFR pages once had
+    page.goto(f"{site}/good")    # events reach Python by the next call at the latest
+    with pytest.raises(AssertionError) as failure:
+        chromium.csp.assert_none()
+    message = str(failure.value)
+    assert "Content-Security-Policy violation(s)" in message
+    assert f"{site}/styled: style-src-attr refused inline" in message
+    # The console's own words are kept too, for what no document listener sees.
+    assert "(console) Applying inline style violates" in message
+    # Reported once: the check then starts afresh.
+    chromium.csp.assert_none()
+    context.close()
 
 
 def test_virtual_authenticator_starts_empty_and_stores_a_passkey(chromium, site):

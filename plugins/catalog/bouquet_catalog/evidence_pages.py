@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import select
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context
+from bouquet.api.web import Form, read_all
 from bouquet_catalog import evidence, review_pages, solutions, vendor_pages, web
 from bouquet_catalog.evidence import InvalidEvidence
 from bouquet_catalog.models import EvidenceDocument, Vendor
@@ -32,18 +32,12 @@ async def upload(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except Exception:
-        raise HTTPException(400, "Le formulaire envoyé n'est pas valide (trop de fichiers ou de champs).") from None
-    try:
-        values = {name: str(form.get(name) or "") for name in FIELDS}
-        upload_file = form.get("evidence_file")
-        data, filename = b"", ""
-        if isinstance(upload_file, UploadFile) and upload_file.filename:
-            data, filename = await upload_file.read(evidence.MAX_BYTES + 1), upload_file.filename
-    finally:
-        await form.close()
+    posted = await read_all(request, max_fields=10, max_length=web.MAX_TEXT, files={"evidence_file": evidence.MAX_BYTES},
+                            max_files=1)
+    form = Form({name: posted.get(name) for name in FIELDS})
+    values = form.values
+    sent = posted.files["evidence_file"][:1]
+    data, filename = (sent[0].data, sent[0].filename) if sent else (b"", "")
 
     def run() -> None:
         with ctx.db.write() as session:
@@ -60,7 +54,8 @@ async def upload(request: Request) -> Response:
     except NotFound:
         raise HTTPException(404, "Cette solution n'existe pas dans votre espace.") from None
     except InvalidEvidence as invalid:
-        return await vendor_pages.solution_response(request, values, invalid.errors, 400)
+        form.refuse_all(invalid.errors)
+        return await vendor_pages.solution_response(request, form, 400)
     ctx.flash("Le document est joint à la demande.", "success")
     return RedirectResponse(f"/p/catalog/vendor/solutions/{solution_id}", status_code=303)
 
@@ -100,9 +95,9 @@ async def decide(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.operator_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
-    form = await request.form(max_files=0, max_fields=10)
-    claim, decision = str(form.get("claim") or ""), str(form.get("decision") or "")
-    comment = str(form.get("comment") or "")[:evidence.MAX_COMMENT + 1]
+    form = await read_all(request, max_fields=10, max_length=web.MAX_TEXT)
+    claim, decision = form.get("claim"), form.get("decision")
+    comment = form.get("comment")[:evidence.MAX_COMMENT + 1]
 
     def run() -> None:
         with ctx.db.write() as session:
@@ -116,9 +111,9 @@ async def decide(request: Request) -> Response:
     except NotFound:
         raise HTTPException(404, "Cette solution n'existe pas.") from None
     except InvalidEvidence as invalid:
-        return await review_pages.review_response(
-            request, {f"decision_{claim}": decision, f"comment_{claim}": comment},
-            {f"{field}_{claim}": message for field, message in invalid.errors.items()}, 400)
+        return await review_pages.review_response(request, Form(
+            {f"decision_{claim}": decision, f"comment_{claim}": comment},
+            {f"{field}_{claim}": message for field, message in invalid.errors.items()}), 400)
     ctx.flash(f"Décision enregistrée pour « {CONFORMITIES.get(claim, (claim,))[0]} ».", "success")
     return RedirectResponse(f"/p/catalog/review/{solution_id}#exigence-{claim}", status_code=303)
 

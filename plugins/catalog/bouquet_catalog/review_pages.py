@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
+from bouquet.api.web import Form, read_all
 from bouquet_catalog import evidence, official_list, referencing, solutions, web, workflow
 from bouquet_catalog.models import Vendor
 from bouquet_catalog.solutions import NotFound
@@ -49,12 +50,11 @@ class _Listing:
 
 
 async def review_page(request: Request) -> Response:
-    return await review_response(request, {}, {})
+    return await review_response(request, Form())
 
 
-async def review_response(request: Request, typed: dict[str, str], errors: dict[str, str],
-                          status_code: int = 200) -> Response:
-    """The review page; `typed` and `errors` give a refused decision back (`<field>_<claim or action>` keys)."""
+async def review_response(request: Request, form: Form, status_code: int = 200) -> Response:
+    """The review page; `form` gives a refused decision back (`<field>_<claim or action>` keys)."""
     ctx = get_context(request)
     actor = web.operator_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
@@ -90,16 +90,16 @@ async def review_response(request: Request, typed: dict[str, str], errors: dict[
     if track == workflow.CHANGE:
         actions += workflow.available(solution.status, actor.side, workflow.SOLUTION)
     return await render(request, "catalog/review_solution.html", web.page(
-        actions=actions, track=track, typed=typed, errors=errors, **values), status_code=status_code)
+        actions=actions, track=track, form=form, **values), status_code=status_code)
 
 
 async def change_state(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.operator_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
-    form = await request.form(max_files=0, max_fields=30)
-    name, reason = str(form.get("name") or ""), str(form.get("reason") or "")[:2000]
-    verified = {str(code) for code in form.getlist("verified")}
+    form = await read_all(request, lists=("verified",), max_fields=30, max_length=web.MAX_TEXT)
+    name, reason = form.get("name"), form.get("reason")[:2000]
+    verified = set(form.get("verified"))
 
     def run() -> str:
         with ctx.db.write() as session:
@@ -124,7 +124,7 @@ async def change_state(request: Request) -> Response:
         raise HTTPException(404, "Cette solution n'existe pas.") from None
     except TransitionRefused as refused:
         if refused.status == 400:  # a reason is required: the page again, with the message by the field
-            return await review_response(request, {f"reason_{name}": reason}, {f"reason_{name}": refused.message}, 400)
+            return await review_response(request, Form({f"reason_{name}": reason}, {f"reason_{name}": refused.message}), 400)
         raise HTTPException(refused.status, refused.message) from None
     except InvalidSubmission as invalid:
         raise HTTPException(400, " ".join(invalid.errors.values())) from None

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bouquet.api.oauth import uri_problem
+from bouquet.api.web import Form
 from bouquet_catalog import referencing
 from bouquet_catalog.vocabulary import (
     CATEGORIES,
@@ -165,8 +166,8 @@ def _jwks(raw: Any, errors: dict[str, str]) -> dict[str, Any] | None:
     return None
 
 
-def from_form(form: Any) -> dict[str, Any]:
-    """The values of the vendor form (a Starlette FormData) as `validate` takes them."""
+def from_form(form: Form) -> dict[str, Any]:
+    """The values of the vendor form (read by `web.vendor_form`) as `validate` takes them."""
     claims = {code: {"detail": str(form.get(f"claim_{code}_detail") or ""),
                      "evidence": str(form.get(f"claim_{code}_evidence") or "")}
               for code in CONFORMITIES if form.get(f"claim_{code}")}
@@ -176,8 +177,8 @@ def from_form(form: Any) -> dict[str, Any]:
     # What was typed for every conformity, ticked or not, so that a refused form shows it again.
     typed = {code: {"detail": str(form.get(f"claim_{code}_detail") or ""),
                     "evidence": str(form.get(f"claim_{code}_evidence") or "")} for code in CONFORMITIES}
-    return {**text, "segur": segur, "professions": [str(v) for v in form.getlist("professions")],
-            "regions": [str(v) for v in form.getlist("regions")], "claims": claims, "claims_typed": typed,
+    return {**text, "segur": segur, "professions": [str(v) for v in form.get("professions", [])],
+            "regions": [str(v) for v in form.get("regions", [])], "claims": claims, "claims_typed": typed,
             "redirect_uris": [line.strip() for line in str(form.get("redirect_uris") or "").splitlines() if line.strip()]}
 
 

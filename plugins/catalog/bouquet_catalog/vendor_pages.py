@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
 from bouquet.api.oauth import known_scopes
-from bouquet.api.web import note_refusal
+from bouquet.api.web import Form, note_refusal, read_all
 from bouquet_catalog import evidence, solutions, submissions, web, workflow
 from bouquet_catalog.solutions import Actor, NotFound, NotOwned
 from bouquet_catalog.submissions import InvalidSubmission
@@ -52,17 +52,17 @@ async def home(request: Request) -> Response:
 async def new_form(request: Request) -> Response:
     ctx = get_context(request)
     web.vendor_actor(ctx)
-    return await render(request, "catalog/vendor_solution.html", web.page(solution=None, values={}, errors={}))
+    return await render(request, "catalog/vendor_solution.html", web.page(solution=None, form=Form()))
 
 
 async def create(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
-    values, action, images, image_errors = await web.form_with_images(request)
-    try:
-        content = _validated(values, image_errors)
-    except InvalidSubmission as invalid:
-        return await _form_again(request, None, values, invalid.errors)
+    form, images = await web.vendor_form(request)
+    action = form.get("action")
+    content = _validated(form)
+    if content is None:
+        return await _form_again(request, None, form)
 
     def run() -> int:
         with ctx.db.write() as session:
@@ -78,26 +78,26 @@ async def create(request: Request) -> Response:
     return RedirectResponse(f"/p/catalog/vendor/solutions/{solution_id}", status_code=303)
 
 
-def _validated(values: dict[str, Any], image_errors: dict[str, str]) -> dict[str, Any]:
+def _validated(form: Form) -> dict[str, Any] | None:
+    """The content to store, or None when the form (its images already checked) has errors, all in `form`."""
     try:
-        content = submissions.validate(values)
+        content = submissions.validate(form.values)
     except InvalidSubmission as invalid:
-        raise InvalidSubmission({**invalid.errors, **image_errors}) from None
-    if image_errors:
-        raise InvalidSubmission(image_errors)
-    return content
+        form.errors = {**invalid.errors, **form.errors}  # the fields first, in the page's order, then the images
+        return None
+    return None if form.errors else content
 
 
-async def _form_again(request: Request, solution_id: int | None, values: dict[str, Any], errors: dict[str, str]) -> Response:
+async def _form_again(request: Request, solution_id: int | None, form: Form) -> Response:
     ctx = get_context(request)
     solution = history = None
     extra: dict[str, Any] = {}
     if solution_id is not None:
         solution, history, extra = await ctx.db.run(_load_owned, ctx, solution_id)
-    shown = {**values, "redirect_uris": "\n".join(values.get("redirect_uris") or []),
-             "jwks": values.get("jwks") if isinstance(values.get("jwks"), str) else ""}
+    shown = Form({**form.values, "redirect_uris": "\n".join(form.get("redirect_uris") or []),
+                  "jwks": form.get("jwks") if isinstance(form.get("jwks"), str) else ""}, form.errors)
     return await render(request, "catalog/vendor_solution.html", web.page(
-        solution=solution, history=history or [], values=shown, errors=errors, actions=[],
+        solution=solution, history=history or [], form=shown, actions=[],
         images=extra.get("images", []), evidence=extra.get("evidence", [])), status_code=400)
 
 
@@ -113,12 +113,11 @@ def _load_owned(ctx: Any, solution_id: int) -> tuple[Any, list[Any], dict[str, A
 
 
 async def solution_page(request: Request) -> Response:
-    return await solution_response(request, {}, {})
+    return await solution_response(request, Form())
 
 
-async def solution_response(request: Request, evidence_values: dict[str, str], evidence_errors: dict[str, str],
-                            status_code: int = 200) -> Response:
-    """The vendor's solution page; `evidence_*` give back a refused evidence upload with its errors."""
+async def solution_response(request: Request, evidence_form: Form, status_code: int = 200) -> Response:
+    """The vendor's solution page; `evidence_form` gives back a refused evidence upload with its errors."""
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
@@ -131,10 +130,9 @@ async def solution_response(request: Request, evidence_values: dict[str, str], e
     actions = [t for t in workflow.available(current, actor.side, track)]
     actions += [t for t in workflow.available(solution.status, actor.side, workflow.SOLUTION) if t.name == "withdraw"]
     return await render(request, "catalog/vendor_solution.html", web.page(
-        solution=solution, history=history, values=submissions.to_form(extra["content"]), errors={}, actions=actions,
+        solution=solution, history=history, form=Form(submissions.to_form(extra["content"])), actions=actions,
         published=extra["published"], images=extra["images"], editable=_editable(solution),
-        evidence=extra["evidence"], evidence_values=evidence_values,
-        evidence_errors=evidence_errors), status_code=status_code)
+        evidence=extra["evidence"], evidence_form=evidence_form), status_code=status_code)
 
 
 def _editable(solution: Any) -> bool:
@@ -147,12 +145,12 @@ async def update(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
-    values, action, images, image_errors = await web.form_with_images(request)
-    try:
-        content = _validated(values, image_errors)
-    except InvalidSubmission as invalid:
+    form, images = await web.vendor_form(request)
+    action = form.get("action")
+    content = _validated(form)
+    if content is None:
         try:
-            return await _form_again(request, solution_id, values, invalid.errors)
+            return await _form_again(request, solution_id, form)
         except NotFound as missing:
             raise _not_found(request, missing) from None
 
@@ -191,8 +189,8 @@ async def change_state(request: Request) -> Response:
     ctx = get_context(request)
     actor = web.vendor_actor(ctx)
     solution_id = web.integer(request.path_params["solution_id"])
-    form = await request.form(max_files=0, max_fields=10)
-    name, reason = str(form.get("name") or ""), str(form.get("reason") or "")[:2000]
+    form = await read_all(request, max_fields=10, max_length=web.MAX_TEXT)
+    name, reason = form.get("name"), form.get("reason")[:2000]
 
     def run() -> str:
         with ctx.db.write() as session:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from bouquet.api.web import RequestContext
+from bouquet.api.web import Form, RequestContext, read_all
 from bouquet_catalog import evidence, images, referencing, submissions, workflow
 from bouquet_catalog.images import CheckedImage
 from bouquet_catalog.solutions import Actor
@@ -51,39 +50,39 @@ def operator_actor(ctx: RequestContext) -> Actor:
     return Actor(account.id, f"{account.display_name} (opérateur du catalogue)", workflow.OPERATOR)
 
 
-async def form_with_images(request: Request) -> tuple[dict[str, Any], str, list[CheckedImage], dict[str, str]]:
-    """The posted vendor form's values, its `action`, its images checked by decoding them, and the errors about those."""
-    try:
-        form = await request.form(max_files=images.MAX_SCREENSHOTS + 1, max_fields=MAX_FIELDS)
-    except Exception:
-        raise HTTPException(400, "Le formulaire envoyé n'est pas valide (trop de fichiers ou de champs).") from None
-    try:
-        checked, errors = await _images_of(form)
-        return submissions.from_form(form), str(form.get("action") or ""), checked, errors
-    finally:
-        await form.close()
+# Past any text the vendor form accepts (a description is at most 5,000 characters, a JWKS a few): longer is refused
+# by `submissions.validate` with its own message; the request itself is bounded by the portal's body limit.
+MAX_TEXT = 100_000
 
 
-async def _images_of(form: FormData) -> tuple[list[CheckedImage], dict[str, str]]:
+async def vendor_form(request: Request) -> tuple[Form, list[CheckedImage]]:
+    """The posted vendor form (its `values` as `submissions.validate` takes them, plus `action`), and its images
+    checked by decoding them; the errors about those are already in the form."""
+    posted = await read_all(request, lists=("professions", "regions"), max_fields=MAX_FIELDS, max_length=MAX_TEXT,
+                            files={"logo": images.MAX_BYTES, "screenshots": images.MAX_BYTES},
+                            max_files=images.MAX_SCREENSHOTS + 1)
+    form = Form({**submissions.from_form(posted), "action": posted.get("action")})
+    return form, _images_of(posted, form)
+
+
+def _images_of(posted: Form, form: Form) -> list[CheckedImage]:
     checked: list[CheckedImage] = []
-    errors: dict[str, str] = {}
-    logo = form.get("logo")
-    if isinstance(logo, UploadFile) and logo.filename:
-        result = images.check("logo", await logo.read(images.MAX_BYTES + 1), "Logo")
+    for logo in posted.files["logo"][:1]:
+        result = images.check("logo", logo.data, "Logo")
         if isinstance(result, str):
-            errors["logo"] = result
+            form.refuse("logo", result)
         else:
             checked.append(result)
-    shots = [shot for shot in form.getlist("screenshots") if isinstance(shot, UploadFile) and shot.filename]
+    shots = posted.files["screenshots"]
     if len(shots) > images.MAX_SCREENSHOTS:
-        errors["screenshots"] = f"Captures d'écran : {images.MAX_SCREENSHOTS} au plus."
+        form.refuse("screenshots", f"Captures d'écran : {images.MAX_SCREENSHOTS} au plus.")
     for number, shot in enumerate(shots[:images.MAX_SCREENSHOTS], start=1):
-        result = images.check("screenshot", await shot.read(images.MAX_BYTES + 1), f"Capture d'écran n° {number}")
+        result = images.check("screenshot", shot.data, f"Capture d'écran n° {number}")
         if isinstance(result, str):
-            errors.setdefault("screenshots", result)
+            form.refuse("screenshots", result)
         else:
             checked.append(result)
-    return checked, errors
+    return checked
 
 
 def page(**values: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from bouquet_catalog import submissions
 from bouquet_catalog.models import Image, Revision, Solution
 from sqlmodel import func, select
 
+from bouquet.api.web import Form
+
 
 @pytest.mark.parametrize(("overrides", "files", "field_message"), [
     ({"category": "XYZ"}, None, "Catégorie : « XYZ » n&#39;est pas une catégorie connue."),
@@ -35,14 +37,17 @@ def test_oversized_dimensions_and_formats(h):
     assert images.check("screenshot", h.png(800, 600, "JPEG"), "Capture").content_type == "image/jpeg"
     assert "PNG, JPEG et WebP" in images.check("logo", h.png(64, 64, "GIF"), "Logo")
     with pytest.raises(submissions.InvalidSubmission) as invalid:
-        submissions.validate({**submissions.from_form(_Form(h.form())), "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'})
+        submissions.validate({**submissions.from_form(_form(h.form())), "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'})
     assert "clé privée" in invalid.value.errors["jwks"]
 
 
-class _Form(dict):
-    def getlist(self, name):
-        value = self.get(name)
-        return value if isinstance(value, list) else ([value] if value else [])
+def _form(fields):
+    """The vendor form as `read_all` gives it: the checkboxes as lists."""
+    values = dict(fields)
+    for name in ("professions", "regions"):
+        value = values.get(name)
+        values[name] = value if isinstance(value, list) else ([value] if value else [])
+    return Form(values)
 
 
 def test_description_is_rendered_as_text_and_images_with_their_type(app, clients, vendor, operator, doctor, h):

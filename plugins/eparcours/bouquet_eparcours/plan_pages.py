@@ -23,13 +23,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.api.web import RequestContext
+from bouquet.api.web import Form, RequestContext, read_all
 from bouquet_eparcours import care_plans, care_team, clock, fhir_export, liaison, plan_lifecycle, ppcs, web
 from bouquet_eparcours.care_plans import (
     CONSENT_METHODS,
@@ -57,7 +56,7 @@ def _may_include(ctx: RequestContext) -> None:
 async def include_form(request: Request) -> Response:
     ctx = get_context(request)
     _may_include(ctx)
-    return await _form(request, await _offered(ctx, request.query_params.get("pathway", "")), {}, {})
+    return await _form(request, await _offered(ctx, request.query_params.get("pathway", "")), Form())
 
 
 async def _offered(ctx: RequestContext, pathway_id: str) -> LoadedPathway | None:
@@ -66,8 +65,7 @@ async def _offered(ctx: RequestContext, pathway_id: str) -> LoadedPathway | None
     return next((loaded for loaded in offer.pathways if loaded.definition.id == pathway_id), None)
 
 
-async def _form(request: Request, loaded: LoadedPathway | None, values: dict[str, str], errors: dict[str, str],
-                status_code: int = 200) -> Response:
+async def _form(request: Request, loaded: LoadedPathway | None, form: Form, status_code: int = 200) -> Response:
     ctx = get_context(request)
     offer = await web.offer(ctx)
     roles = []
@@ -82,12 +80,12 @@ async def _form(request: Request, loaded: LoadedPathway | None, values: dict[str
             default = ""
             if role.id in (COORDINATOR, own_role):
                 default = str(principal.id) if any(p.id == principal.id for p in people) else ""
-            roles.append((role, people, values.get(f"member_{role.id}", default)))
+            roles.append((role, people, form.get(f"member_{role.id}", default)))
     today = clock.today().isoformat()
     return await render(request, "eparcours/include.html", web.page(
         offered=offer.pathways, regions=offer.regions, loaded=loaded, roles=roles, methods=CONSENT_METHODS,
-        patient_ins=care_plans.audit_ins(ctx.patient), values={"reference_date": today, "consent_date": today, **values},
-        errors=errors), status_code=status_code)
+        patient_ins=care_plans.audit_ins(ctx.patient),
+        form=Form({"reference_date": today, "consent_date": today, **form.values}, form.errors)), status_code=status_code)
 
 
 async def include(request: Request) -> Response:
@@ -108,7 +106,8 @@ async def include(request: Request) -> Response:
     try:
         plan_id = await ctx.db.run(care_plans.include, ctx.db, ctx.audit, web.actor(ctx), ctx.patient, inclusion)
     except InclusionRefused as refused:
-        return await _form(request, loaded, form, refused.errors, 400)
+        form.refuse_all(refused.errors)
+        return await _form(request, loaded, form, 400)
     except PlanExists as exists:
         raise HTTPException(409, f"Ce patient suit déjà le parcours « {loaded.definition.title} », coordonné par "
                                  f"{exists.coordinator} : demandez-lui de vous ajouter à l'équipe de soins.") from None
@@ -128,11 +127,10 @@ async def _plan_view(request: Request, action: str) -> care_plans.PlanView:
 
 
 async def plan_page(request: Request) -> Response:
-    return await _plan_response(request, {}, {})
+    return await _plan_response(request, Form())
 
 
-async def _plan_response(request: Request, values: dict[str, str], errors: dict[str, str],
-                         status_code: int = 200) -> Response:
+async def _plan_response(request: Request, form: Form, status_code: int = 200) -> Response:
     ctx = get_context(request)
     view = await _plan_view(request, "eparcours.plan.read")
     titles = {task.id: task.title for task in view.tasks}
@@ -151,7 +149,7 @@ async def _plan_response(request: Request, values: dict[str, str], errors: dict[
         moves=plan_lifecycle.MOVES.get(view.plan.status, {}), withdrawal_methods=plan_lifecycle.WITHDRAWAL_METHODS,
         people=people, messages=messages, documents=await ctx.db.run(liaison.documents, ctx.db, view.plan.id),
         notes=[line for line in view.events if line.kind == "note" and line.task_id is None],
-        values={**ppcs.as_form(view.plan.ppcs or {}), "withdrawn_on": today.isoformat(), **values}, errors=errors,
+        form=Form({**ppcs.as_form(view.plan.ppcs or {}), "withdrawn_on": today.isoformat(), **form.values}, form.errors),
         ppcs_assessment=ppcs.ASSESSMENT, ppcs_domains=ppcs.DOMAINS,
         referent=view.plan.ppcs.get("referent_id") if view.plan.ppcs else None,
         overdue={task.id for task in view.tasks if task.status in OPEN and task.latest_on < today}),
@@ -174,13 +172,14 @@ async def _plan_change(request: Request, change: Any, success: str) -> Response:
     except PlanChangeRefused as refused:
         raise HTTPException(409, refused.message) from None
     except InvalidPlanChange as invalid:
-        return await _plan_response(request, form, invalid.errors, 400)
+        form.refuse_all(invalid.errors)
+        return await _plan_response(request, form, 400)
     ctx.flash(message or success, "success")
     return RedirectResponse(f"/p/eparcours/plans/{plan_id}", status_code=303)
 
 
 async def change_plan_status(request: Request) -> Response:
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
         target = form.get("status", "")
         closed = await ctx.db.run(plan_lifecycle.change_status, ctx.db, ctx.audit, web.actor(ctx), plan_id,
                                   target=target, reason=form.get("reason"))
@@ -192,7 +191,7 @@ async def change_plan_status(request: Request) -> Response:
 
 
 async def withdraw_consent(request: Request) -> Response:
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
         withdrawal = Withdrawal(web.day(form.get("withdrawn_on")), form.get("withdrawal_method", ""),
                                 form.get("withdrawal_note"))
         closed = await ctx.db.run(plan_lifecycle.withdraw_consent, ctx.db, ctx.audit, web.actor(ctx), plan_id, withdrawal)
@@ -203,7 +202,7 @@ async def withdraw_consent(request: Request) -> Response:
 
 
 async def add_member(request: Request) -> Response:
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
         await ctx.db.run(care_team.add_member, ctx.db, ctx.audit, web.actor(ctx), plan_id,
                          role_id=form.get("role", ""), account_id=web.integer(form.get("account")))
         return "L'équipe de soins est mise à jour."
@@ -214,7 +213,7 @@ async def add_member(request: Request) -> Response:
 async def remove_member(request: Request) -> Response:
     member_id = web.integer(request.path_params["member_id"]) or 0
 
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
         moved = await ctx.db.run(care_team.remove_member, ctx.db, ctx.audit, web.actor(ctx), plan_id, member_id)
         return "Le membre a été retiré de l'équipe de soins." + (
             f" Ses {moved} tâche(s) en cours reviennent au coordinateur." if moved else "")
@@ -224,17 +223,11 @@ async def remove_member(request: Request) -> Response:
 
 async def attach_document(request: Request) -> Response:
     ctx = get_context(request)
-    try:
-        form = await request.form(max_files=1, max_fields=5)
-    except Exception:
-        raise HTTPException(400, "Le formulaire envoyé n'est pas valide. Rechargez la page et recommencez.") from None
-    try:
-        title = str(form.get("document_title") or "")[:300]
-        upload, data, filename = form.get("document_file"), b"", ""
-        if isinstance(upload, UploadFile) and upload.filename:
-            data, filename = await upload.read(liaison.MAX_DOCUMENT + 1), upload.filename
-    finally:
-        await form.close()
+    posted = await read_all(request, max_fields=5, max_length=web.MAX_FIELD, max_files=1,
+                            files={"document_file": liaison.MAX_DOCUMENT})
+    title = posted.get("document_title")[:300]
+    sent = posted.files["document_file"][:1]
+    data, filename = (sent[0].data, sent[0].filename) if sent else (b"", "")
     plan_id = web.integer(request.path_params["plan_id"]) or 0
     try:
         await ctx.db.run(liaison.attach, ctx.db, ctx.audit, web.actor(ctx), plan_id, title, filename, data)
@@ -243,7 +236,7 @@ async def attach_document(request: Request) -> Response:
     except NotMember:
         raise HTTPException(403, "Vous ne faites pas partie de l'équipe de soins de ce parcours.") from None
     except InvalidPlanChange as invalid:
-        return await _plan_response(request, {"document_title": title}, invalid.errors, 400)
+        return await _plan_response(request, Form({"document_title": title}, invalid.errors), 400)
     ctx.flash("Le document est joint au parcours.", "success")
     return RedirectResponse(f"/p/eparcours/plans/{plan_id}#documents", status_code=303)
 
@@ -265,7 +258,7 @@ async def plan_document(request: Request) -> Response:
 
 
 async def send_message(request: Request) -> Response:
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
         await ctx.db.run(liaison.send, ctx.db, ctx.audit, web.actor(ctx), plan_id, form.get("message", ""))
         return "Le message est envoyé à l'équipe de soins."
 
@@ -273,15 +266,15 @@ async def send_message(request: Request) -> Response:
 
 
 async def update_ppcs(request: Request) -> Response:
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
-        await ctx.db.run(ppcs.update, ctx.db, ctx.audit, web.actor(ctx), plan_id, form)
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
+        await ctx.db.run(ppcs.update, ctx.db, ctx.audit, web.actor(ctx), plan_id, form.values)
         return "Le plan personnalisé de coordination est enregistré."
 
     return await _plan_change(request, change, "")
 
 
 async def add_liaison_note(request: Request) -> Response:
-    async def change(ctx: RequestContext, plan_id: int, form: dict[str, str]) -> str:
+    async def change(ctx: RequestContext, plan_id: int, form: Form) -> str:
         await ctx.db.run(liaison.add_note, ctx.db, ctx.audit, web.actor(ctx), plan_id, form.get("liaison_note", ""))
         return "La note est ajoutée au cahier de liaison."
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
+from bouquet.api.web import Form
 from bouquet_eparcours import clock, liaison, statuses, tasks, web
 from bouquet_eparcours.care_plans import NotFound, NotMember
 from bouquet_eparcours.statuses import CLINICAL, LABELS, TaskStatus, TransitionRefused
@@ -50,11 +51,11 @@ async def my_tasks(request: Request) -> Response:
 
 
 async def task_page(request: Request) -> Response:
-    return await _task_response(request, {}, {}, None)
+    return await _task_response(request, Form(), None)
 
 
-async def _task_response(request: Request, submitted: dict[str, str], errors: dict[str, str],
-                         conflict: TaskConflict | None, status_code: int = 200) -> Response:
+async def _task_response(request: Request, form: Form, conflict: TaskConflict | None,
+                         status_code: int = 200) -> Response:
     ctx = get_context(request)
     actor = web.actor(ctx)
     try:
@@ -71,8 +72,8 @@ async def _task_response(request: Request, submitted: dict[str, str], errors: di
         view=view, step=view.step, actor=actor, reachable=reachable, can_finish=can_finish,
         closed=task.status in statuses.TERMINAL, today=clock.today(),
         overdue=statuses.is_overdue(task.status, task.latest_on, clock.today()),
-        next=web.local_next(request.query_params.get("next") or submitted.get("next"), f"/p/eparcours/tasks/{task.id}"),
-        submitted=submitted, errors=errors, conflict=conflict), status_code=status_code)
+        next=web.local_next(request.query_params.get("next") or form.get("next"), f"/p/eparcours/tasks/{task.id}"),
+        form=form, conflict=conflict), status_code=status_code)
 
 
 def _reaches(current: str, target: str) -> bool:
@@ -94,7 +95,7 @@ async def change_status(request: Request) -> Response:
     def run() -> Any:
         return tasks.change_status(ctx.db, ctx.audit, web.actor(ctx), _task_id(request), version=_version(form),
                                    target=form.get("status", ""), reason=form.get("reason"), note=form.get("note"),
-                                   performed_on=web.day(form.get("performed_on")), form=form)
+                                   performed_on=web.day(form.get("performed_on")), form=form.values)
 
     target = form.get("status", "")
     done = f"Tâche passée à l'état « {LABELS.get(target, target)} »."
@@ -117,7 +118,8 @@ async def schedule(request: Request) -> Response:
     ctx = get_context(request)
     due_on = web.day(form.get("due_on"))
     if due_on is None:
-        return await _task_response(request, form, {"due_on": "Indiquez une date valide."}, None, 400)
+        form.refuse("due_on", "Indiquez une date valide.")
+        return await _task_response(request, form, None, 400)
 
     def run() -> Any:
         return tasks.reschedule(ctx.db, ctx.audit, web.actor(ctx), _task_id(request), version=_version(form), due_on=due_on)
@@ -135,14 +137,14 @@ async def add_note(request: Request) -> Response:
     return await _apply(request, form, run, "Note ajoutée.")
 
 
-def _version(form: dict[str, str]) -> int:
+def _version(form: Form) -> int:
     version = web.integer(form.get("version"))
     if version is None:
         raise InvalidInput({"version": "Le formulaire est incomplet : rechargez la page."})
     return version
 
 
-async def _apply(request: Request, form: dict[str, str], run: Callable[[], Any], done: str) -> Response:
+async def _apply(request: Request, form: Form, run: Callable[[], Any], done: str) -> Response:
     """Run one change off the event loop and answer as the module docstring says."""
     ctx = get_context(request)
     try:
@@ -154,11 +156,13 @@ async def _apply(request: Request, form: dict[str, str], run: Callable[[], Any],
     except ActionForbidden as refused:
         raise HTTPException(403, refused.message) from None
     except TransitionRefused as refused:  # FHIR does not allow it: the page again, the reason typed kept
-        return await _task_response(request, form, {"status": refused.message}, None, 409)
+        form.refuse("status", refused.message)
+        return await _task_response(request, form, None, 409)
     except InvalidInput as invalid:
-        return await _task_response(request, form, invalid.errors, None, 400)
+        form.refuse_all(invalid.errors)
+        return await _task_response(request, form, None, 400)
     except TaskConflict as conflict:
-        return await _task_response(request, form, {}, conflict, 409)
+        return await _task_response(request, form, conflict, 409)
     if created:
         done += " Prochaine étape planifiée : " + ", ".join(
             f"« {task.title} » pour le {task.due_on.strftime('%d/%m/%Y')}" for task in created) + "."

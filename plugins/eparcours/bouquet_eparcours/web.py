@@ -6,11 +6,10 @@ from datetime import date
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from bouquet.api.web import RequestContext
+from bouquet.api.web import Form, RequestContext, read_all
 from bouquet_eparcours import display
 from bouquet_eparcours.actors import Actor, actor_of
 from bouquet_eparcours.catalogue import Catalogue, catalogue_of
@@ -41,15 +40,9 @@ async def offer(ctx: RequestContext) -> Offer:
     return offered_to(found, actor(ctx).principal.practice_sites or [], EparcoursSettings().enabled)
 
 
-async def form_of(request: Request) -> dict[str, str]:
-    """The posted form's text fields. Raises HTTPException(400) for a file or an oversized field."""
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    values: dict[str, str] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile) or len(value) > MAX_FIELD:
-            raise HTTPException(400, "Le formulaire envoyé n'est pas valide. Rechargez la page et recommencez.")
-        values[name] = value
-    return values
+async def form_of(request: Request) -> Form:
+    """The posted form's text fields, as typed. Raises HTTPException(400) for a file or an oversized field."""
+    return await read_all(request, max_fields=MAX_FIELDS, max_length=MAX_FIELD)
 
 
 def integer(value: str | None) -> int | None:

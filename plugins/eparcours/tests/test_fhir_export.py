@@ -3,6 +3,8 @@ valid against the fhir.resources models, with the recorded values as Task output
 
 from __future__ import annotations
 
+import re
+
 from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import select
 
@@ -78,3 +80,16 @@ def test_the_stroke_pathway_exports_too(client, doctor, include):
     assert tasks["bilan-post-avc"]["restriction"]["period"] == {"start": "2026-04-10", "end": "2026-08-10"}
     assert tasks["consultation-1-mois"]["restriction"]["period"] == {"start": "2026-03-10", "end": "2026-03-25"}
     assert "orthophonie-suivi" not in tasks              # starts after the speech therapy assessment
+
+
+def test_the_plan_and_task_pages_speak_to_people_not_in_fhir_words(client, doctor, nurse, include, tasks_of):
+    """Issue 14, item 12: no FHIR resource or state name on what a person clicks (buttons, links, choices)."""
+    client.login(doctor)
+    plan_id = include(client, members={"coordinator": doctor, "medecin-traitant": doctor, "infirmier": nurse})
+    task = tasks_of(plan_id)["hba1c"]
+    fhir_words = re.compile(r"CarePlan|CareTeam|\bTask\b|in-progress|on-hold|entered-in-error|→")
+    for url in (f"/p/eparcours/plans/{plan_id}", f"/p/eparcours/tasks/{task.id}"):
+        html = client.get(url).text
+        clicked = re.findall(r"<(?:button|a|option)\b[^>]*>(.*?)</(?:button|a|option)>", html, re.S)
+        assert clicked, url
+        assert not [text for text in clicked if fhir_words.search(text)], url

@@ -76,8 +76,8 @@ def test_outside_the_care_team_a_professional_records_consent_and_reads(browser,
         page.wait_for_url("**/p/dmp/consent")
         assert_accessible(page)
         page.get_by_role("button", name="Enregistrer le consentement").click()       # nothing said yet: refused
-        expect(page.locator("#dmp-how-error")).to_have_text("Indiquez comment le patient a donné son consentement.")
-        expect(page.locator("#dmp-confirm-error")).to_be_visible()
+        expect(page.locator("#how-error")).to_have_text("Indiquez comment le patient a donné son consentement.")
+        expect(page.locator("#confirm-error")).to_be_visible()
         assert_accessible(page)
         page.get_by_label("Comment le patient a donné son consentement").select_option(value="oral")
         page.get_by_text("Le patient a été informé et consent à cet accès").click()
@@ -125,7 +125,7 @@ def test_the_patients_opposition_blocks_bris_de_glace(browser, live_server, app,
         page.get_by_label("Motif de l'urgence").fill(URGENCE)
         page.get_by_text("Je certifie que la situation du patient relève de l'urgence").click()
         page.get_by_role("button", name="Accéder au DMP en urgence").click()
-        expect(page.locator("#dmp-reason-error")).to_contain_text("opposé par avance à l'accès en urgence")
+        expect(page.locator("#reason-error")).to_contain_text("opposé par avance à l'accès en urgence")
         expect(page.get_by_label("Motif de l'urgence")).to_have_value(URGENCE)       # what was typed stays
         assert_accessible(page)
         page.goto("/p/dmp/documents")

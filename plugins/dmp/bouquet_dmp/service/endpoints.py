@@ -150,7 +150,7 @@ async def patient_search(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "patient")
             record = session.get(DmpRecord, patient_ins)
             access.trace(session, caller, "patient", access.GRANTED, emergency=standing.emergency,
@@ -185,26 +185,28 @@ async def emergency_access(request: Request) -> Response:
     if mode == access.REGULATION and caller.profession != "10":
         raise Refusal(403, "forbidden", "not-regulator", "Seul le médecin régulateur du SAMU (centre 15) accède au DMP en régulation.")
     minutes = request.app.state.dmp.emergency_minutes
+    transaction = "regulation" if mode == access.REGULATION else "emergency"
 
     def run() -> dict[str, Any]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
-            _refuse_blocked(session, caller, standing, "emergency")
+            standing = access.standing_of(session, caller, request.app.state.care_team)
+            _refuse_blocked(session, caller, standing, transaction)
             record = session.get(DmpRecord, caller.patient)
             if record is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")
             if access.opposed(record, mode):
-                access.trace(session, caller, "emergency", access.DENIED, detail="opposition préalable du patient",
-                             basis="le patient s'est opposé à l'accès en urgence (CSP L. 1111-17 I)")
+                access.trace(session, caller, transaction, access.DENIED, detail="opposition préalable du patient",
+                             basis="le patient s'est opposé à l'accès en urgence (CSP L. 1111-17 I)" if mode == access.BRIS_DE_GLACE
+                             else "le patient s'est opposé à l'accès du médecin régulateur (CSP L. 1111-17 I)")
                 session.commit()
                 raise Refusal(403, "forbidden", "opposed",
                               "Le patient s'est opposé par avance à l'accès en urgence à son DMP (CSP L. 1111-17 I) : "
                               "l'accès est refusé." if mode == access.BRIS_DE_GLACE else
                               "Le patient s'est opposé par avance à l'accès du médecin régulateur à son DMP (CSP L. 1111-17 I).")
             grant = access.grant_emergency(session, caller, reason, minutes, mode)
-            access.trace(session, caller, "emergency", access.GRANTED, emergency=True, detail=f"motif : {reason}",
-                         basis="accès en urgence (régulation SAMU – centre 15)" if mode == access.REGULATION
-                         else "accès en urgence (bris de glace) ; le patient et son médecin traitant en sont informés")
+            access.trace(session, caller, transaction, access.GRANTED, emergency=True, detail=f"motif : {reason}",
+                         basis=("accès en urgence (régulation SAMU – centre 15)" if mode == access.REGULATION
+                                else "accès en urgence (bris de glace)") + " ; le patient et son médecin traitant en sont informés")
             return {"resourceType": "Parameters", "parameter": [
                 {"name": "expires", "valueInstant": instant(grant.expires_at)}]}
 
@@ -254,7 +256,7 @@ async def document_search(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "search")
             _refuse_without_care(session, caller, standing, "search")
             # The metadata only: the contents stay in the database until a retrieve.
@@ -281,7 +283,7 @@ async def document_search(request: Request) -> Response:
 def _visible_document(request: Request, caller: Caller, transaction: str) -> tuple[DmpDocument, bool]:
     document_id = request.path_params["document_id"]
     with _db(request).write() as session:
-        standing = access.standing_of(session, caller)
+        standing = access.standing_of(session, caller, request.app.state.care_team)
         _refuse_blocked(session, caller, standing, transaction, document_id)
         _refuse_without_care(session, caller, standing, transaction, document_id)
         document = session.get(DmpDocument, document_id)
@@ -334,7 +336,7 @@ async def transaction(request: Request) -> Response:
 
     def run() -> DmpDocument:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "provide")
             _refuse_without_care(session, caller, standing, "provide")   # feeding needs the same care relationship (L. 1111-17 III)
             if session.get(DmpRecord, caller.patient) is None:
@@ -371,7 +373,7 @@ async def audit_search(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "history")
             _refuse_without_care(session, caller, standing, "history")
             events = access.history(session, patient_ins)
@@ -407,7 +409,7 @@ async def consent(request: Request) -> Response:
 
     def run() -> str:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "consent")
             if session.get(DmpRecord, caller.patient) is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")

@@ -3,7 +3,10 @@
     GET  /metadata                                   CapabilityStatement
     GET  /Patient?identifier=urn:oid:<oid>|<ins>     does this patient have a DMP (TD0.2); 403 if the caller is blocked
     POST /Patient/$bris-de-glace                     emergency access (Parameters: reason)
-    GET  /DocumentReference?patient.identifier=…     ITI-67 find (TD3.1): status, type, category, period, author.identifier
+    POST /Patient/$regulation                        the SAMU's regulating doctor's access (Parameters: reason)
+    POST /Patient/$consentement                      the patient's consent (Parameters: scope, how)
+    GET  /DocumentReference?patient.identifier=…     ITI-67 find (TD3.1): status, identifier, type, category, period, date,
+                                                     author.identifier, security-label (any other refused)
     GET  /DocumentReference/{id}                     one DocumentReference
     GET  /Binary/{id}                                ITI-68 retrieve (TD3.2): the document's bytes
     POST /                                           ITI-65 provide (TD2.1): a transaction Bundle

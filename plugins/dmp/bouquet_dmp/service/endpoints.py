@@ -112,6 +112,23 @@ def _refuse_without_care(session: Session, caller: Caller, standing: access.Stan
         raise Refusal(403, "forbidden", reason, standing.care_refusal or access.NO_CARE)
 
 
+#: The DocumentReference search parameters the service supports (ITI-67), as the CapabilityStatement declares them;
+#: any other is refused (400) rather than silently ignored, which would answer more than was asked.
+DOCUMENT_SEARCH = {
+    "patient.identifier": ("token", "INS du patient (obligatoire)"),
+    "status": ("token", "current, superseded… (plusieurs valeurs séparées par des virgules)"),
+    "identifier": ("token", "identifiant du document (masterIdentifier urn:uuid:…)"),
+    "type": ("token", "type de document (JDV_J66_TypeCode_DMP)"),
+    "category": ("token", "classe de document (JDV_J57_ClassCode_DMP)"),
+    "period": ("date", "date de l'acte (ge, le, gt, lt, eq)"),
+    "date": ("date", "date d'indexation dans le DMP (ge, le, gt, lt, eq)"),
+    "author.identifier": ("token", "IdNat_PS de l'auteur"),
+    "security-label": ("token", "niveau de confidentialité (R : masqué aux professionnels)"),
+}
+#: Result parameters a FHIR client may add; the service answers JSON whatever `_format` asks.
+RESULT_PARAMETERS = frozenset({"_format"})
+
+
 def _search_param(name: str, kind: str, documentation: str) -> dict[str, str]:
     return {"name": name, "type": kind, "documentation": documentation}
 
@@ -125,18 +142,10 @@ async def metadata(request: Request) -> Response:
             {"type": "Patient", "interaction": [{"code": "search-type"}],
              "searchParam": [_search_param("identifier", "token", "INS du patient : urn:oid:<OID>|<matricule>")],
              "operation": [{"name": "bris-de-glace", "definition": "urn:bouquet:dmp:operation:bris-de-glace"},
+                           {"name": "regulation", "definition": "urn:bouquet:dmp:operation:regulation"},
                            {"name": "consentement", "definition": "urn:bouquet:dmp:operation:consentement"}]},
             {"type": "DocumentReference", "interaction": [{"code": "search-type"}, {"code": "read"}],
-             "searchParam": [
-                 _search_param("patient.identifier", "token", "INS du patient (obligatoire)"),
-                 _search_param("status", "token", "current, superseded… (plusieurs valeurs séparées par des virgules)"),
-                 _search_param("type", "token", "type de document (JDV_J66_TypeCode_DMP)"),
-                 _search_param("category", "token", "classe de document (JDV_J57_ClassCode_DMP)"),
-                 _search_param("period", "date", "date de l'acte (ge, le, gt, lt, eq)"),
-                 _search_param("date", "date", "date d'indexation dans le DMP (ge, le, gt, lt, eq)"),
-                 _search_param("author.identifier", "token", "IdNat_PS de l'auteur"),
-                 _search_param("security-label", "token", "niveau de confidentialité (R : masqué aux professionnels)"),
-             ]},
+             "searchParam": [_search_param(name, kind, doc) for name, (kind, doc) in DOCUMENT_SEARCH.items()]},
             {"type": "Binary", "interaction": [{"code": "read"}]},
             {"type": "AuditEvent", "interaction": [{"code": "search-type"}],
              "searchParam": [_search_param("patient.identifier", "token", "INS du patient (obligatoire)")]},
@@ -215,6 +224,13 @@ async def emergency_access(request: Request) -> Response:
 
 def _filters(request: Request) -> list[Any]:
     params, filters = request.query_params, []
+    unknown = sorted(set(params) - set(DOCUMENT_SEARCH) - RESULT_PARAMETERS)
+    if unknown:
+        raise Refusal(400, "not-supported", "parameter",
+                      f"Paramètre de recherche non pris en charge : {', '.join(unknown)} (voir /metadata).")
+    identifiers = params.get("identifier")
+    if identifiers:
+        filters.append(col(DmpDocument.id).in_([v.rsplit("|", 1)[-1].removeprefix("urn:uuid:") for v in identifiers.split(",")]))
     status = params.get("status")
     if status:
         filters.append(col(DmpDocument.status).in_(status.split(",")))

@@ -78,6 +78,7 @@ def test_bad_filters_name_the_field(client, doctor, open_patient):
     assert response.status_code == 400
     assert "« Du » doit être une date" in response.text and "Catégorie inconnue" in response.text
     assert "Type de document inconnu" in response.text and 'id="type-error"' in response.text
+    assert 'data-testid="dmp-empty"' not in response.text             # a refused filter is not « no document »
     reversed_ = client.get("/p/dmp/documents", params={"du": "2026-07-01", "au": "2026-06-01"})
     assert reversed_.status_code == 400 and "« Au » doit être postérieure" in reversed_.text
 

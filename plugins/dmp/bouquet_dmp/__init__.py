@@ -25,6 +25,8 @@ __version__ = "0.1.0"
 HERE = Path(__file__).parent
 #: Professions that may open a DMP in an emergency: médecins, sages-femmes, infirmiers.
 EMERGENCY_PROFESSIONS = frozenset({"10", "50", "60"})
+#: Who may open a DMP as the SAMU's regulating doctor: médecins.
+REGULATION_PROFESSIONS = frozenset({"10"})
 
 
 @hookimpl
@@ -34,6 +36,8 @@ def bouquet_actions() -> list[Action]:
         Action("dmp.read", "Consulter le DMP du patient", secretary=True),
         Action("dmp.upload", "Alimenter le DMP du patient"),
         Action("dmp.emergency_access", "Accéder au DMP en urgence (bris de glace)", professions=EMERGENCY_PROFESSIONS),
+        # The SAMU's regulating doctor (CSP L. 1111-17 I): médecins only, as the DMP itself checks.
+        Action("dmp.regulation", "Accéder au DMP en régulation (SAMU – centre 15)", professions=REGULATION_PROFESSIONS),
     ]
 
 
@@ -54,6 +58,8 @@ def bouquet_routes() -> list[Any]:
         Route("/upload", upload.submit, methods=["POST"]),
         Route("/emergency", emergency.form, methods=["GET"]),
         Route("/emergency", emergency.submit, methods=["POST"]),
+        Route("/regulation", emergency.regulation_form, methods=["GET"]),
+        Route("/regulation", emergency.regulation_submit, methods=["POST"]),
         Route("/history", history.history, methods=["GET"]),
         Route("/consent", consent.form, methods=["GET"]),
         Route("/consent", consent.submit, methods=["POST"]),
@@ -129,6 +135,14 @@ async def prevention_share_vaccination(ctx: RequestContext, patient: PatientCont
     from bouquet_dmp.vaccination_note import share
 
     return await share(ctx, patient, vaccination)
+
+
+@hookimpl
+def bouquet_startup(app: Any) -> None:
+    """Declare `dmp_care_team`, the hook other plugins answer to put a professional in a patient's care team."""
+    from bouquet_dmp.hookspecs import ensure_hookspecs
+
+    ensure_hookspecs(app.state.plugins.pm)
 
 
 @hookimpl

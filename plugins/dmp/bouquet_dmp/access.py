@@ -3,8 +3,9 @@ R. 1111-46; arrêté of 26 October 2023 and its matrix, `matrix`; Conseil d'Éta
 
 In order: a professional the patient blocked (or a secretary acting for one) is refused everything,
 even in an emergency. Otherwise a caller reads the DMP only while taking care of the patient:
-- a member of the care team — the médecin traitant, a professional recorded in the care team, a
-  practice software's launch attesting a consultation — once the patient was informed and gave the
+- a member of the care team — the médecin traitant, a professional recorded in the care team, one another
+  plugin names in the patient's care team (`dmp_care_team`: e-parcours' plans), a practice software's launch
+  attesting a consultation — once the patient was informed and gave the
   initial consent to the care team's access (recorded: who, when, how);
 - anyone else with the patient's explicit consent at this consultation (recorded: who, when, how);
 - or under an emergency access (bris de glace, or the SAMU's regulation), unless the patient opposed it.
@@ -24,6 +25,8 @@ from sqlmodel import Session, col, select
 from bouquet.api.db import Database, utcnow
 from bouquet.api.patient import PatientContext
 from bouquet_dmp import matrix
+from bouquet_dmp.care_team import CareTeamSource
+from bouquet_dmp.display import duration
 from bouquet_dmp.identity import Caller
 from bouquet_dmp.models import (
     DmpAccessEvent,
@@ -81,12 +84,13 @@ def _day_end(now: datetime) -> datetime:
     return now.astimezone(PARIS).replace(hour=23, minute=59, second=59, microsecond=0)
 
 
-def standing_of(session: Session, caller: Caller) -> Standing:
-    return standings_of(session, [caller])[caller.patient]
+def standing_of(session: Session, caller: Caller, care_team: CareTeamSource | None = None) -> Standing:
+    return standings_of(session, [caller], care_team)[caller.patient]
 
 
-def standings_of(session: Session, callers: list[Caller]) -> dict[str, Standing]:
-    """Where each caller stands, by patient ('<oid>|<matricule>'): one caller, several patients, four queries."""
+def standings_of(session: Session, callers: list[Caller], care_team: CareTeamSource | None = None) -> dict[str, Standing]:
+    """Where each caller stands, by patient ('<oid>|<matricule>'): one caller, several patients, four queries
+    (and what `care_team`, the other plugins' care teams, answers for them)."""
     if not callers:
         return {}
     first, patients = callers[0], [caller.patient for caller in callers]
@@ -97,6 +101,7 @@ def standings_of(session: Session, callers: list[Caller]) -> dict[str, Standing]
     emergencies: dict[str, DmpEmergencyAccess] = {}
     relations: dict[str, list[DmpCareRelationship]] = {}
     records: dict[str, DmpRecord] = {}
+    teams: dict[str, str] = {}
     if first.idnat and first.kind == "professional":
         for found in session.exec(select(DmpEmergencyAccess).where(
                 col(DmpEmergencyAccess.patient_ins).in_(patients), DmpEmergencyAccess.idnat_ps == first.idnat,
@@ -107,13 +112,16 @@ def standings_of(session: Session, callers: list[Caller]) -> dict[str, Standing]
             relations.setdefault(relation.patient_ins, []).append(relation)
         records = {record.patient_ins: record for record in session.exec(
             select(DmpRecord).where(col(DmpRecord.patient_ins).in_(patients)))}
+        if care_team is not None:
+            teams = care_team(session, patients, first.idnat)
     return {caller.patient: _standing(caller, caller.patient in blocked, emergencies.get(caller.patient),
-                                      records.get(caller.patient), relations.get(caller.patient, []))
+                                      records.get(caller.patient), relations.get(caller.patient, []),
+                                      teams.get(caller.patient))
             for caller in callers}
 
 
 def _standing(caller: Caller, blocked: bool, emergency: DmpEmergencyAccess | None, record: DmpRecord | None,
-              relations: list[DmpCareRelationship]) -> Standing:
+              relations: list[DmpCareRelationship], team_elsewhere: str | None = None) -> Standing:
     now = utcnow()
     until, mode = (emergency.expires_at, emergency.mode) if emergency is not None else (None, None)
     if caller.kind != "professional" or not caller.idnat:
@@ -126,6 +134,8 @@ def _standing(caller: Caller, blocked: bool, emergency: DmpEmergencyAccess | Non
         team, masked_rights = "médecin traitant", True
     elif any(r.basis == CARE_TEAM for r in current):
         team = "membre de l'équipe de soins"
+    elif team_elsewhere:
+        team = team_elsewhere
     elif caller.attested_care:
         team = "équipe de soins : consultation attestée par le logiciel du professionnel"
     if team is not None and record is not None and record.care_team_consent_at is not None:
@@ -171,7 +181,7 @@ def grant_emergency(session: Session, caller: Caller, reason: str, minutes: int,
     session.flush()
     what = "en régulation (SAMU – centre 15)" if mode == REGULATION else "en urgence (bris de glace)"
     body = (f"{caller.name} a accédé {what} au DMP le {now.astimezone(PARIS):%d/%m/%Y à %H:%M}, "
-            f"pour {minutes // 60} h {minutes % 60:02d}. Motif : {reason}")
+            f"pour {duration(minutes)}. Motif : {reason}")
     session.add(DmpNotification(patient_ins=caller.patient, recipient="patient", subject=f"Accès {what} à votre DMP",
                                 body=body, emergency_access_id=access.id, created_at=now))
     record = session.get(DmpRecord, caller.patient)

@@ -24,11 +24,14 @@ def add_commands(group: click.Group) -> None:
         import uvicorn
 
         from bouquet.api.db import Database
+        from bouquet.api.plugins import Plugins
         from bouquet.api.settings import load_settings
+        from bouquet_dmp.care_team import source_of
         from bouquet_dmp.service import create_service
 
         settings = load_settings()
-        app = create_service(Database(settings.database_url), settings.secret_key)
+        app = create_service(Database(settings.database_url), settings.secret_key,
+                             care_team=source_of(Plugins(settings.plugin_names)))
         click.echo(f"DMP (FHIR R4) : http://{host}:{port}/")
         uvicorn.run(app, host=host, port=port, log_config=None)
 

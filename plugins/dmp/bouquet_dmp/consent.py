@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bouquet import get_context, render
-from bouquet.api.web import read_form
+from bouquet.api.web import Form, read_fields
 from bouquet_dmp import web
 from bouquet_dmp.access import CONSENT_WAYS
 from bouquet_dmp.mhd_client import DmpError
@@ -26,37 +26,37 @@ SCOPES = {"consultation": "Pour cette consultation (je ne fais pas partie de son
 WAYS = {"oral": "Oralement", "ecrit": "Par écrit", "electronique": "Par voie électronique"}
 
 
-def _page(values: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
-    return web.page(values=values, errors=errors, scopes=list(SCOPES.items()), ways=list(WAYS.items()))
+def _page(form: Form) -> dict[str, object]:
+    return web.page(form=form, scopes=list(SCOPES.items()), ways=list(WAYS.items()))
 
 
 async def form(request: Request) -> Response:
     ctx = get_context(request)
     web.require(ctx, web.UPLOAD)    # professionals only: the same grant as feeding the DMP
-    return await render(request, "dmp/consent.html", _page({"scope": "consultation", "how": "", "confirm": ""}, {}))
+    return await render(request, "dmp/consent.html", _page(Form({"scope": "consultation", "how": "", "confirm": ""})))
 
 
 async def submit(request: Request) -> Response:
     ctx = get_context(request)
     client = web.require(ctx, web.UPLOAD)
-    values = await read_form(request, "scope", "how", "confirm")
-    errors: dict[str, str] = {}
+    form = await read_fields(request, "scope", "how", "confirm")
+    values = form.values
     if values["scope"] not in SCOPES:
-        errors["scope"] = "Choisissez ce à quoi le patient consent."
+        form.refuse("scope", "Choisissez ce à quoi le patient consent.")
     if values["how"] not in CONSENT_WAYS:
-        errors["how"] = "Indiquez comment le patient a donné son consentement."
+        form.refuse("how", "Indiquez comment le patient a donné son consentement.")
     if values["confirm"] != "oui":
-        errors["confirm"] = "Confirmez que le patient a été informé et qu'il consent."
-    if not errors:
+        form.refuse("confirm", "Confirmez que le patient a été informé et qu'il consent.")
+    if form.valid:
         try:
             recorded = await client.consent(values["scope"], values["how"])
         except DmpError as exc:
             await ctx.audit.log("dmp.consent", outcome=web.outcome_of(exc), patient_ins=web.patient_ins(ctx),
                                 resource="dmp/Patient", details={"scope": values["scope"], "refusal": exc.reason})
-            errors["scope"] = f"{web.problem(exc)['title']} : {exc.message}"
+            form.refuse("scope", f"{web.problem(exc)['title']} : {exc.message}")
         else:
             await ctx.audit.log("dmp.consent", patient_ins=web.patient_ins(ctx), resource="dmp/Patient",
                                 details={"scope": values["scope"], "how": values["how"]})
             ctx.flash(f"Consentement enregistré dans le DMP : {recorded}.", "success")
             return RedirectResponse("/p/dmp/documents", status_code=303)
-    return await render(request, "dmp/consent.html", _page(values, errors), status_code=400)
+    return await render(request, "dmp/consent.html", _page(form), status_code=400)

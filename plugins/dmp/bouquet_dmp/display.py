@@ -10,8 +10,21 @@ from bouquet_dmp.doctypes import classes, types
 PARIS = ZoneInfo("Europe/Paris")
 FORMATS = {"application/pdf": "PDF", "text/plain": "Texte", "text/xml": "CDA (XML)"}
 TRANSACTIONS = {"search": "Consultation de la liste", "read": "Consultation d'un document", "retrieve": "Ouverture d'un document",
-                "provide": "Ajout d'un document", "emergency": "Accès en urgence (bris de glace)", "patient": "Vérification du DMP",
+                "provide": "Ajout d'un document", "emergency": "Accès en urgence (bris de glace)",
+                "regulation": "Accès en régulation (SAMU – centre 15)", "patient": "Vérification du DMP",
                 "history": "Consultation de l'historique"}
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """« 1 heure », « 4 heures », « 0 heure » (French: 0 and 1 take the singular)."""
+    return f"{count} {singular if abs(count) < 2 else (plural_form or singular + 's')}"
+
+
+def duration(minutes: int) -> str:
+    """A duration in words: « 4 heures », « 1 heure », « 1 heure 30 minutes », « 45 minutes »."""
+    hours, rest = divmod(max(int(minutes), 0), 60)
+    parts = ([plural(hours, "heure")] if hours else []) + ([plural(rest, "minute")] if rest or not hours else [])
+    return " ".join(parts)
 
 
 def day(value: date | None) -> str:

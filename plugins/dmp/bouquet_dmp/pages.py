@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bouquet import get_context, render
-from bouquet.api.web import CSP
+from bouquet.api.web import CSP, Form
 from bouquet_dmp import cda, web
 from bouquet_dmp.doctypes import classes, types
 from bouquet_dmp.content import CDA, PDF
@@ -27,40 +27,41 @@ PDF_CSP = "frame-ancestors 'self'"
 TEXT_CSP = "default-src 'none'; frame-ancestors 'self'; sandbox"
 
 
-def _filters(request: Request) -> tuple[dict[str, str], dict[str, str], dict[str, object]]:
-    values = {name: request.query_params.get(name, "").strip() for name in ("classe", "type", "du", "au", "auteur")}
-    errors: dict[str, str] = {}
+def _filters(request: Request) -> tuple[Form, dict[str, object]]:
+    form = Form({name: request.query_params.get(name, "").strip()
+                 for name in ("classe", "type", "du", "au", "auteur")})
+    values = form.values
     parsed: dict[str, object] = {}
     if values["classe"]:
         if values["classe"] in classes():
             parsed["class_code"] = values["classe"]
         else:
-            errors["classe"] = "Catégorie inconnue : choisissez une catégorie de la liste."
+            form.refuse("classe", "Catégorie inconnue : choisissez une catégorie de la liste.")
     if values["type"]:
         if values["type"] in types():
             parsed["type_code"] = values["type"]
         else:
-            errors["type"] = "Type de document inconnu : choisissez un type de la liste."
+            form.refuse("type", "Type de document inconnu : choisissez un type de la liste.")
     for name, key, label in (("du", "since", "Du"), ("au", "until", "Au")):
         if values[name]:
             try:
                 parsed[key] = date.fromisoformat(values[name])
             except ValueError:
-                errors[name] = f"« {label} » doit être une date au format JJ/MM/AAAA."
+                form.refuse(name, f"« {label} » doit être une date au format JJ/MM/AAAA.")
     if "since" in parsed and "until" in parsed and parsed["since"] > parsed["until"]:  # type: ignore[operator]
-        errors["au"] = "« Au » doit être postérieure ou égale à « Du »."
-    return values, errors, parsed
+        form.refuse("au", "« Au » doit être postérieure ou égale à « Du ».")
+    return form, parsed
 
 
 async def documents(request: Request) -> Response:
     ctx = get_context(request)
     client = web.require(ctx)
-    values, errors, parsed = _filters(request)
-    context: dict[str, object] = {"values": values, "errors": errors, "can_upload": ctx.can(web.UPLOAD),
-                                  "can_emergency": ctx.can(web.EMERGENCY)}
-    if errors:
+    form, parsed = _filters(request)
+    context: dict[str, object] = {"form": form, "can_upload": ctx.can(web.UPLOAD), "can_emergency": ctx.can(web.EMERGENCY),
+                                  "can_regulation": ctx.can(web.REGULATION)}
+    if not form.valid:
         return await render(request, "dmp/documents.html", web.page(**context, documents=[]), status_code=400)
-    if values["auteur"] == "moi" and ctx.account is not None and ctx.account.idnat_ps:
+    if form.values["auteur"] == "moi" and ctx.account is not None and ctx.account.idnat_ps:
         parsed["author_idnat"] = ctx.account.idnat_ps
     try:
         status = await client.patient()

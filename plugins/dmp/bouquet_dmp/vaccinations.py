@@ -27,6 +27,7 @@ from sqlmodel import Session
 from bouquet.api.db import utcnow
 from bouquet.api.patient import audit_ins
 from bouquet_dmp import access, cda
+from bouquet_dmp.care_team import CareTeamSource, source_of
 from bouquet_dmp.codes import CVX_TO_ACT
 from bouquet_dmp.doctypes import VACCINATION_TYPE
 from bouquet_dmp.config import dmp_settings
@@ -80,7 +81,7 @@ async def external_acts_bulk(ctx: RequestContext, patients: Sequence[PatientCont
 
     def read() -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
         with ctx.db.write() as session:
-            return read_vaccinations(session, callers)
+            return read_vaccinations(session, callers, source_of(ctx.plugins))
 
     acts, counts = await ctx.db.run(read)
     await ctx.audit.log("dmp.retrieve", resource="dmp/vaccinations",
@@ -88,7 +89,8 @@ async def external_acts_bulk(ctx: RequestContext, patients: Sequence[PatientCont
     return acts
 
 
-def read_vaccinations(session: Session, callers: Sequence[Caller]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+def read_vaccinations(session: Session, callers: Sequence[Caller], care_team: CareTeamSource | None = None
+                      ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
     """The acts of each caller's patient (callers differ by patient only), the access-trail lines
     added, and counts for the audit. Runs in the caller's transaction."""
     if not callers:
@@ -103,7 +105,7 @@ def read_vaccinations(session: Session, callers: Sequence[Caller]) -> tuple[dict
     keys = list(by_patient)
     for start in range(0, len(keys), BATCH):
         chunk = keys[start:start + BATCH]
-        standings = access.standings_of(session, [by_patient[ins] for ins in chunk])
+        standings = access.standings_of(session, [by_patient[ins] for ins in chunk], care_team)
         rows = connection.execute(select(documents_t).where(
             documents_t.c.patient_ins.in_(chunk), documents_t.c.type_code == VACCINATION_TYPE,
             documents_t.c.status == "current")).all()

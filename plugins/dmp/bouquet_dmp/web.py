@@ -18,7 +18,7 @@ from bouquet_dmp.mhd_client import (
     client_for,
 )
 
-READ, UPLOAD, EMERGENCY = "dmp.read", "dmp.upload", "dmp.emergency_access"
+READ, UPLOAD, EMERGENCY, REGULATION = "dmp.read", "dmp.upload", "dmp.emergency_access", "dmp.regulation"
 
 
 def require(ctx: RequestContext, action: str = READ) -> MhdClient:
@@ -26,7 +26,8 @@ def require(ctx: RequestContext, action: str = READ) -> MhdClient:
     if not ctx.can(action):
         raise HTTPException(403, {READ: "Votre compte ne permet pas de consulter le DMP.",
                                   UPLOAD: "Votre compte ne permet pas d'alimenter le DMP.",
-                                  EMERGENCY: "Votre compte ne permet pas l'accès en urgence au DMP."}[action])
+                                  EMERGENCY: "Votre compte ne permet pas l'accès en urgence au DMP.",
+                                  REGULATION: "Seul un médecin peut accéder au DMP en régulation (SAMU – centre 15)."}[action])
     if ctx.patient is None:
         raise HTTPException(409, "Aucun patient n'est ouvert : ouvrez d'abord le dossier d'un patient.")
     return client_for(ctx)

@@ -111,7 +111,7 @@ def test_doctor_reads_and_feeds_the_dmp(browser, live_server, practice_software,
         page.goto("/p/dmp/emergency")                               # the bris-de-glace dialog
         assert_accessible(page)
         page.get_by_role("button", name="Accéder au DMP en urgence").click()
-        assert "Indiquez le motif de l'urgence" in page.locator("#dmp-reason-error").inner_text()
+        assert "Indiquez le motif de l'urgence" in page.locator("#reason-error").inner_text()
         assert_accessible(page)
         page.get_by_label("Motif de l'urgence").fill("Malaise au cabinet, patiente confuse")
         page.get_by_text("Je certifie que la situation du patient relève de l'urgence").click()   # the DSFR label covers the box

@@ -76,8 +76,8 @@ def test_outside_the_care_team_a_professional_records_consent_and_reads(browser,
         page.wait_for_url("**/p/dmp/consent")
         assert_accessible(page)
         page.get_by_role("button", name="Enregistrer le consentement").click()       # nothing said yet: refused
-        expect(page.locator("#dmp-how-error")).to_have_text("Indiquez comment le patient a donné son consentement.")
-        expect(page.locator("#dmp-confirm-error")).to_be_visible()
+        expect(page.locator("#how-error")).to_have_text("Indiquez comment le patient a donné son consentement.")
+        expect(page.locator("#confirm-error")).to_be_visible()
         assert_accessible(page)
         page.get_by_label("Comment le patient a donné son consentement").select_option(value="oral")
         page.get_by_text("Le patient a été informé et consent à cet accès").click()
@@ -125,7 +125,7 @@ def test_the_patients_opposition_blocks_bris_de_glace(browser, live_server, app,
         page.get_by_label("Motif de l'urgence").fill(URGENCE)
         page.get_by_text("Je certifie que la situation du patient relève de l'urgence").click()
         page.get_by_role("button", name="Accéder au DMP en urgence").click()
-        expect(page.locator("#dmp-reason-error")).to_contain_text("opposé par avance à l'accès en urgence")
+        expect(page.locator("#reason-error")).to_contain_text("opposé par avance à l'accès en urgence")
         expect(page.get_by_label("Motif de l'urgence")).to_have_value(URGENCE)       # what was typed stays
         assert_accessible(page)
         page.goto("/p/dmp/documents")
@@ -199,3 +199,55 @@ def test_a_provisional_identity_shows_its_status_and_sends_no_ins(browser, live_
     assert any(e.patient_ins and e.patient_ins.startswith("traits|DIALLO|MAMADOU|1968-03-12") for e in trail)
     assert not [e for e in dmp_log if matricule in f"{e.patient_ins} {e.detail} {e.basis}"]
     assert unescape(str(dmp_log)).count(matricule) == 0
+
+
+def test_the_samu_regulating_doctor_opens_the_dmp_unless_the_patient_objected(browser, live_server, app, make_account):
+    """SAMU regulation mode (centre 15, CSP L. 1111-17 I): its own page, refused when the patient objected to it,
+    traced, and the patient and the médecin traitant informed like after a bris de glace."""
+    doctor, doctor_secret = _person(app, make_account, "alice.mt", "Alice", "TRAITANTE")
+    _, secret = _person(app, make_account, "remi.regul", "Rémi", "REGULATEUR")
+    access.set_medecin_traitant(app.state.db, SANTONI_INS, doctor.idnat_ps)
+    access.set_opposition(app.state.db, SANTONI_INS, regulation=True)
+    appel = "Appel au 15 : douleur thoracique, patiente seule à domicile"
+    context, page, errors = _page(browser, live_server)
+    try:
+        _sign_in(page, "remi.regul", secret)
+        _open(page, SANTONI)
+        page.goto("/p/dmp/documents")
+        page.get_by_test_id("dmp-regulation-link").click()
+        page.wait_for_url("**/p/dmp/regulation")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Accès au DMP en régulation (SAMU – centre 15)")
+        page.get_by_label("Motif de l'appel régulé").fill(appel)
+        page.get_by_role("button", name="Accéder au DMP en régulation").click()       # the confirmation forgotten
+        expect(page.locator("#confirm-error")).to_have_text("Confirmez que vous régulez un appel concernant ce patient.")
+        expect(page.get_by_label("Motif de l'appel régulé")).to_have_value(appel)
+        page.get_by_text("Je suis le médecin régulateur du SAMU – centre 15").click()
+        page.get_by_role("button", name="Accéder au DMP en régulation").click()
+        expect(page.locator("#reason-error")).to_contain_text("opposé par avance à l'accès du médecin régulateur")
+        assert_accessible(page)
+
+        access.set_opposition(app.state.db, SANTONI_INS, regulation=False)           # she withdrew her objection
+        page.get_by_role("button", name="Accéder au DMP en régulation").click()
+        page.wait_for_url("**/p/dmp/documents")
+        expect(page.get_by_test_id("dmp-emergency-on")).to_be_visible()
+        expect(page.get_by_test_id("dmp-document").filter(has_text="Compte rendu de consultation de psychiatrie")).to_have_count(1)
+        page.goto("/p/dmp/history")
+        expect(page.get_by_text("Accès en régulation (SAMU – centre 15)").first).to_be_visible()
+        notices = page.get_by_test_id("dmp-notification")
+        expect(notices).to_have_count(2)
+        expect(notices.filter(has_text="son médecin traitant")).to_contain_text(appel)
+        assert_accessible(page)
+        # The two refusals answer 400, which the console reports; nothing else (no CSP violation) may.
+        assert [e for e in errors if "status of 400" not in e] == [] and len(errors) == 2, errors
+    finally:
+        context.close()
+    with app.state.db.session() as session:
+        audited = session.exec(select(AuditEvent).where(AuditEvent.action == "dmp.emergency_access")).all()
+    assert [(e.outcome, e.details["mode"]) for e in audited] == [("denied", "regulation"), ("success", "regulation")]
+    context, page, _ = _page(browser, live_server)
+    try:
+        _sign_in(page, "alice.mt", doctor_secret)
+        expect(page.get_by_test_id("home-notice")).to_contain_text(
+            "Accès en régulation (SAMU – centre 15) au DMP de votre patient SANTONI Antonia")
+    finally:
+        context.close()

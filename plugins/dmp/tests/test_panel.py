@@ -46,8 +46,8 @@ def test_list_filters_by_document_type(client, doctor, open_patient, app):
     client.login(doctor)
     open_patient(client)
     form = client.get("/p/dmp/documents").text
-    assert '<label class="fr-label" for="dmp-type">Type de document' in form
-    assert '<select class="fr-select" id="dmp-type" name="type"' in form
+    assert '<label class="fr-label" for="type">Type de document' in form
+    assert '<select class="fr-select" id="type" name="type"' in form
     assert '<option value="11488-4">CR ou fiche de consultation ou de visite</option>' in form
     reports = client.get("/p/dmp/documents", params={"type": "11488-4"})
     assert reports.status_code == 200
@@ -77,7 +77,8 @@ def test_bad_filters_name_the_field(client, doctor, open_patient):
     response = client.get("/p/dmp/documents", params={"du": "2026-13-01", "classe": "radiologie", "type": "99999-9"})
     assert response.status_code == 400
     assert "« Du » doit être une date" in response.text and "Catégorie inconnue" in response.text
-    assert "Type de document inconnu" in response.text and 'id="dmp-type-error"' in response.text
+    assert "Type de document inconnu" in response.text and 'id="type-error"' in response.text
+    assert 'data-testid="dmp-empty"' not in response.text             # a refused filter is not « no document »
     reversed_ = client.get("/p/dmp/documents", params={"du": "2026-07-01", "au": "2026-06-01"})
     assert reversed_.status_code == 400 and "« Au » doit être postérieure" in reversed_.text
 

@@ -255,3 +255,24 @@ def test_samu_regulation_unless_the_patient_objected(client, app, identity, doct
     with app.state.db.session() as session:
         grants = session.exec(select(DmpEmergencyAccess)).all()
     assert [g.mode for g in grants] == ["regulation"]
+
+
+def test_the_regulation_page_is_for_doctors_and_durations_read_in_french(client, doctor, nurse, open_patient, monkeypatch):
+    from bouquet_dmp.display import duration, plural
+
+    assert [duration(m) for m in (240, 60, 90, 61, 45, 1, 0)] == [
+        "4 heures", "1 heure", "1 heure 30 minutes", "1 heure 1 minute", "45 minutes", "1 minute", "0 minute"]
+    assert plural(2, "jour") == "2 jours" and plural(1, "jour") == "1 jour"
+    client.login(nurse)
+    open_patient(client)
+    refused = client.get("/p/dmp/regulation")
+    assert refused.status_code == 403 and "Seul un médecin peut accéder au DMP en régulation" in unescape(refused.text)
+    assert client.submit("/p/dmp/regulation", {"reason": "Appel au centre 15 pour malaise", "confirm": "oui"}).status_code == 403
+    assert "dmp-regulation-link" not in client.get("/p/dmp/documents").text
+    client.login(doctor)
+    open_patient(client)
+    assert 'data-testid="dmp-regulation-link"' in client.get("/p/dmp/documents").text
+    page = unescape(client.get("/p/dmp/emergency").text)
+    assert "pendant 4 heures." in page and "heure(s)" not in page
+    monkeypatch.setenv("BOUQUET_DMP_EMERGENCY_MINUTES", "60")
+    assert "L'accès dure 1 heure et" in unescape(client.get("/p/dmp/regulation").text)

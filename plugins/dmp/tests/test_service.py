@@ -146,3 +146,29 @@ def test_search_by_indexing_date_and_security_label(service_url, doctor, identit
     assert masked["total"] == 0          # MARTIN masked nothing
     bad = httpx.get(f"{service_url}/DocumentReference", params=[("patient.identifier", TOKEN), ("date", "hier")], headers=headers)
     assert bad.status_code == 400 and "date" in bad.json()["issue"][0]["diagnostics"]
+
+
+def test_every_declared_search_parameter_works_and_an_undeclared_one_is_refused(service_url, doctor, identity):
+    """ITI-67: what /metadata declares is what the service filters on; anything else is a 400 naming it, never
+    silently ignored (which would answer more documents than the consumer asked for)."""
+    headers = identity(doctor)
+    statement = httpx.get(f"{service_url}/metadata").json()
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert {"regulation", "bris-de-glace", "consentement"} <= {o["name"] for o in resources["Patient"]["operation"]}
+    every = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN}, headers=headers).json()
+    first = every["entry"][0]["resource"]
+    values = {"patient.identifier": TOKEN, "status": "current", "identifier": first["masterIdentifier"]["value"],
+              "type": first["type"]["coding"][0]["code"], "category": first["category"][0]["coding"][0]["code"],
+              "period": "ge2000-01-01", "date": "ge2000-01-01", "author.identifier": "810000000000", "security-label": "N"}
+    declared = [p["name"] for p in resources["DocumentReference"]["searchParam"]]
+    assert set(declared) == set(values)
+    for name in declared:
+        answer = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN, name: values[name]},
+                           headers=headers)
+        assert answer.status_code == 200, (name, answer.text)
+    one = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN, "identifier": values["identifier"]},
+                    headers=headers).json()
+    assert [e["resource"]["id"] for e in one["entry"] if e["resource"]["resourceType"] == "DocumentReference"] == [first["id"]]
+    refused = httpx.get(f"{service_url}/DocumentReference", params={"patient.identifier": TOKEN, "author.family": "MARTIN"},
+                        headers=headers)
+    assert refused.status_code == 400 and "author.family" in refused.json()["issue"][0]["diagnostics"]

@@ -80,7 +80,7 @@ def test_confidentiality_codes_on_upload_and_display(client, doctor, nurse, open
     file = {"file": ("bilan.txt", "Résultat sensible".encode(), "text/plain")}
     refused = client.submit("/p/dmp/upload", data=form, files=file)      # the legal delay is not configured: said so
     assert refused.status_code == 400 and "le délai légal" in unescape(refused.text) and _count(app) == 27
-    assert 'id="dmp-masque" name="masque" value="oui" checked' in refused.text   # the boxes ticked stay ticked
+    assert 'id="masque" name="masque" value="oui" checked' in refused.text   # the boxes ticked stay ticked
     monkeypatch.setenv("BOUQUET_DMP_INVISIBLE_PATIENT_DAYS", "30")
     sent = client.submit("/p/dmp/upload", data=form, files=file)
     assert sent.status_code == 303, unescape(sent.text)[-3000:]

@@ -109,6 +109,15 @@ async def bouquet_alerts(ctx: RequestContext) -> list[Any]:
 
 
 @hookimpl
+def dmp_care_team(session: Any, patients: list[str], idnat_ps: str) -> dict[str, str]:
+    """The DMP plugin's hook (declared by it; implemented here by name): this patient's active plans' care teams.
+    (Its module is not named after the hook: importing it would replace this function on the package.)"""
+    from bouquet_eparcours.dmp_care_relationship import care_team_reasons
+
+    return care_team_reasons(session, patients, idnat_ps)
+
+
+@hookimpl
 async def bouquet_startup(app: Starlette) -> None:
     # Every plugin is registered by now: declare our hook, then load (and report on) the pathways.
     from starlette.concurrency import run_in_threadpool

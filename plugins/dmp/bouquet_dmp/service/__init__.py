@@ -3,7 +3,10 @@
     GET  /metadata                                   CapabilityStatement
     GET  /Patient?identifier=urn:oid:<oid>|<ins>     does this patient have a DMP (TD0.2); 403 if the caller is blocked
     POST /Patient/$bris-de-glace                     emergency access (Parameters: reason)
-    GET  /DocumentReference?patient.identifier=…     ITI-67 find (TD3.1): status, type, category, period, author.identifier
+    POST /Patient/$regulation                        the SAMU's regulating doctor's access (Parameters: reason)
+    POST /Patient/$consentement                      the patient's consent (Parameters: scope, how)
+    GET  /DocumentReference?patient.identifier=…     ITI-67 find (TD3.1): status, identifier, type, category, period, date,
+                                                     author.identifier, security-label (any other refused)
     GET  /DocumentReference/{id}                     one DocumentReference
     GET  /Binary/{id}                                ITI-68 retrieve (TD3.2): the document's bytes
     POST /                                           ITI-65 provide (TD2.1): a transaction Bundle
@@ -24,17 +27,21 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from bouquet.api.db import Database
+from bouquet_dmp.care_team import CareTeamSource, source_of
 from bouquet_dmp.config import DmpSettings
 from bouquet_dmp.identity import key_for
 from bouquet_dmp.service import endpoints
 
 
-def create_service(db: Database, secret: str, settings: DmpSettings | None = None) -> Starlette:
-    """A DMP service on `db`, trusting identities signed with the key derived from `secret`."""
+def create_service(db: Database, secret: str, settings: DmpSettings | None = None,
+                   care_team: CareTeamSource | None = None) -> Starlette:
+    """A DMP service on `db`, trusting identities signed with the key derived from `secret`; `care_team`:
+    the care teams other plugins know of (`care_team.source_of(plugins)`)."""
     app = Starlette(routes=endpoints.routes, exception_handlers=endpoints.exception_handlers)
     app.state.db = db
     app.state.identity_key = key_for(secret)
     app.state.dmp = settings or DmpSettings()
+    app.state.care_team = care_team
     return app
 
 
@@ -42,7 +49,8 @@ def service_for(state: Any) -> Starlette:
     """The embedded service of the portal whose `app.state` is `state` (made on first use)."""
     service = getattr(state, "dmp_service", None)
     if service is None:
-        service = state.dmp_service = create_service(state.db, state.settings.secret_key)
+        service = state.dmp_service = create_service(state.db, state.settings.secret_key,
+                                                     care_team=source_of(getattr(state, "plugins", None)))
     return service
 
 

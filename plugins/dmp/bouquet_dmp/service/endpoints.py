@@ -112,6 +112,23 @@ def _refuse_without_care(session: Session, caller: Caller, standing: access.Stan
         raise Refusal(403, "forbidden", reason, standing.care_refusal or access.NO_CARE)
 
 
+#: The DocumentReference search parameters the service supports (ITI-67), as the CapabilityStatement declares them;
+#: any other is refused (400) rather than silently ignored, which would answer more than was asked.
+DOCUMENT_SEARCH = {
+    "patient.identifier": ("token", "INS du patient (obligatoire)"),
+    "status": ("token", "current, superseded… (plusieurs valeurs séparées par des virgules)"),
+    "identifier": ("token", "identifiant du document (masterIdentifier urn:uuid:…)"),
+    "type": ("token", "type de document (JDV_J66_TypeCode_DMP)"),
+    "category": ("token", "classe de document (JDV_J57_ClassCode_DMP)"),
+    "period": ("date", "date de l'acte (ge, le, gt, lt, eq)"),
+    "date": ("date", "date d'indexation dans le DMP (ge, le, gt, lt, eq)"),
+    "author.identifier": ("token", "IdNat_PS de l'auteur"),
+    "security-label": ("token", "niveau de confidentialité (R : masqué aux professionnels)"),
+}
+#: Result parameters a FHIR client may add; the service answers JSON whatever `_format` asks.
+RESULT_PARAMETERS = frozenset({"_format"})
+
+
 def _search_param(name: str, kind: str, documentation: str) -> dict[str, str]:
     return {"name": name, "type": kind, "documentation": documentation}
 
@@ -125,18 +142,10 @@ async def metadata(request: Request) -> Response:
             {"type": "Patient", "interaction": [{"code": "search-type"}],
              "searchParam": [_search_param("identifier", "token", "INS du patient : urn:oid:<OID>|<matricule>")],
              "operation": [{"name": "bris-de-glace", "definition": "urn:bouquet:dmp:operation:bris-de-glace"},
+                           {"name": "regulation", "definition": "urn:bouquet:dmp:operation:regulation"},
                            {"name": "consentement", "definition": "urn:bouquet:dmp:operation:consentement"}]},
             {"type": "DocumentReference", "interaction": [{"code": "search-type"}, {"code": "read"}],
-             "searchParam": [
-                 _search_param("patient.identifier", "token", "INS du patient (obligatoire)"),
-                 _search_param("status", "token", "current, superseded… (plusieurs valeurs séparées par des virgules)"),
-                 _search_param("type", "token", "type de document (JDV_J66_TypeCode_DMP)"),
-                 _search_param("category", "token", "classe de document (JDV_J57_ClassCode_DMP)"),
-                 _search_param("period", "date", "date de l'acte (ge, le, gt, lt, eq)"),
-                 _search_param("date", "date", "date d'indexation dans le DMP (ge, le, gt, lt, eq)"),
-                 _search_param("author.identifier", "token", "IdNat_PS de l'auteur"),
-                 _search_param("security-label", "token", "niveau de confidentialité (R : masqué aux professionnels)"),
-             ]},
+             "searchParam": [_search_param(name, kind, doc) for name, (kind, doc) in DOCUMENT_SEARCH.items()]},
             {"type": "Binary", "interaction": [{"code": "read"}]},
             {"type": "AuditEvent", "interaction": [{"code": "search-type"}],
              "searchParam": [_search_param("patient.identifier", "token", "INS du patient (obligatoire)")]},
@@ -150,7 +159,7 @@ async def patient_search(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "patient")
             record = session.get(DmpRecord, patient_ins)
             access.trace(session, caller, "patient", access.GRANTED, emergency=standing.emergency,
@@ -185,26 +194,28 @@ async def emergency_access(request: Request) -> Response:
     if mode == access.REGULATION and caller.profession != "10":
         raise Refusal(403, "forbidden", "not-regulator", "Seul le médecin régulateur du SAMU (centre 15) accède au DMP en régulation.")
     minutes = request.app.state.dmp.emergency_minutes
+    transaction = "regulation" if mode == access.REGULATION else "emergency"
 
     def run() -> dict[str, Any]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
-            _refuse_blocked(session, caller, standing, "emergency")
+            standing = access.standing_of(session, caller, request.app.state.care_team)
+            _refuse_blocked(session, caller, standing, transaction)
             record = session.get(DmpRecord, caller.patient)
             if record is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")
             if access.opposed(record, mode):
-                access.trace(session, caller, "emergency", access.DENIED, detail="opposition préalable du patient",
-                             basis="le patient s'est opposé à l'accès en urgence (CSP L. 1111-17 I)")
+                access.trace(session, caller, transaction, access.DENIED, detail="opposition préalable du patient",
+                             basis="le patient s'est opposé à l'accès en urgence (CSP L. 1111-17 I)" if mode == access.BRIS_DE_GLACE
+                             else "le patient s'est opposé à l'accès du médecin régulateur (CSP L. 1111-17 I)")
                 session.commit()
                 raise Refusal(403, "forbidden", "opposed",
                               "Le patient s'est opposé par avance à l'accès en urgence à son DMP (CSP L. 1111-17 I) : "
                               "l'accès est refusé." if mode == access.BRIS_DE_GLACE else
                               "Le patient s'est opposé par avance à l'accès du médecin régulateur à son DMP (CSP L. 1111-17 I).")
             grant = access.grant_emergency(session, caller, reason, minutes, mode)
-            access.trace(session, caller, "emergency", access.GRANTED, emergency=True, detail=f"motif : {reason}",
-                         basis="accès en urgence (régulation SAMU – centre 15)" if mode == access.REGULATION
-                         else "accès en urgence (bris de glace) ; le patient et son médecin traitant en sont informés")
+            access.trace(session, caller, transaction, access.GRANTED, emergency=True, detail=f"motif : {reason}",
+                         basis=("accès en urgence (régulation SAMU – centre 15)" if mode == access.REGULATION
+                                else "accès en urgence (bris de glace)") + " ; le patient et son médecin traitant en sont informés")
             return {"resourceType": "Parameters", "parameter": [
                 {"name": "expires", "valueInstant": instant(grant.expires_at)}]}
 
@@ -213,6 +224,13 @@ async def emergency_access(request: Request) -> Response:
 
 def _filters(request: Request) -> list[Any]:
     params, filters = request.query_params, []
+    unknown = sorted(set(params) - set(DOCUMENT_SEARCH) - RESULT_PARAMETERS)
+    if unknown:
+        raise Refusal(400, "not-supported", "parameter",
+                      f"Paramètre de recherche non pris en charge : {', '.join(unknown)} (voir /metadata).")
+    identifiers = params.get("identifier")
+    if identifiers:
+        filters.append(col(DmpDocument.id).in_([v.rsplit("|", 1)[-1].removeprefix("urn:uuid:") for v in identifiers.split(",")]))
     status = params.get("status")
     if status:
         filters.append(col(DmpDocument.status).in_(status.split(",")))
@@ -254,7 +272,7 @@ async def document_search(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "search")
             _refuse_without_care(session, caller, standing, "search")
             # The metadata only: the contents stay in the database until a retrieve.
@@ -281,7 +299,7 @@ async def document_search(request: Request) -> Response:
 def _visible_document(request: Request, caller: Caller, transaction: str) -> tuple[DmpDocument, bool]:
     document_id = request.path_params["document_id"]
     with _db(request).write() as session:
-        standing = access.standing_of(session, caller)
+        standing = access.standing_of(session, caller, request.app.state.care_team)
         _refuse_blocked(session, caller, standing, transaction, document_id)
         _refuse_without_care(session, caller, standing, transaction, document_id)
         document = session.get(DmpDocument, document_id)
@@ -334,7 +352,7 @@ async def transaction(request: Request) -> Response:
 
     def run() -> DmpDocument:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "provide")
             _refuse_without_care(session, caller, standing, "provide")   # feeding needs the same care relationship (L. 1111-17 III)
             if session.get(DmpRecord, caller.patient) is None:
@@ -371,7 +389,7 @@ async def audit_search(request: Request) -> Response:
 
     def run() -> list[dict[str, Any]]:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "history")
             _refuse_without_care(session, caller, standing, "history")
             events = access.history(session, patient_ins)
@@ -407,7 +425,7 @@ async def consent(request: Request) -> Response:
 
     def run() -> str:
         with _db(request).write() as session:
-            standing = access.standing_of(session, caller)
+            standing = access.standing_of(session, caller, request.app.state.care_team)
             _refuse_blocked(session, caller, standing, "consent")
             if session.get(DmpRecord, caller.patient) is None:
                 raise Refusal(404, "not-found", "no-record", "Ce patient n'a pas de DMP.")

@@ -92,7 +92,7 @@ def audit_event(event: DmpAccessEvent, base: str, *, redact: bool = False) -> di
         "id": str(event.id),
         "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
         "subtype": [{"system": TRANSACTION_SYSTEM, "code": event.transaction}],
-        "action": "C" if event.transaction in ("provide", "emergency") else "R",
+        "action": "C" if event.transaction in ("provide", "emergency", "regulation") else "R",
         "recorded": instant(event.at),
         "outcome": "0" if event.outcome == "granted" else "4",
         "agent": agents,

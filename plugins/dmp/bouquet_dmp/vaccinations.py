@@ -57,8 +57,10 @@ async def external_acts(ctx: RequestContext, patient: PatientContext) -> list[di
                 if cvx in CVX_TO_ACT:
                     acts[(CVX_TO_ACT[cvx], day.isoformat())] = {"code": CVX_TO_ACT[cvx], "performed_on": day.isoformat()}
     except (DmpError, cda.CdaError) as exc:
+        # Raised, not an empty list: "no vaccination" and "the DMP could not be read" must differ,
+        # or a booster the DMP records shows as due (the prevention plugin says the DMP was not read).
         log.info("DMP vaccinations unavailable for prevention: %s", exc.__class__.__name__)
-        return []
+        raise
     await ctx.audit.log("dmp.retrieve", patient_ins=audit_ins(patient), resource="dmp/vaccinations",
                         details={"via": "prevention", "acts": len(acts)})
     return list(acts.values())

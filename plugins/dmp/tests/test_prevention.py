@@ -45,7 +45,8 @@ def test_flu_alert_follows_the_dmp_vaccination_record(client, doctor, open_patie
     assert [event.details["via"] for event in reads] == ["prevention", "prevention"]
 
 
-def test_a_dmp_that_is_down_gives_no_acts_and_no_error(client, doctor, open_patient, monkeypatch):
+def test_a_dmp_that_is_down_is_said_on_the_vaccination_lines_not_taken_for_no_vaccination(
+        client, doctor, open_patient, monkeypatch):
     from bouquet.testing.fixtures import free_port
 
     monkeypatch.setenv("BOUQUET_DMP_URL", f"http://127.0.0.1:{free_port()}")
@@ -54,6 +55,9 @@ def test_a_dmp_that_is_down_gives_no_acts_and_no_error(client, doctor, open_pati
     open_patient(client, LEFEBVRE)
     alerts = client.get("/patient/alerts")
     assert alerts.status_code == 200 and "grippe" in unescape(alerts.text).lower()   # the DMP's vaccine is unknown now
+    assert "Vaccinations du DMP non lues" in unescape(alerts.text)
+    panel = client.get("/p/prevention/panel")
+    assert panel.status_code == 200 and "Vaccinations du DMP non lues : statut à vérifier." in unescape(panel.text)
 
 
 # --- the population view « Prévention — mes patients » (prevention_external_acts_bulk) -------------

@@ -67,7 +67,7 @@ class ObservabilityMiddleware:
                     raise
                 log.warning("database unavailable on %s %s, retrying once: %s", scope["method"], scope["path"], exc)
                 scope = {**pristine, "state": dict(pristine["state"])}
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, _empty_body_then(receive), send_with_id)
         except Exception as exc:
             if started_response:
                 raise
@@ -84,6 +84,20 @@ class ObservabilityMiddleware:
             log.info("%s %s %s", scope["method"], scope["path"], status,
                      extra={"status": status, "route": route, "duration_ms": round(elapsed * 1000, 1)})
             logs.request_id.reset(token)
+
+
+def _empty_body_then(receive: Receive) -> Receive:
+    """For a retried GET/HEAD: its (empty) body once more, then the connection's own messages."""
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return again
 
 
 def _route_template(scope: Scope) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from bouquet import hookimpl
 from bouquet.foundation.db import RETRY_AFTER_SECONDS
 from bouquet.testing.fixtures import BouquetClient
 
@@ -86,3 +87,38 @@ def test_postgresql_restart_mid_run(app, make_account, postgres_server):
     with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as client:
         client.login(make_account())
         _walk_outage(client, outage, back)
+
+
+class _Flaky:
+    """A plugin whose routes lose their database connection the first time (a restart mid-request)."""
+
+    def __init__(self) -> None:
+        self.calls = {"GET": 0, "POST": 0}
+
+    @hookimpl
+    def bouquet_routes(self) -> list[Any]:
+        from sqlalchemy.exc import OperationalError
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        async def flaky(request: Any) -> Any:
+            self.calls[request.method] += 1
+            if self.calls[request.method] == 1:
+                raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"),
+                                       connection_invalidated=True)
+            return PlainTextResponse("lu")
+
+        return [Route("/read", flaky, methods=["GET", "POST"])]
+
+
+def test_a_read_whose_connection_dropped_is_retried_once_and_a_write_is_not(make_app, make_account):
+    flaky = _Flaky()
+    app = make_app(extra_plugins=[("flaky", flaky)])
+    with BouquetClient(app, base_url="http://testserver.local", follow_redirects=False) as client:
+        client.login(make_account())
+        read = client.get("/p/flaky/read")
+        assert read.status_code == 200 and read.text == "lu" and flaky.calls["GET"] == 2
+        written = client.submit("/p/flaky/read", headers={"Accept": "text/html"})
+        _assert_unavailable_page(written)
+        assert flaky.calls["POST"] == 1  # never run twice
+        assert client.submit("/p/flaky/read").status_code == 200  # the person sends it again: done

@@ -46,7 +46,7 @@ from bouquet.web.headers import SecurityHeadersMiddleware
 from bouquet.web.limits import BodyLimitMiddleware
 from bouquet.web.proxies import TrustedProxyMiddleware
 from bouquet.web.refusals import RefusalAuditMiddleware
-from bouquet.web.routing import public
+from bouquet.web.routing import sessionless
 from bouquet.web.sessions import SessionStore, Timeouts, cookie_name
 from bouquet.web.ui import make_environment, shell_dir
 
@@ -154,8 +154,8 @@ def _plugin_routes(plugins: Plugins) -> list[BaseRoute]:
 
 def _static_mounts(plugins: Plugins) -> list[BaseRoute]:
     mounts: list[BaseRoute] = [
-        Mount(f"/static/{result.plugin}", app=public(StaticFiles(directory=str(result.value))), name=f"static-{result.plugin}")
+        Mount(f"/static/{result.plugin}", app=sessionless(StaticFiles(directory=str(result.value))), name=f"static-{result.plugin}")
         for result in plugins.call("bouquet_static")
     ]
-    mounts.append(Mount("/static", app=public(StaticFiles(directory=str(shell_dir("static")))), name="static"))
+    mounts.append(Mount("/static", app=sessionless(StaticFiles(directory=str(shell_dir("static")))), name="static"))
     return mounts

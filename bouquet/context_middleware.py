@@ -26,7 +26,7 @@ from bouquet.sso.portal import PortalSession
 from bouquet.web import anonymous
 from bouquet.web.anonymous import AnonymousBrowser
 from bouquet.web.context import RequestContext
-from bouquet.web.routing import is_provider_page, is_public, resolved
+from bouquet.web.routing import is_provider_page, is_public, is_sessionless, resolved
 from bouquet.web.sessions import BrowserSession, cookie_name
 
 
@@ -45,15 +45,28 @@ class ContextMiddleware:
         state = request.app.state
         cookie = cookie_name(state.settings.https)
         presented = request.cookies.get(cookie)
-        # An anonymous cookie never names a session row: no database read for it.
-        visitor = anonymous.read(state.anonymous_key, presented)
-        browser, portal, account, acting_for, patients = (
-            (None, None, None, None, patient_context.SessionPatients()) if visitor is not None
-            else await state.db.run(_load, state, presented))
-        ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser, portal=portal,
-                             patient=patients.current, patient_context_id=patients.current_id,
-                             recent_patients=list(patients.recent), anonymous=visitor)
-        scope.setdefault("state", {}).update(ctx=ctx, browser_session=browser, anonymous=visitor)
+        found = resolved(state.router_routes, scope)
+        scope.setdefault("state", {})
+
+        async def load() -> RequestContext:
+            # An anonymous cookie never names a session row: no database read for it.
+            visitor = anonymous.read(state.anonymous_key, presented)
+            browser, portal, account, acting_for, patients = (
+                (None, None, None, None, patient_context.SessionPatients()) if visitor is not None
+                else await state.db.run(_load, state, presented))
+            ctx = RequestContext(request, account=account, acting_for=acting_for, session=browser, portal=portal,
+                                 patient=patients.current, patient_context_id=patients.current_id,
+                                 recent_patients=list(patients.recent), anonymous=visitor)
+            scope["state"].update(ctx=ctx, browser_session=browser, anonymous=visitor)
+            return ctx
+
+        if found and is_sessionless(found[1]):
+            # Token, userinfo, health, static files: nothing loaded unless the endpoint asks (`full_context`).
+            ctx = RequestContext(request)
+            scope["state"].update(ctx=ctx, browser_session=None, anonymous=None, load_context=load)
+        else:
+            ctx = await load()
+        account, portal = ctx.account, ctx.portal
 
         async def send_with_cookie(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -70,7 +83,6 @@ class ContextMiddleware:
                         cookie, visiting.value, state.settings.https, max_age=anonymous.LIFETIME_SECONDS).encode()))
             await send(message)
 
-        found = resolved(state.router_routes, scope)
         # The provider's own pages need its sign-in; every other page the portal's (from its ID token).
         if found and not is_public(found[1]) and (account is None if is_provider_page(found[1]) else portal is None):
             response = await _sign_in_first(ctx)

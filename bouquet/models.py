@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Imported for their tables: SQLModel.metadata learns each table when its module is imported.
-from bouquet.foundation import audit  # noqa: F401
+from bouquet.foundation import audit, generations  # noqa: F401
 from bouquet.patient import context, launch, smart  # noqa: F401
 from bouquet.sso import (  # noqa: F401
     accounts,

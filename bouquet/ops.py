@@ -15,11 +15,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bouquet.foundation import logs, metrics
+from bouquet.foundation.db import RETRY_AFTER_SECONDS, is_unavailable
 from bouquet.migrations import pending_heads
 from bouquet.sso.authz import is_administrator
 from bouquet.web import errors
-from bouquet.web.context import get_context
-from bouquet.web.routing import public, resolved
+from bouquet.web.context import full_context
+from bouquet.web.routing import resolved, sessionless
 
 log = logging.getLogger("bouquet.http")
 
@@ -55,12 +56,26 @@ class ObservabilityMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
+        # Routing rewrites the scope (mounts): a retry starts again from this copy.
+        pristine = {**scope, "state": dict(scope["state"])}
         try:
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                # A read whose connection the database dropped (a restart): once more, on a fresh connection.
+                if started_response or not is_unavailable(exc) or scope["method"] not in ("GET", "HEAD"):
+                    raise
+                log.warning("database unavailable on %s %s, retrying once: %s", scope["method"], scope["path"], exc)
+                scope = {**pristine, "state": dict(pristine["state"])}
+                await self.app(scope, _empty_body_then(receive), send_with_id)
         except Exception as exc:
             if started_response:
                 raise
-            response = await errors.server_error(Request(scope), exc)
+            if is_unavailable(exc):
+                log.warning("database unavailable on %s %s: %s", scope["method"], scope["path"], exc)
+                response = await errors.unavailable(Request(scope))
+            else:
+                response = await errors.server_error(Request(scope), exc)
             await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
@@ -71,6 +86,20 @@ class ObservabilityMiddleware:
             logs.request_id.reset(token)
 
 
+def _empty_body_then(receive: Receive) -> Receive:
+    """For a retried GET/HEAD: its (empty) body once more, then the connection's own messages."""
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return again
+
+
 def _route_template(scope: Scope) -> str:
     # Label by template (/p/dmp/documents/{id}), never by raw path: raw paths would explode cardinality.
     router = getattr(scope.get("app"), "router", None)
@@ -78,13 +107,13 @@ def _route_template(scope: Scope) -> str:
     return found[0] if found else "unmatched"
 
 
-@public
+@sessionless
 async def healthz(request: Request) -> Response:
     """The process is up and serving."""
     return JSONResponse({"status": "ok"})
 
 
-@public
+@sessionless
 async def readyz(request: Request) -> Response:
     """The database answers and its schema is current: this worker can take traffic."""
     db = request.app.state.db
@@ -99,25 +128,26 @@ async def readyz(request: Request) -> Response:
         pending = await db.run(check)
     except Exception as exc:
         log.warning("readiness check failed: %s", exc)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"})
     if pending:
         return JSONResponse({"status": "unavailable", "database": "reachable", "pending_migrations": pending},
                             status_code=503)
     return JSONResponse({"status": "ready", "database": "reachable", "migrations": "current"})
 
 
-@public
+@sessionless
 async def metrics_endpoint(request: Request) -> Response:
     """The Prometheus exposition, for the scraper's bearer token (`BOUQUET_METRICS_TOKEN`) or an
     administrator signed in: route names, plugin names and failure counts help an attacker too."""
-    refusal = metrics_refusal(request)
+    refusal = await metrics_refusal(request)
     if refusal is not None:
         return refusal
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)
 
 
-def metrics_refusal(request: Request) -> Response | None:
+async def metrics_refusal(request: Request) -> Response | None:
     """None when the caller may read the metrics; else the 401 or 403 to answer (plain text: a scraper reads it)."""
     token = request.app.state.settings.metrics_token
     authorization = request.headers.get("authorization", "")
@@ -126,9 +156,11 @@ def metrics_refusal(request: Request) -> Response | None:
         if token and hmac.compare_digest(presented.strip().encode(), token.encode()):
             return None
         return _refuse(401, "Jeton d'accès aux métriques invalide.", 'Bearer realm="metrics", error="invalid_token"')
-    if is_administrator(get_context(request).account):
+    # The signed-in account only now: the scraper's requests never load a session.
+    account = (await full_context(request)).account
+    if is_administrator(account):
         return None
-    if get_context(request).account is not None:
+    if account is not None:
         return _refuse(403, "Les métriques sont réservées aux administrateurs et au collecteur de métriques.")
     return _refuse(401, "Les métriques demandent le jeton du collecteur ou une connexion d'administrateur.",
                    'Bearer realm="metrics"')

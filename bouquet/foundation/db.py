@@ -8,13 +8,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
+
+#: Seconds a client is asked to wait (`Retry-After`) while the database is away.
+RETRY_AFTER_SECONDS = 5
+# SQLite's errors that mean "the file cannot be used now", not "this statement is wrong".
+_SQLITE_UNAVAILABLE = ("unable to open database", "disk i/o error", "database is locked", "not a database",
+                       "readonly database", "database disk image is malformed")
 
 
 def utcnow() -> datetime:
@@ -51,7 +57,29 @@ def make_engine(url: str) -> Engine:
         # `Database.write()` can take the write lock up front (BEGIN IMMEDIATE).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # pre-ping: a connection the server dropped (a restart) is replaced before a statement runs on it;
+    # a short connect timeout: while the server is away, requests fail fast (503) rather than queue.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5})
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database is away (down, restarting, unreachable, its file unusable),
+    as opposed to a bad statement: the request may succeed again in a few seconds (503, not 500)."""
+    if isinstance(error, exc.TimeoutError):  # no connection free in the pool: the server is not answering
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error, exc.OperationalError | exc.InterfaceError):
+        module = type(error.orig).__module__ if error.orig is not None else ""
+        if module.startswith("sqlite3"):
+            return any(marker in str(error.orig).lower() for marker in _SQLITE_UNAVAILABLE)
+        return True  # psycopg: connection refused, server closed the connection, admin shutdown…
+    if isinstance(error, exc.DatabaseError) and "not a database" in str(error.orig).lower():
+        return True
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

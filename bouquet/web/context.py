@@ -105,6 +105,16 @@ def get_context(request: Request) -> RequestContext:
     return request.scope["state"]["ctx"]
 
 
+async def full_context(request: Request) -> RequestContext:
+    """The context with its session, account and patient loaded. On a `@sessionless` route
+    `ContextMiddleware` leaves them out and loads them only when the endpoint asks here."""
+    state = request.scope["state"]
+    load = state.pop("load_context", None)
+    if load is not None:
+        await load()
+    return state["ctx"]
+
+
 def ensure_anonymous(ctx: RequestContext) -> AnonymousBrowser | None:
     """For a browser with no session: its anonymous cookie, issued or renewed with this response
     when needed (a form is about to need a CSRF token; a sign-in is about to be bound to it).

@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from bouquet.foundation.db import RETRY_AFTER_SECONDS
+from bouquet.web.context import RequestContext
 from bouquet.web.csrf import STALE_FORM
 from bouquet.web.ui import render
 
@@ -81,6 +83,28 @@ async def error_response(request: Request, status: int, detail: str | None = Non
         log.exception("error page failed to render")
         return Response(f"{TITLES.get(status, 'Erreur')} — {message}", status_code=status,
                         media_type="text/plain; charset=utf-8")
+
+
+UNAVAILABLE = ("Le service est momentanément indisponible (sa base de données ne répond pas). Aucune donnée n'a "
+               "été modifiée par cette demande. Réessayez dans quelques secondes.")
+
+
+async def unavailable(request: Request) -> Response:
+    """503 with `Retry-After` while the database is away: JSON for an API, else the French page —
+    the shell as for a visitor, since nothing about the session can be read now."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if _wants_json(request):
+        return JSONResponse({"error": TITLES[503], "message": UNAVAILABLE}, status_code=503, headers=headers)
+    values = {"request": request, "ctx": RequestContext(request), "account": None, "acting_for": None,
+              "patient": None, "csrf_token": "", "nav": [], "flashes": [], "status": 503, "title": TITLES[503],
+              "message": UNAVAILABLE, "request_id": request.scope.get("state", {}).get("request_id")}
+    try:
+        html = await request.app.state.templates.get_template("error.html").render_async(values)
+    except Exception:
+        log.exception("the unavailability page failed to render")
+        return Response(f"{TITLES[503]} — {UNAVAILABLE}", status_code=503, headers=headers,
+                        media_type="text/plain; charset=utf-8")
+    return HTMLResponse(html, status_code=503, headers=headers)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

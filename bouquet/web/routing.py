@@ -18,6 +18,14 @@ def public(endpoint: F) -> F:
     return endpoint
 
 
+def sessionless(endpoint: F) -> F:
+    """Mark a public endpoint that does not read the browser's session (token, userinfo, health,
+    static files): `ContextMiddleware` loads no session, account or patient for it, so a cookie costs
+    it nothing. An endpoint that sometimes needs them asks with `web.context.full_context`."""
+    endpoint.bouquet_sessionless = True  # type: ignore[attr-defined]
+    return public(endpoint)
+
+
 def provider_page(endpoint: F) -> F:
     """Mark a page of the OpenID provider itself (consent, identity confirmation): it serves every
     relying party alike, so it needs the provider's sign-in (both factors), not the portal's."""
@@ -51,6 +59,10 @@ def resolved(routes: Sequence[BaseRoute], scope: Scope) -> tuple[str, Any] | Non
 
 def is_public(endpoint: Any) -> bool:
     return bool(getattr(endpoint, "bouquet_public", False))
+
+
+def is_sessionless(endpoint: Any) -> bool:
+    return bool(getattr(endpoint, "bouquet_sessionless", False))
 
 
 def is_provider_page(endpoint: Any) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -90,12 +91,13 @@ class _Payload(OAuth2Payload):
     def __init__(self, values: MultiDict) -> None:
         self._values = values
 
-    @property
+    # Built once: authlib reads them some twenty times per request, and the request never changes.
+    @cached_property
     def data(self) -> dict[str, str]:
         # The first value of each parameter; repeated ones are refused where it matters (datalist).
         return {key: self._values.getlist(key)[0] for key in self._values.keys()}
 
-    @property
+    @cached_property
     def datalist(self) -> defaultdict[str, list[str]]:
         values: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in self._values.multi_items():

@@ -32,8 +32,9 @@ from bouquet.web.ui import render
 
 def covers(account: Account, client: OidcClient, scope: str) -> bool:
     """Whether the account already let this client have every scope in `scope`."""
-    row = current_session().exec(select(Consent).where(Consent.account_id == account.id,
-                                                       Consent.client_id == client.client_id)).first()
+    # Two columns, no ORM object: asked on every authorization request.
+    row = current_session().exec(select(Consent.scope, Consent.revoked_at).where(
+        Consent.account_id == account.id, Consent.client_id == client.client_id)).first()
     return (row is not None and row.revoked_at is None
             and set(scope_list(scope)) <= set(scope_list(row.scope)))
 

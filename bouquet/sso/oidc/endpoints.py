@@ -2,8 +2,8 @@
 
 Discovery (`/.well-known/openid-configuration`) names every endpoint; clients should find them
 there rather than hard-code them. The token, revocation, introspection and userinfo endpoints
-authenticate their callers themselves (client credentials or bearer token): they are `@public`
-and listed in `CSRF_EXEMPT`.
+authenticate their callers themselves (client credentials or bearer token): they are `@sessionless`
+(public, and no browser session is loaded for them) and listed in `CSRF_EXEMPT`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from bouquet.sso.oidc.server import (
     Provider,
     provider_of,
 )
-from bouquet.web.routing import public
+from bouquet.web.routing import sessionless
 
 # "=" marks an exact path that cross-origin requests may also reach: relying parties POST
 # authentication requests to /authorize from their own pages (OpenID Connect Core §3.1.2.1);
@@ -98,12 +98,12 @@ def metadata_for(issuer: str, known_scopes: scopes.KnownScopes = scopes.CORE) ->
     }
 
 
-@public
+@sessionless
 async def discovery(request: Request) -> Response:
     return JSONResponse(metadata(provider_of(request.app)), headers={"Cache-Control": "public, max-age=300"})
 
 
-@public
+@sessionless
 async def jwks(request: Request) -> Response:
     provider = provider_of(request.app)
     keys = await provider.db.run(provider.keyring.jwks)
@@ -129,25 +129,25 @@ async def _authlib_endpoint(request: Request, path: str, name: str | None) -> Re
     return to_response(result)
 
 
-@public
+@sessionless
 async def token(request: Request) -> Response:
     """POST /token: authorization_code, refresh_token, client_credentials and token exchange (RFC 8693)."""
     return await _authlib_endpoint(request, TOKEN, None)
 
 
-@public
+@sessionless
 async def revoke(request: Request) -> Response:
     """POST /revoke (RFC 7009)."""
     return await _authlib_endpoint(request, REVOKE, "revocation")
 
 
-@public
+@sessionless
 async def introspect(request: Request) -> Response:
     """POST /introspect (RFC 7662)."""
     return await _authlib_endpoint(request, INTROSPECT, "introspection")
 
 
-@public
+@sessionless
 async def userinfo(request: Request) -> Response:
     """GET or POST /userinfo: the claims the access token's scopes release about its user. The token
     comes in the `Authorization` header or, on a POST, as `access_token` in a form body (RFC 6750

@@ -41,6 +41,7 @@ from bouquet.sso.oidc.claims import user_claims
 from bouquet.sso.oidc.models import AuthorizationCode, OidcClient, Token
 from bouquet.sso.oidc.patients import patient_resource_id, practitioner_url
 from bouquet.sso.oidc.scopes import FHIR_USER, OFFLINE_ACCESS, scope_list
+from bouquet.sso.oidc.signing import sign_later
 from bouquet.web.sessions import WebSession
 
 if TYPE_CHECKING:
@@ -180,7 +181,8 @@ class BouquetOpenIDCode(OpenIDCode):
             claims["amr"] = list(code.amr)
         if at_hash := create_half_hash(token["access_token"], alg):
             claims["at_hash"] = at_hash.decode()
-        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key, [alg])
+        # Signed once the transaction has committed (`signing`): never while holding the write lock.
+        return sign_later({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key)
 
 
 class CodeGrant(AuthorizationCodeGrant):

@@ -5,8 +5,9 @@ Private keys are sealed with AES-GCM under a key derived from the portal's secre
 the JWKS at once but signs only after `publish_ahead` (relying parties cache the JWKS), and keeps
 the old one published `keep_published` after it stops signing, longer than any token it signed lives.
 
-Each worker reads the keys through a `KeyRing`, which caches them a few seconds: far less than
-`publish_ahead`, so no worker signs with a key another worker does not publish yet.
+Each worker reads the keys through a `KeyRing`, which caches them until the keys' generation counter
+moves (`foundation.generations`: bumped in the transaction of any key change, read once per request),
+so a rotation through any worker on any host is published by every worker on its next request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import base64
 import json
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,15 +26,15 @@ from joserfc import jwk
 from sqlalchemy import text
 from sqlmodel import Session, col, or_, select
 
+from bouquet.foundation import generations
 from bouquet.foundation.db import Database, utcnow
 from bouquet.foundation.keys import derive_key
 from bouquet.sso.oidc.adapter import bound
-from bouquet.sso.oidc.models import SigningKey
+from bouquet.sso.oidc.models import KEYS_GENERATION, SigningKey
 
 ALGORITHMS = ("RS256", "ES256")
 PUBLISH_AHEAD = timedelta(hours=1)
 KEEP_PUBLISHED = timedelta(days=1)
-CACHE_SECONDS = 10.0
 RSA_BITS = 2048
 # An arbitrary constant: the PostgreSQL advisory lock that serialises creating the first keys.
 _FIRST_KEYS_LOCK = 4_271_905_373
@@ -120,7 +120,7 @@ def _published(now: datetime) -> Any:
 class _Loaded:
     rows: list[SigningKey]
     private: dict[str, Any]
-    at: float
+    generation: int
 
 
 class KeyRing:
@@ -139,20 +139,38 @@ class KeyRing:
         """Forget the cache: the next call reads the database."""
         self._loaded = None
 
+    def _generation(self) -> int:
+        if (session := bound()) is not None:
+            return generations.current(session).get(KEYS_GENERATION, 0)
+        with self.db.session() as session:
+            return generations.current(session).get(KEYS_GENERATION, 0)
+
     def _load(self) -> _Loaded:
+        generation = self._generation()
         loaded = self._loaded
-        if loaded is not None and time.monotonic() - loaded.at < CACHE_SECONDS:
+        if loaded is not None and loaded.generation == generation:
             return loaded
         with self._lock:
             now = self.clock()
-            with self.db.session() as session:
-                rows = list(session.exec(select(SigningKey).where(_published(now)).order_by(SigningKey.id)).all())
+            if (session := bound()) is not None:
+                rows = self._read(session, now)
+            else:
+                with self.db.session() as session:
+                    rows = self._read(session, now)
             if {row.alg for row in rows} != set(ALGORITHMS):
                 rows = self._first_keys(now)
+                generation = -1  # the keys just made moved the generation: read it again next time
             private = {row.kid: jwk.import_key(unseal(self.secret_key, row.kid, row.sealed_private_jwk))
                        for row in rows}
-            self._loaded = _Loaded(rows, private, time.monotonic())
+            self._loaded = _Loaded(rows, private, generation)
             return self._loaded
+
+    @staticmethod
+    def _read(session: Session, now: datetime) -> list[SigningKey]:
+        rows = list(session.exec(select(SigningKey).where(_published(now)).order_by(SigningKey.id)).all())
+        for row in rows:
+            session.expunge(row)  # shared by this worker's requests until the keys' generation moves
+        return rows
 
     def _first_keys(self, now: datetime) -> list[SigningKey]:
         def create(session: Session) -> list[SigningKey]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
+from bouquet.foundation import generations
 from bouquet.foundation.db import UtcDateTime, utcnow
 from bouquet.sso.oidc.scopes import OFFLINE_ACCESS, scope_list
 from bouquet.sso.oidc.secrets import secret_matches
@@ -249,5 +250,10 @@ class BackchannelLogout(SQLModel, table=True):
     last_status: int | None = None
     last_error: str | None = Field(default=None, max_length=500)
 
+
+# Workers cache clients and keys; any change of them moves these counters in its own transaction.
+CLIENTS_GENERATION, KEYS_GENERATION = "oidc_clients", "signing_keys"
+generations.watch(OidcClient, CLIENTS_GENERATION)
+generations.watch(SigningKey, KEYS_GENERATION)
 
 TABLES = (OidcClient, AuthorizationCode, Token, Consent, SigningKey, ClientAssertionJti, BackchannelLogout)

@@ -1,7 +1,8 @@
 """The provider: authlib's `AuthorizationServer` with Bouquet's grants, endpoints and storage.
 
 One `Provider` per app (`provider_of(app)`), created on first use. It keeps no state of its own but
-the key cache: codes, tokens, consents and keys are all in the database, so N workers behave as one.
+the client and key caches, invalidated by generation counters any worker moves (`foundation.generations`):
+codes, tokens, consents, clients and keys are all in the database, so N workers behave as one.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from joserfc.jwk import KeySet
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bouquet.foundation.db import Database, utcnow
+from bouquet.foundation.generations import GenerationCache
 from bouquet.foundation.keys import audit_key
 from bouquet.foundation.settings import Settings
 from bouquet.sso.accounts import Account
-from bouquet.sso.oidc import scopes, tokens
+from bouquet.sso.oidc import scopes, signing, tokens
 from bouquet.sso.oidc.adapter import (
     AuthlibResponse,
     RequestData,
@@ -46,7 +48,7 @@ from bouquet.sso.oidc.grants import (
     find_token,
 )
 from bouquet.sso.oidc.keys import KeyRing
-from bouquet.sso.oidc.models import OidcClient
+from bouquet.sso.oidc.models import CLIENTS_GENERATION, OidcClient
 from bouquet.sso.oidc.patients import (
     NoPatients,
     PatientBinding,
@@ -70,15 +72,17 @@ class BouquetAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id: str) -> OidcClient | None:
         session = current_session()
-        known: dict[str, OidcClient | None] = session.info.setdefault("oidc_clients", {})
-        if client_id not in known:  # authlib asks several times per request
-            known[client_id] = session.exec(select(OidcClient).where(OidcClient.client_id == client_id)).first()
-        client = known[client_id]
-        if client is not None and any(uri.startswith("/") for uri in client.redirect_uris):
-            # A path (the portal's own callback, migration 0009) is on this issuer's origin; never stored so.
-            session.expunge(client)
-            client.redirect_uris = [self.provider.url(uri) if uri.startswith("/") else uri for uri in client.redirect_uris]
+        client = self.provider.clients.get(session, client_id, lambda: self._load_client(session, client_id))
         return client if client is not None and client.active else None
+
+    def _load_client(self, session: Session, client_id: str) -> OidcClient | None:
+        client = session.exec(select(OidcClient).where(OidcClient.client_id == client_id)).first()
+        if client is None:
+            return None
+        session.expunge(client)  # shared by this worker's requests until the clients' generation moves
+        # A path (the portal's own callback, migration 0009) is on this issuer's origin; never stored so.
+        client.redirect_uris = [self.provider.url(uri) if uri.startswith("/") else uri for uri in client.redirect_uris]
+        return client
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         session, client = current_session(), request.client
@@ -224,6 +228,8 @@ class Provider:
         self.audit_key = audit_key(settings)
         self.refresh_lifetime = timedelta(hours=settings.session_absolute_hours)
         self.keyring = KeyRing(db, settings.secret_key)
+        # Registered clients, per worker, valid while no worker anywhere changed one (`foundation.generations`).
+        self.clients: GenerationCache[str, OidcClient] = GenerationCache(CLIENTS_GENERATION)
         self.server = self._build()
 
     def url(self, path: str) -> str:
@@ -251,9 +257,12 @@ class Provider:
         return server
 
     def transaction(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn` in one write transaction that authlib's callbacks see (blocking)."""
-        with self.db.write() as session, bound_session(session):
-            return fn(*args)
+        """Run `fn` in one write transaction that authlib's callbacks see (blocking); the ID tokens it
+        issues are signed after the commit (`signing`), outside the write lock."""
+        with signing.deferred() as pending:
+            with self.db.write() as session, bound_session(session):
+                result = fn(*args)
+            return signing.complete(result, pending)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`transaction`, off the event loop."""

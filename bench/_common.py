@@ -70,9 +70,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def served(url: str, workers: int) -> Iterator[str]:
-    """`bouquet serve --workers N` on `url` for the block; yields its base URL."""
-    with serving(url, workers) as (_process, base):
+def served(url: str, workers: int, plugins: str = "") -> Iterator[str]:
+    """`bouquet serve --workers N` on `url` for the block (`plugins` as BOUQUET_PLUGINS); yields its base URL."""
+    with serving(url, workers, plugins) as (_process, base):
         yield base
 
 

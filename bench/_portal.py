@@ -29,6 +29,7 @@ from sqlmodel import select
 REDIRECT = "http://localhost:9/callback"
 #: The plugins the measured portal runs (the pages of the issue's mix).
 PLUGINS = "dmp,prevention,catalog,eparcours"
+UNAVAILABLE = re.compile(r"indisponible", re.I)
 PANEL = re.compile(r'hx-get="([^"]+)"[^>]*hx-trigger="load')
 #: A request not answered within this budget counts as a timeout (the issue's load runs used 30 s).
 TIMEOUT = 30.0
@@ -110,6 +111,8 @@ class Timings:
     ms: dict[str, list[float]] = field(default_factory=dict)
     statuses: dict[str, dict[int, int]] = field(default_factory=dict)
     timeouts: dict[str, int] = field(default_factory=dict)
+    #: Answers (200) in which a panel or the alerts say their information is unavailable (degraded visibly).
+    unavailable: dict[str, int] = field(default_factory=dict)
 
     def add(self, route: str, ms: float, status: int) -> None:
         self.ms.setdefault(route, []).append(ms)
@@ -148,6 +151,10 @@ async def patient_page(tab: httpx.AsyncClient, timings: Timings, *, panels_route
         return None
     urls = PANEL.findall(page.text)
     answers = await asyncio.gather(*(timed_get(tab, url, _route(url, panels_route), timings) for url in urls))
+    for url, answer in zip(urls, answers, strict=True):
+        if answer is not None and answer.status_code == 200 and UNAVAILABLE.search(answer.text):
+            route = _route(url, panels_route)
+            timings.unavailable[route] = timings.unavailable.get(route, 0) + 1
     if any(answer is None or answer.status_code >= 400 for answer in answers):
         return None
     return (time.perf_counter() - started) * 1000

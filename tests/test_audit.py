@@ -347,3 +347,15 @@ def test_cli_verify_in_parallel_names_the_event(app, database_url, monkeypatch):
     assert broken.exit_code == 1 and "event #3" in broken.output
     refused = CliRunner().invoke(cli, ["audit", "verify", "--processes", "0"])
     assert refused.exit_code == 2
+
+
+def test_parallel_verify_never_reuses_a_connection_of_its_parent(db, database_url):
+    # A verify already run in this process leaves an engine behind; forked workers must open their own
+    # (sharing the parent's PostgreSQL connection garbled both: "received 2 results from command 'BEGIN'").
+    _append(db, 6)
+    audit.seal_all(db, KEY)
+    url = db.engine.url.render_as_string(hide_password=False)
+    assert audit._verify_range(url, KEY, 1, 6, 100).checked == 6
+    with db.session() as session:
+        result = audit.verify(session, KEY, processes=2, task_events=2)
+    assert (result.ok, result.checked) == (True, 6)

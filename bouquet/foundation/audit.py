@@ -33,10 +33,11 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, String, Text, create_engine, func, update
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Text, create_engine, func, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -232,6 +233,11 @@ class VerifyResult:
 _TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 # Core columns: `verify` reads plain rows through the connection, without the ORM's per-row work.
 _COLUMNS = tuple(_TABLE.c[name] for name in ("seq", "chain_seq", "mac", "prev_hash", "hash", *_FIELDS))
+# The same for the chain walk, the time as stored (naive UTC): `_walk` adds the zone itself.
+_WALK_COLUMNS = tuple(type_coerce(column, DateTime()).label("at") if column.name == "at" else column
+                      for column in _COLUMNS)
+#: `_mac`'s JSON encoding, built once.
+_MAC_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 _HEAD = AuditChain.__table__  # type: ignore[attr-defined]
 
 
@@ -297,27 +303,38 @@ class _Walked:
 
 def _walk(rows: Iterator[Any], key: bytes, expected: int, prev_hash: str, *, checked: int = 0,
           until: int | None = None) -> _Walked:
-    """Check `rows` (in chain order) from position `expected`, the previous link being `prev_hash`;
-    stop after position `until` if given. Each event's position, link and seal, as one walk does."""
-    for row in rows:
-        if until is not None and row.chain_seq > until:
+    """Check `rows` (`_rows(chained=True)`, in chain order) from position `expected`, the previous link
+    being `prev_hash`; stop after position `until` if given. Each event's position, link and seal.
+
+    The hot loop of `verify`: the MAC is `_mac`'s, computed from the row's plain values (its time read
+    without the time-zone conversion, the JSON encoder built once)."""
+    encode, digest, same = _MAC_ENCODER.encode, hmac.digest, hmac.compare_digest
+    for (_seq, chain_seq, mac, row_prev, row_hash, at, actor, acting_for, patient_ins, action, resource, outcome,
+         source_ip, request_id, details) in rows:
+        if until is not None and chain_seq > until:
             break
-        if row.chain_seq != expected:
-            missing = "missing" if row.chain_seq > expected else "duplicated"
+        if chain_seq != expected:
+            missing = "missing" if chain_seq > expected else "duplicated"
             return _Walked(checked, prev_hash, VerifyResult(checked, expected, f"event #{expected} is {missing} "
-                                                                              f"(found #{row.chain_seq} next)"))
-        if row.prev_hash != prev_hash:
+                                                                              f"(found #{chain_seq} next)"))
+        if row_prev != prev_hash:
             return _Walked(checked, prev_hash, VerifyResult(checked, expected, f"event #{expected} does not link to "
                                                                               f"event #{expected - 1}"))
-        if row.mac is None:
-            intact = hmac.compare_digest(row.hash or "", _legacy_seal(key, prev_hash, row))
+        if mac is None:
+            legacy = SimpleNamespace(seq=_seq, at=at.replace(tzinfo=UTC), actor=actor, acting_for=acting_for,
+                                     patient_ins=patient_ins, action=action, resource=resource, outcome=outcome,
+                                     source_ip=source_ip, request_id=request_id, details=details)
+            intact = same(row_hash or "", _legacy_seal(key, prev_hash, legacy))
         else:
-            intact = (hmac.compare_digest(row.mac, _mac(key, row))
-                      and hmac.compare_digest(row.hash or "", _link(key, prev_hash, expected, row.mac)))
+            # `_mac`: the time as an aware UTC datetime's isoformat (the column holds naive UTC).
+            payload = encode(["v1", at.isoformat(timespec="microseconds") + "+00:00", actor, acting_for, patient_ins,
+                              action, resource, outcome, source_ip, request_id, details or {}])
+            intact = (same(mac, digest(key, payload.encode(), "sha256").hex())
+                      and same(row_hash or "", digest(key, f"{prev_hash}:{expected}:{mac}".encode(), "sha256").hex()))
         if not intact:
             return _Walked(checked, prev_hash, VerifyResult(checked, expected, f"event #{expected} was altered (its seal "
                                                                               "does not match its content)"))
-        prev_hash, expected, checked = row.hash, expected + 1, checked + 1
+        prev_hash, expected, checked = row_hash, expected + 1, checked + 1
     return _Walked(checked, prev_hash, last_position=expected - 1)
 
 
@@ -334,7 +351,10 @@ def _walk_in_parallel(connection: Any, url: str, key: bytes, last: int, batch: i
     """Positions 1..`last` in ranges of `task_events`, verified by `processes` worker processes; the
     ranges' results are read in chain order, so the first broken event found is the earliest."""
     ranges = [(first, min(first + task_events - 1, last)) for first in range(1, last + 1, task_events)]
-    context = multiprocessing.get_context("spawn")  # never fork a process that holds connections
+    # Forked workers start at once (a spawned one re-imports the app: seconds each). A child never uses
+    # the connections it inherits: it opens its own, and leaves with os._exit (nothing of the parent's
+    # is closed or sent on its behalf).
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     checked, prev_hash = 0, GENESIS
     with ProcessPoolExecutor(max_workers=min(processes, len(ranges)), mp_context=context) as pool:
         futures = [pool.submit(_verify_range, url, key, first, end, batch) for first, end in ranges]
@@ -359,15 +379,17 @@ def _walk_in_parallel(connection: Any, url: str, key: bytes, last: int, batch: i
     return _Walked(checked, prev_hash, last_position=last)
 
 
-_engines: dict[str, Any] = {}
+# One engine per worker process and database (keyed by process id too: a forked child must never
+# use an engine it inherited, whose connections are its parent's).
+_engines: dict[tuple[int, str], Any] = {}
 
 
 def _verify_range(url: str, key: bytes, first: int, last: int, batch: int) -> _Walked:
     """In a worker process: verify positions `first`..`last`, starting from the stored link of event
     `first - 1` (the range before checks that event's own seal)."""
-    engine = _engines.get(url)
+    engine = _engines.get((os.getpid(), url))
     if engine is None:
-        engine = _engines[url] = create_engine(url, pool_size=1)
+        engine = _engines[os.getpid(), url] = create_engine(url, pool_size=1)
     with engine.connect() as connection:
         prev_hash = GENESIS
         if first > 1:
@@ -383,7 +405,7 @@ def _rows(connection: Any, batch: int, *, chained: bool, after: int | None = Non
     where = _TABLE.c.chain_seq.is_not(None) if chained else _TABLE.c.chain_seq.is_(None)
     last = after
     while True:
-        query = sa_select(*_COLUMNS).where(where).order_by(order).limit(batch)
+        query = sa_select(*(_WALK_COLUMNS if chained else _COLUMNS)).where(where).order_by(order).limit(batch)
         if last is not None:
             query = query.where(order > last)
         rows = connection.execute(query).all()

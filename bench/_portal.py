@@ -123,10 +123,14 @@ class Timings:
         self.timeouts[route] = self.timeouts.get(route, 0) + 1
 
     def errors(self, route: str | None = None) -> int:
-        """Answers other than 2xx/3xx, and timeouts."""
+        """Answers other than 2xx/3xx, requests without an answer (status 0), and timeouts."""
         routes = [route] if route else list(self.statuses.keys() | self.timeouts.keys())
-        return sum(sum(n for status, n in self.statuses.get(r, {}).items() if status >= 400) + self.timeouts.get(r, 0)
-                   for r in routes)
+        return sum(sum(n for status, n in self.statuses.get(r, {}).items() if status >= 400 or status == 0)
+                   + self.timeouts.get(r, 0) for r in routes)
+
+    def no_answer(self, route: str) -> int:
+        """Requests refused, or whose connection closed before an answer."""
+        return self.statuses.get(route, {}).get(0, 0)
 
     def server_errors(self) -> int:
         return sum(n for counts in self.statuses.values() for status, n in counts.items() if status >= 500)
@@ -138,6 +142,9 @@ async def timed_get(http: httpx.AsyncClient, path: str, route: str, timings: Tim
         answer = await http.get(path)
     except httpx.TimeoutException:
         timings.timeout(route)
+        return None
+    except httpx.TransportError:  # refused, or the connection closed before an answer
+        timings.add(route, (time.perf_counter() - started) * 1000, 0)
         return None
     timings.add(route, (time.perf_counter() - started) * 1000, answer.status_code)
     return answer
@@ -189,6 +196,9 @@ async def sso_round_trip(http: httpx.AsyncClient, fixture: Fixture, timings: Tim
                                                     "Cookie": ""})
     except httpx.TimeoutException:
         timings.timeout("SSO round trip")
+        return False
+    except httpx.TransportError:  # refused, or the connection closed before an answer
+        timings.add("SSO round trip", (time.perf_counter() - started) * 1000, 0)
         return False
     timings.add("SSO round trip", (time.perf_counter() - started) * 1000, info.status_code)
     return info.status_code == 200

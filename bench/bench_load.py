@@ -67,7 +67,10 @@ async def open_patients(base: str, fixture, tabs: list[httpx.AsyncClient], paral
         async def one(n: int, tab: httpx.AsyncClient) -> None:
             nonlocal failed
             async with gate:
-                if await launch(api, tab, launch_payload(fixture.idnat, n=n)) != 303:
+                try:
+                    if await launch(api, tab, launch_payload(fixture.idnat, n=n)) != 303:
+                        failed += 1
+                except httpx.TransportError:
                     failed += 1
 
         await asyncio.gather(*(one(n, tab) for n, tab in enumerate(tabs)))
@@ -127,17 +130,20 @@ def main() -> None:
     routes = sorted(timings.ms.keys() | timings.timeouts.keys(), key=lambda r: ("panel" in r or "alerts" in r, r))
     lines, total = [], 0
     for route in routes:
-        values, statuses = timings.ms.get(route, []), timings.statuses.get(route, {})
-        total += len(values)
+        statuses = timings.statuses.get(route, {})
+        values = timings.ms.get(route, [])
+        total += len(values) - timings.no_answer(route)  # answered requests
         server = sum(n for status, n in statuses.items() if status >= 500)
         other = sum(n for status, n in statuses.items() if 400 <= status < 500)
         lines.append(f"| {route} | {len(values):,} | {len(values) / elapsed:,.1f} | {server} | {other} | "
-                     f"{timings.timeouts.get(route, 0)} | {timings.unavailable.get(route, 0)} | {percentile(values, 50):,.0f} | {percentile(values, 95):,.0f} | "
+                     f"{timings.no_answer(route)} | {timings.timeouts.get(route, 0)} | {timings.unavailable.get(route, 0)} | {percentile(values, 50):,.0f} | {percentile(values, 95):,.0f} | "
                      f"{percentile(values, 99):,.0f} |")
-    table = markdown_table(["route", "answers", "per s", "5xx", "4xx", "timeouts", "said « indisponible »", "p50 (ms)", "p95 (ms)", "p99 (ms)"],
+    table = markdown_table(["route", "requests", "per s", "5xx", "4xx", "no answer", "timeouts", "said « indisponible »", "p50 (ms)", "p95 (ms)", "p99 (ms)"],
                            lines)
     summary = (f"{args.users} users, {args.workers} workers, {elapsed:.0f} s: {total:,} answers ({total / elapsed:,.1f}/s), "
                f"{timings.server_errors()} × 5xx, {sum(timings.timeouts.values())} timeouts, "
+               f"{sum(timings.no_answer(route) for route in routes)} requests without an answer (refused or "
+               "connection closed), "
                f"{failed_launches} launches refused before the run; RSS per worker after the run: "
                f"{', '.join(f'{value:.0f} MB' for value in rss)}. `bouquet audit verify` afterwards: {verified}")
     print()

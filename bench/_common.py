@@ -37,13 +37,16 @@ SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 T = TypeVar("T")
 
 
-def serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, workers: int, plugins: str = "") -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     base = f"http://localhost:{port}"
     env = {**os.environ, "BOUQUET_DATABASE_URL": url, "BOUQUET_SECRET_KEY": SECRET, "BOUQUET_BASE_URL": base,
-           "BOUQUET_PLUGINS": "", "BOUQUET_LOG_LEVEL": "WARNING", "BOUQUET_SESSION_IDLE_MINUTES": "60"}
+           "BOUQUET_PLUGINS": plugins, "BOUQUET_LOG_LEVEL": "WARNING", "BOUQUET_SESSION_IDLE_MINUTES": "60"}
+    # The server's log goes to a file (a pipe nobody reads would block a server logging under load).
+    log = tempfile.TemporaryFile()  # noqa: SIM115  # kept open by the process; closed when it is collected
     process = subprocess.Popen([sys.executable, "-m", "bouquet", "serve", "--port", str(port), "--workers", str(workers)],
-                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    process.log = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -52,7 +55,8 @@ def serve(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start: {process.stderr.read().decode() if process.stderr else ''}")
+            log.seek(0)
+            raise RuntimeError(f"the server did not start: {log.read().decode(errors='replace')}")
         time.sleep(0.2)
 
 
@@ -66,16 +70,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def served(url: str, workers: int) -> Iterator[str]:
-    """`bouquet serve --workers N` on `url` for the block; yields its base URL."""
-    with serving(url, workers) as (_process, base):
+def served(url: str, workers: int, plugins: str = "") -> Iterator[str]:
+    """`bouquet serve --workers N` on `url` for the block (`plugins` as BOUQUET_PLUGINS); yields its base URL."""
+    with serving(url, workers, plugins) as (_process, base):
         yield base
 
 
 @contextmanager
-def serving(url: str, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """Like `served`, also yielding the server's process (the leader of its process group)."""
-    process, base = serve(url, workers)
+def serving(url: str, workers: int, plugins: str = "") -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """Like `served`, also yielding the server's process (the leader of its process group); `plugins`
+    as BOUQUET_PLUGINS (none by default)."""
+    process, base = serve(url, workers, plugins)
     try:
         yield process, base
     finally:

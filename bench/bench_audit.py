@@ -143,7 +143,7 @@ def verify_time(url: str) -> tuple[float, int]:
 
 
 def main() -> None:
-    events = int(next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--events=")), "2000000"))
+    events = int(next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--events=")), "200000"))
     sys.argv = [a for a in sys.argv if not a.startswith("--events=")]
     parser_args = arguments(__doc__, workers="2")
     lines_appends, lines_verify = [], []

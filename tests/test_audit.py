@@ -255,3 +255,107 @@ async def test_each_worker_chains_in_the_background(app):
         await sealer.stop()
     with app.state.db.session() as session:
         assert session.execute(text("SELECT COUNT(*) FROM audit_event WHERE chain_seq IS NULL")).scalar() == 0
+
+
+# --- verification in parallel: ranges walked by worker processes, the same findings ----------------
+
+def _swap_positions(session, a, b):
+    session.execute(text("UPDATE audit_event SET chain_seq = -1 WHERE chain_seq = :a"), {"a": a})
+    session.execute(text("UPDATE audit_event SET chain_seq = :a WHERE chain_seq = :b"), {"a": a, "b": b})
+    session.execute(text("UPDATE audit_event SET chain_seq = :b WHERE chain_seq = -1"), {"b": b})
+
+
+def _forge_after(session, position):
+    row = session.execute(text("SELECT * FROM audit_event WHERE chain_seq = :p"), {"p": position}).mappings().one()
+    session.execute(text("UPDATE audit_event SET chain_seq = chain_seq + 1000 WHERE chain_seq > :p"), {"p": position})
+    forged = {**row, "seq": 1000, "chain_seq": position + 1, "actor": "intruder", "prev_hash": row["hash"],
+              "details": "{}"}
+    columns = ", ".join(forged)
+    session.execute(text(f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(':' + c for c in forged)})"), forged)
+    session.execute(text("UPDATE audit_event SET chain_seq = chain_seq - 999 WHERE chain_seq > 1000"))
+    session.execute(text("UPDATE audit_chain SET seq = seq + 1"))
+
+
+# Ten events in ranges of three (1-3, 4-6, 7-9, 10): tamperings inside a range and on its edges.
+TAMPERINGS = {
+    "edited inside a range": (lambda s: s.execute(text("UPDATE audit_event SET actor = 'x' WHERE chain_seq = 5")), 5),
+    "edited first of a range": (lambda s: s.execute(text("UPDATE audit_event SET details = '{\"document\": 99}' "
+                                                         "WHERE chain_seq = 4")), 4),
+    "edited link, last of a range": (lambda s: s.execute(text("UPDATE audit_event SET hash = :h WHERE chain_seq = 3"),
+                                                         {"h": "f" * 64}), 3),
+    "deleted first of a range": (lambda s: s.execute(text("DELETE FROM audit_event WHERE chain_seq = 7")), 7),
+    "deleted last of a range": (lambda s: s.execute(text("DELETE FROM audit_event WHERE chain_seq = 6")), 6),
+    "deleted last events": (lambda s: s.execute(text("DELETE FROM audit_event WHERE chain_seq >= 9")), 9),
+    "inserted across a range edge": (lambda s: _forge_after(s, 3), 4),
+    "reordered inside a range": (lambda s: _swap_positions(s, 7, 8), 7),
+    "reordered across ranges": (lambda s: _swap_positions(s, 2, 8), 2),
+}
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+def test_each_tampering_is_named_alike_by_one_walk_and_by_parallel_ranges(db, tampering):
+    _append(db, 10)
+    audit.seal_all(db, KEY)
+    assert _verify(db).checked == 10
+    tamper, position = TAMPERINGS[tampering]
+    with db.write() as session:
+        tamper(session)
+    with db.session() as session:
+        one_walk = audit.verify(session, KEY, processes=1)
+        parallel = audit.verify(session, KEY, processes=2, task_events=3)
+    assert (one_walk.ok, one_walk.broken_seq) == (False, position)
+    assert parallel == one_walk
+
+
+def test_reordered_events_are_named(db):
+    _append(db, 4)
+    audit.seal_all(db, KEY)
+    with db.write() as session:
+        _swap_positions(session, 2, 3)
+    result = _verify(db)
+    assert (result.ok, result.broken_seq) == (False, 2)
+    assert "does not link" in result.reason
+
+
+def test_parallel_verify_then_checks_events_chained_meanwhile_and_pending_ones(db):
+    _append(db, 7)
+    audit.seal_all(db, KEY)
+    _append(db, 2)  # pending: checked by their MAC
+    with db.session() as session:
+        result = audit.verify(session, KEY, processes=2, task_events=2)
+    assert (result.ok, result.checked, result.pending) == (True, 7, 2)
+    with db.session() as session:
+        session.execute(text("UPDATE audit_event SET actor = 'x' WHERE chain_seq IS NULL"))
+        forged = audit.verify(session, KEY, processes=2, task_events=2)
+    assert not forged.ok and "not chained yet" in forged.reason
+
+
+def test_cli_verify_in_parallel_names_the_event(app, database_url, monkeypatch):
+    monkeypatch.setenv("BOUQUET_DATABASE_URL", database_url)
+    monkeypatch.setenv("BOUQUET_SECRET_KEY", app.state.settings.secret_key)
+    monkeypatch.setattr(audit, "TASK_EVENTS", 2)
+    from bouquet.cli import cli
+
+    auditor = audit.Auditor(app.state.db, app.state.audit_key, actor="account:1")
+    for _ in range(5):
+        auditor.write("dmp.read", patient_ins="x")
+    ok = CliRunner().invoke(cli, ["audit", "verify", "--processes", "2"])
+    assert ok.exit_code == 0 and "5 events verified" in ok.output
+    with app.state.db.session() as session:
+        session.execute(text("UPDATE audit_event SET action = 'dmp.nothing' WHERE chain_seq = 3"))
+    broken = CliRunner().invoke(cli, ["audit", "verify", "--processes", "2"])
+    assert broken.exit_code == 1 and "event #3" in broken.output
+    refused = CliRunner().invoke(cli, ["audit", "verify", "--processes", "0"])
+    assert refused.exit_code == 2
+
+
+def test_parallel_verify_never_reuses_a_connection_of_its_parent(db, database_url):
+    # A verify already run in this process leaves an engine behind; forked workers must open their own
+    # (sharing the parent's PostgreSQL connection garbled both: "received 2 results from command 'BEGIN'").
+    _append(db, 6)
+    audit.seal_all(db, KEY)
+    url = db.engine.url.render_as_string(hide_password=False)
+    assert audit._verify_range(url, KEY, 1, 6, 100).checked == 6
+    with db.session() as session:
+        result = audit.verify(session, KEY, processes=2, task_events=2)
+    assert (result.ok, result.checked) == (True, 6)

@@ -27,13 +27,17 @@ import hashlib
 import hmac
 import json
 import logging
+import multiprocessing
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, String, Text, update
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Text, create_engine, func, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -229,34 +233,57 @@ class VerifyResult:
 _TABLE = AuditEvent.__table__  # type: ignore[attr-defined]
 # Core columns: `verify` reads plain rows through the connection, without the ORM's per-row work.
 _COLUMNS = tuple(_TABLE.c[name] for name in ("seq", "chain_seq", "mac", "prev_hash", "hash", *_FIELDS))
+# The same for the chain walk, the time as stored (naive UTC): `_walk` adds the zone itself.
+_WALK_COLUMNS = tuple(type_coerce(column, DateTime()).label("at") if column.name == "at" else column
+                      for column in _COLUMNS)
+#: `_mac`'s JSON encoding, built once.
+_MAC_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_HEAD = AuditChain.__table__  # type: ignore[attr-defined]
 
 
-def verify(session: Session, key: bytes, batch: int = 20_000) -> VerifyResult:
+#: From how many chained events `verify` spreads the walk over processes (below, one is faster).
+PARALLEL_FROM = 200_000
+#: Chained events per parallel task (each task reads its range in `batch`-sized pages).
+TASK_EVENTS = 250_000
+
+
+def verify(session: Session, key: bytes, batch: int = 20_000, *, processes: int | None = None,
+           task_events: int | None = None) -> VerifyResult:
     """Walk the chain and report the first event whose content, position or link is wrong; then check
-    the MAC of every event not chained yet. Reads rows, not ORM objects (10 million events: see
-    `docs/benchmarks.md`)."""
-    expected, prev_hash, checked = 1, GENESIS, 0
-    for row in _rows(session, batch, chained=True):
-        if row.chain_seq != expected:
-            missing = "missing" if row.chain_seq > expected else "duplicated"
-            return VerifyResult(checked, expected, f"event #{expected} is {missing} (found #{row.chain_seq} next)")
-        if row.prev_hash != prev_hash:
-            return VerifyResult(checked, expected, f"event #{expected} does not link to event #{expected - 1}")
-        if row.mac is None:
-            intact = hmac.compare_digest(row.hash or "", _legacy_seal(key, prev_hash, row))
-        else:
-            intact = (hmac.compare_digest(row.mac, _mac(key, row))
-                      and hmac.compare_digest(row.hash or "", _link(key, prev_hash, expected, row.mac)))
-        if not intact:
-            return VerifyResult(checked, expected, f"event #{expected} was altered (its seal does not match its content)")
-        prev_hash, expected, checked = row.hash, expected + 1, checked + 1
-    head = session.get(AuditChain, 1)
+    the MAC of every event not chained yet. Reads plain rows, never ORM objects.
+
+    With `processes` > 1 (by default: every CPU once the chain holds `PARALLEL_FROM` events, on a
+    database other processes can open), the chain is cut into ranges of `task_events` positions that
+    worker processes verify side by side: each range starts from the stored link of the event just
+    before it (whose own seal the previous range checks), so every event's position, MAC and link
+    are checked exactly as by a single walk, and the first broken event is the one reported.
+    """
+    connection = session.connection()
+    head = connection.execute(sa_select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)).first()
+    if head is None:
+        return VerifyResult(0, 0, "the chain head row is missing")
+    url, task_events = _shareable_url(connection), task_events or TASK_EVENTS
+    if processes is None:
+        processes = (os.cpu_count() or 1) if head.seq >= PARALLEL_FROM else 1
+    if processes > 1 and url is not None and head.seq > task_events:
+        walked = _walk_in_parallel(connection, url, key, head.seq, batch, processes, task_events)
+        if walked.failure is not None:
+            return walked.failure
+        # Events chained since the head was read (a live sealer) are walked here, after the ranges.
+        walked = _walk(_rows(connection, batch, chained=True, after=head.seq), key, head.seq + 1,
+                       walked.prev_hash, checked=walked.checked)
+    else:
+        walked = _walk(_rows(connection, batch, chained=True), key, 1, GENESIS)
+    if walked.failure is not None:
+        return walked.failure
+    checked, prev_hash = walked.checked, walked.prev_hash
+    head = connection.execute(sa_select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1)).first()
     if head is None:
         return VerifyResult(checked, 0, "the chain head row is missing")
     if head.seq != checked or head.last_hash != prev_hash:
         return VerifyResult(checked, checked + 1, f"event #{checked + 1} onwards were removed (the head records #{head.seq})")
     pending = 0
-    for row in _rows(session, batch, chained=False):
+    for row in _rows(connection, batch, chained=False):
         if row.mac is None or not hmac.compare_digest(row.mac, _mac(key, row)):
             return VerifyResult(checked, checked + 1, f"an event not chained yet (insertion #{row.seq}) was altered "
                                                       "or forged (its MAC does not match its content)", pending)
@@ -264,12 +291,121 @@ def verify(session: Session, key: bytes, batch: int = 20_000) -> VerifyResult:
     return VerifyResult(checked, pending=pending)
 
 
-def _rows(session: Session, batch: int, *, chained: bool) -> Iterator[Any]:
+@dataclass(frozen=True)
+class _Walked:
+    """How far a walk got: the events checked, the last link, or the first broken event."""
+
+    checked: int
+    prev_hash: str
+    failure: VerifyResult | None = None
+    last_position: int = 0
+
+
+def _walk(rows: Iterator[Any], key: bytes, expected: int, prev_hash: str, *, checked: int = 0,
+          until: int | None = None) -> _Walked:
+    """Check `rows` (`_rows(chained=True)`, in chain order) from position `expected`, the previous link
+    being `prev_hash`; stop after position `until` if given. Each event's position, link and seal.
+
+    The hot loop of `verify`: the MAC is `_mac`'s, computed from the row's plain values (its time read
+    without the time-zone conversion, the JSON encoder built once)."""
+    encode, digest, same = _MAC_ENCODER.encode, hmac.digest, hmac.compare_digest
+    for (_seq, chain_seq, mac, row_prev, row_hash, at, actor, acting_for, patient_ins, action, resource, outcome,
+         source_ip, request_id, details) in rows:
+        if until is not None and chain_seq > until:
+            break
+        if chain_seq != expected:
+            missing = "missing" if chain_seq > expected else "duplicated"
+            return _Walked(checked, prev_hash, VerifyResult(checked, expected, f"event #{expected} is {missing} "
+                                                                              f"(found #{chain_seq} next)"))
+        if row_prev != prev_hash:
+            return _Walked(checked, prev_hash, VerifyResult(checked, expected, f"event #{expected} does not link to "
+                                                                              f"event #{expected - 1}"))
+        if mac is None:
+            legacy = SimpleNamespace(seq=_seq, at=at.replace(tzinfo=UTC), actor=actor, acting_for=acting_for,
+                                     patient_ins=patient_ins, action=action, resource=resource, outcome=outcome,
+                                     source_ip=source_ip, request_id=request_id, details=details)
+            intact = same(row_hash or "", _legacy_seal(key, prev_hash, legacy))
+        else:
+            # `_mac`: the time as an aware UTC datetime's isoformat (the column holds naive UTC).
+            payload = encode(["v1", at.isoformat(timespec="microseconds") + "+00:00", actor, acting_for, patient_ins,
+                              action, resource, outcome, source_ip, request_id, details or {}])
+            intact = (same(mac, digest(key, payload.encode(), "sha256").hex())
+                      and same(row_hash or "", digest(key, f"{prev_hash}:{expected}:{mac}".encode(), "sha256").hex()))
+        if not intact:
+            return _Walked(checked, prev_hash, VerifyResult(checked, expected, f"event #{expected} was altered (its seal "
+                                                                              "does not match its content)"))
+        prev_hash, expected, checked = row_hash, expected + 1, checked + 1
+    return _Walked(checked, prev_hash, last_position=expected - 1)
+
+
+def _shareable_url(connection: Any) -> str | None:
+    """The database's URL if other processes can open it (not an in-memory SQLite)."""
+    url = connection.engine.url
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"
+                                               or "mode=memory" in str(url)):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _walk_in_parallel(connection: Any, url: str, key: bytes, last: int, batch: int, processes: int, task_events: int) -> _Walked:
+    """Positions 1..`last` in ranges of `task_events`, verified by `processes` worker processes; the
+    ranges' results are read in chain order, so the first broken event found is the earliest."""
+    ranges = [(first, min(first + task_events - 1, last)) for first in range(1, last + 1, task_events)]
+    # Forked workers start at once (a spawned one re-imports the app: seconds each). A child never uses
+    # the connections it inherits: it opens its own, and leaves with os._exit (nothing of the parent's
+    # is closed or sent on its behalf).
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    checked, prev_hash = 0, GENESIS
+    with ProcessPoolExecutor(max_workers=min(processes, len(ranges)), mp_context=context) as pool:
+        futures = [pool.submit(_verify_range, url, key, first, end, batch) for first, end in ranges]
+        try:
+            for (first, end), future in zip(ranges, futures, strict=True):
+                walked = future.result()
+                if walked.failure is not None:
+                    return _Walked(checked + walked.checked, prev_hash,
+                                   replace(walked.failure, checked=checked + walked.checked))
+                if walked.last_position != end:  # the range stopped short: its last events are gone
+                    position = walked.last_position + 1
+                    following = connection.execute(sa_select(func.min(_TABLE.c.chain_seq))
+                                                   .where(_TABLE.c.chain_seq > position)).scalar()
+                    reason = (f"event #{position} is missing (found #{following} next)" if following is not None
+                              else f"event #{position} onwards were removed (the head records #{last})")
+                    return _Walked(checked + walked.checked, walked.prev_hash,
+                                   VerifyResult(checked + walked.checked, position, reason))
+                checked, prev_hash = checked + walked.checked, walked.prev_hash
+        finally:
+            for future in futures:
+                future.cancel()
+    return _Walked(checked, prev_hash, last_position=last)
+
+
+# One engine per worker process and database (keyed by process id too: a forked child must never
+# use an engine it inherited, whose connections are its parent's).
+_engines: dict[tuple[int, str], Any] = {}
+
+
+def _verify_range(url: str, key: bytes, first: int, last: int, batch: int) -> _Walked:
+    """In a worker process: verify positions `first`..`last`, starting from the stored link of event
+    `first - 1` (the range before checks that event's own seal)."""
+    engine = _engines.get((os.getpid(), url))
+    if engine is None:
+        engine = _engines[os.getpid(), url] = create_engine(url, pool_size=1)
+    with engine.connect() as connection:
+        prev_hash = GENESIS
+        if first > 1:
+            before = connection.execute(sa_select(_TABLE.c.hash).where(_TABLE.c.chain_seq == first - 1)).first()
+            prev_hash = before.hash if before is not None and before.hash is not None else ""
+        return _walk(_rows(connection, batch, chained=True, after=first - 1), key, first, prev_hash, until=last)
+
+
+def _rows(connection: Any, batch: int, *, chained: bool, after: int | None = None) -> Iterator[Any]:
+    """The events in chain order (or, not chained yet, in insertion order), `batch` rows per query,
+    from after position `after`; plain rows through the connection, without the ORM's per-row work."""
     order = _TABLE.c.chain_seq if chained else _TABLE.c.seq
     where = _TABLE.c.chain_seq.is_not(None) if chained else _TABLE.c.chain_seq.is_(None)
-    connection, last = session.connection(), None
+    last = after
     while True:
-        query = sa_select(*_COLUMNS).where(where).order_by(order).limit(batch)
+        query = sa_select(*(_WALK_COLUMNS if chained else _COLUMNS)).where(where).order_by(order).limit(batch)
         if last is not None:
             query = query.where(order > last)
         rows = connection.execute(query).all()

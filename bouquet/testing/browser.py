@@ -68,23 +68,30 @@ def driver_node() -> Path:
     return Path(configured) if configured else Path(playwright_package.__file__).parent / "driver" / "node"
 
 
-def check_driver(node: Path | None = None) -> None:
+def driver_cli() -> Path:
+    """The script Playwright's driver runs (``driver/package/cli.js``)."""
+    return Path(playwright_package.__file__).parent / "driver" / "package" / "cli.js"
+
+
+def check_driver(node: Path | None = None, cli: Path | None = None) -> None:
     """Raise ``RuntimeError`` with the driver's own error when it cannot start.
 
-    Playwright otherwise only says "Connection closed while reading from the driver" (for instance on a
-    minimal Debian 12 without libatomic1, which its Node.js links against).
+    Runs ``node cli.js --version``, the driver as Playwright starts it, which otherwise only says
+    "Connection closed while reading from the driver" (for instance on a minimal Debian 12 without
+    libatomic1, which its Node.js links against, or with a driver package that is incomplete).
     """
     node = node or driver_node()
+    command = [str(node), str(cli or driver_cli()), "--version"]
     try:
-        result = subprocess.run([str(node), "--version"], capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     except OSError as error:
         raise RuntimeError(f"Playwright's driver cannot start: {node}: {error}") from error
     if result.returncode != 0:
         said = (result.stderr or result.stdout).strip()
         hint = (" Install libatomic1: run scripts/install-system-deps as root (or `make test`)."
                 if "libatomic" in said else "")
-        raise RuntimeError(f"Playwright's driver cannot start: {node} exited with status {result.returncode}: "
-                           f"{said}.{hint}")
+        raise RuntimeError(f"Playwright's driver cannot start: `{' '.join(command)}` exited with status "
+                           f"{result.returncode}: {said}.{hint}")
 
 
 def screenshot(page: Page, journey: str, step: str) -> Path:

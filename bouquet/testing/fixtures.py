@@ -17,6 +17,7 @@ import queue
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -88,6 +89,7 @@ class _Templates:
         self._worker: threading.Thread | None = None
         self._stop = threading.Event()
         self._failure: BaseException | None = None
+        self._connected = False
 
     def url_for_test(self, backend: str) -> str:
         template = self.made.get(backend) or self._make(backend)
@@ -118,17 +120,35 @@ class _Templates:
         if self._worker is not None:
             self._worker.join(timeout=30)
 
+    #: How long the copier waits for a server that went away (a test restarting PostgreSQL: test_database_outage).
+    RECONNECT_SECONDS = 60
+
     def _copy_ahead(self, server: Any) -> None:
-        try:
-            self._copy_ahead_until_stopped(server)
-        except Exception as error:  # the server stopped (end of the run) or failed: the tests say so
-            self._failure = error
+        import psycopg
+
+        away_since = None
+        while not self._stop.is_set():
+            try:
+                self._copy_ahead_until_stopped(server)
+                return
+            except psycopg.OperationalError as error:  # the server restarted or stopped: reconnect
+                if self._connected:
+                    away_since, self._connected = None, False
+                away_since = away_since or time.monotonic()
+                if time.monotonic() - away_since > self.RECONNECT_SECONDS:
+                    self._failure = error
+                    return
+                self._stop.wait(0.2)
+            except Exception as error:  # anything else: the tests say so
+                self._failure = error
+                return
 
     def _copy_ahead_until_stopped(self, server: Any) -> None:
         import psycopg
 
         with psycopg.connect(server.url.replace("+psycopg", "").rsplit("/", 1)[0] + "/postgres",
                              autocommit=True) as connection:
+            self._connected = True
             while not self._stop.is_set():
                 try:
                     name = self._dropping.get_nowait()

@@ -48,6 +48,7 @@ def _item(outcome: Outcome, evaluation: Evaluation) -> dict[str, Any]:
             "source": rule.source.label, "url": rule.source.url, "act": rule.satisfied_by[0].act,
             # An act the GP does not perform (a mammography) is recorded as a result received, with its
             # date; nor is « Fait aujourd'hui » offered for an act the unread DMP may already hold.
+            "in_practice": act is not None and act.performed_in_practice,
             "one_click": act is not None and act.performed_in_practice and not unverified}
 
 

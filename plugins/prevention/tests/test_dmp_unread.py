@@ -116,6 +116,7 @@ def test_an_unread_dmp_is_said_on_each_vaccination_line_and_nothing_looks_confir
     assert NOTICE in dtp_line and "À vérifier — jamais réalisé" in dtp_line
     assert "fr-badge--warning" not in dtp_line            # not shown as a confirmed "overdue"
     assert "Fait aujourd'hui" not in dtp_line             # nor recorded in one click (the DMP may hold it)
+    assert "Enregistrer l'acte" in dtp_line and "résultat reçu" not in dtp_line   # a vaccine the GP gives, with its date
     assert "/p/prevention/acts/new?rule=dtp-rappel-adulte" in dtp_line  # recording at a date stays possible
     cervical = line(panel, "depistage-col-uterus-test-hpv")
     assert NOTICE not in cervical

@@ -7,12 +7,22 @@ from datetime import date
 from html import unescape
 from typing import Any
 
+import pytest
+
 from bouquet_prevention.testing import MARTIN_INS, open_patient
 from sqlmodel import select
 
 from bouquet.api.audit import AuditEvent
 
 HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def app(make_app: Any) -> Any:
+    """The portal with prevention alone: the statuses here come from the acts recorded in Bouquet. With
+    the DMP plugin, a doctor outside the patient's care team is refused her DMP, and every vaccination
+    line says « à vérifier » instead (tests/test_dmp_unread.py, the DMP plugin's test_prevention.py)."""
+    return make_app(plugins="prevention")
 
 
 def test_the_panel_lists_what_is_overdue_due_upcoming_and_up_to_date(client: Any, doctor: Any, today: date) -> None:

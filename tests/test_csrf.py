@@ -29,7 +29,7 @@ def _notes(client):
 
 def _audited(client):
     with client.app.state.db.session() as session:
-        return [event.action for event in session.exec(select(AuditEvent))]
+        return [event.action for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
 def test_form_with_token_goes_through_and_is_audited(signed_in):

@@ -77,7 +77,7 @@ def _sign_in_with_psc(portal: Portal, standin: PscStandin, http: httpx.Client, n
 
 def _events(portal: Portal, action: str) -> list[AuditEvent]:
     with portal.db.session() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all())
 
 
 def _live_sessions(portal: Portal, account_id: int) -> int:

@@ -95,7 +95,7 @@ def test_adding_an_app_needs_a_recent_confirmation(app, client, make_account):
     assert "est ajoutée" in client.get("/account").text
     with app.state.db.session() as session:
         assert totp.count(session, account.id) == 2
-        actions = [e.action for e in session.exec(select(AuditEvent)).all()]
+        actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
     assert "signin.reauthenticated" in actions and "factor.added" in actions
 
 

@@ -36,7 +36,7 @@ def stored(app, account: Account) -> Account:  # noqa: ANN001
 
 def events(app, action: str) -> list[AuditEvent]:  # noqa: ANN001
     with app.state.db.session() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all())
 
 
 @pytest.mark.parametrize("kind", ["professional", "secretary", "vendor"])

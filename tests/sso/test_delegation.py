@@ -72,7 +72,7 @@ def delegations(app) -> list[Delegation]:  # noqa: ANN001
 
 def events(app, action: str) -> list[AuditEvent]:  # noqa: ANN001
     with app.state.db.session() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all())
 
 
 def test_a_professional_grants_a_delegation_by_username(app, client, doctor, secretary) -> None:

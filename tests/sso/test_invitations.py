@@ -41,7 +41,7 @@ def stored(app, account: Account) -> Account:  # noqa: ANN001
 
 def events(app, action: str) -> list[AuditEvent]:  # noqa: ANN001
     with app.state.db.session() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all())
 
 
 def test_the_page_says_who_the_invitation_is_for(client, make_account, invite) -> None:

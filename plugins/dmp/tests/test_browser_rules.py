@@ -193,7 +193,7 @@ def test_a_provisional_identity_shows_its_status_and_sends_no_ins(browser, live_
     finally:
         context.close()
     with app.state.db.session() as session:
-        trail = session.exec(select(AuditEvent)).all()
+        trail = session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
         dmp_log = session.exec(select(DmpAccessEvent)).all()
     assert trail and not [e for e in trail if matricule in f"{e.patient_ins} {e.resource} {e.details}"]
     assert any(e.patient_ins and e.patient_ins.startswith("traits|DIALLO|MAMADOU|1968-03-12") for e in trail)

@@ -20,7 +20,7 @@ def text(response):
 
 def _audit(app, action):
     with app.state.db.session() as session:
-        return session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
+        return session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all()
 
 
 def _plan(app, plan_id):

@@ -67,7 +67,7 @@ def call(client: Any, cds_client: str, make_jwt: Callable[..., str], today: date
 
 def events(app: Any, action: str) -> list[AuditEvent]:
     with app.state.db.session() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all())
 
 
 # --- discovery --------------------------------------------------------------------------------

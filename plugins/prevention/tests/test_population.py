@@ -38,7 +38,7 @@ def declare(app: Any, doctor: Any, patients: Any) -> None:
 
 def events(app: Any, action: str) -> list[AuditEvent]:
     with app.state.db.session() as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)).all())
 
 
 def rows_of(html: str) -> list[tuple[str, str]]:

@@ -34,10 +34,11 @@ from bouquet_prevention.cds_request import (
     PatientView,
     parse_patient_view,
 )
-from bouquet_prevention.condition_declarations import declared_conditions
+from bouquet_prevention.condition_declarations import declared_conditions, declared_reported
 from bouquet_prevention.history import recorded_acts
 from bouquet_prevention.hooks import engine_for
 from bouquet_prevention.models import CdsFeedback
+from bouquet_prevention.pregnancy import Reported, resolve
 
 __all__ = ["BASE_PATH", "SERVICE_ID", "routes"]
 
@@ -88,16 +89,19 @@ async def call_service(request: Request) -> Response:
         return JSONResponse({"error": "forbidden", "reason": "Ce jeton d'accès est lié à un autre patient que "
                                                              "celui de la requête."}, status_code=403)
 
-    def known() -> tuple[list[Any], set[str]]:
+    def known() -> tuple[list[Any], Reported]:
         with ctx.db.session() as session:
-            declared = {row.condition for row in declared_conditions(session, view.patient_ins)}
+            declared = declared_reported(declared_conditions(session, view.patient_ins))
             return recorded_acts(session, view.patient_ins), declared
 
     recorded, declared = await ctx.db.run(known)
     acts = [*view.acts, *recorded]
-    # Conditions: the prefetched problem list and what professionals declared in Bouquet.
-    facts = replace(view.facts, conditions=view.facts.conditions | declared)
-    outcomes = engine_for(ctx.plugins).evaluate(facts, acts, clock.today())
+    # Conditions: what professionals declared in Bouquet, then the prefetched problem list (a
+    # pregnancy's term: the declaration's first, else the pregnancy Condition's onset).
+    on = clock.today()
+    conditions, pregnancy_start = resolve([declared, view.reported], on)
+    facts = replace(view.facts, conditions=conditions, pregnancy_start=pregnancy_start)
+    outcomes = engine_for(ctx.plugins).evaluate(facts, acts, on)
     cards = cards_for(outcomes, hook_instance=view.hook_instance, base_url=ctx.settings.base_url)
     await _audit(ctx, caller, "prevention.cds_patient_view", view, {
         "hook_instance": view.hook_instance, "user": view.user_id[:200], "cards": len(cards),

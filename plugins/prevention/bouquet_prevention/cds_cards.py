@@ -1,4 +1,6 @@
-"""Engine outcomes as CDS Hooks 2.0 cards: one card per act due or overdue, most urgent first."""
+"""Engine outcomes as CDS Hooks 2.0 cards: one card per act due or overdue, most urgent first; then
+one `info` card per pregnancy rule that needs the pregnancy's term (« Terme de la grossesse inconnu :
+à renseigner »), linking to where it is declared."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from bouquet_prevention.engine import Outcome, Status
+from bouquet_prevention.engine import TERM_UNKNOWN, Outcome, Status
 from bouquet_prevention.wording import problem_of, state_of, to_do
 
 __all__ = ["CARD_NAMESPACE", "TOPIC_SYSTEM", "card", "cards_for", "summary_of"]
@@ -73,6 +75,15 @@ def card(outcome: Outcome, *, hook_instance: str, base_url: str) -> dict[str, An
 
 
 def cards_for(outcomes: Iterable[Outcome], *, hook_instance: str, base_url: str) -> list[dict[str, Any]]:
-    """Cards for the outcomes that call for an act now: overdue first, then due, each by date."""
+    """Cards for the outcomes that call for an act now: overdue first, then due, each by date; then
+    those that need the pregnancy's term."""
+    outcomes = list(outcomes)
     actionable = to_do(outcomes)
-    return [card(outcome, hook_instance=hook_instance, base_url=base_url) for outcome in actionable]
+    cards = [card(outcome, hook_instance=hook_instance, base_url=base_url) for outcome in actionable]
+    for outcome in outcomes:
+        if outcome.reason == TERM_UNKNOWN:
+            found = card(outcome, hook_instance=hook_instance, base_url=base_url)
+            found["links"] = [{"label": "Renseigner le terme de la grossesse dans Bouquet",
+                               "url": f"{base_url}/p/prevention/conditions", "type": "absolute"}]
+            cards.append(found)
+    return cards

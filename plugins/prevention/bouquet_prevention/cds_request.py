@@ -17,8 +17,9 @@ from typing import Any
 
 from bouquet.api.patient import OID_LABELS, Ins, InsError
 from bouquet_prevention.catalogue import Catalogue
-from bouquet_prevention.conditions import conditions_of_fhir
+from bouquet_prevention.conditions import reported_of_fhir
 from bouquet_prevention.engine import Act, PatientFacts
+from bouquet_prevention.pregnancy import Reported
 
 __all__ = ["HOOK", "PREFETCH", "CdsRequestError", "PatientView", "parse_patient_view"]
 
@@ -57,6 +58,9 @@ class PatientView:
     facts: PatientFacts
     acts: list[Act] = field(default_factory=list)
     skipped: int = 0
+    #: What the prefetched problem list says, with a pregnancy Condition's onset (its start): resolved
+    #: with Bouquet's declarations on the evaluation day (`pregnancy.resolve`).
+    reported: Reported = Reported()
 
     @property
     def patient_ins(self) -> str:
@@ -95,10 +99,10 @@ def parse_patient_view(body: Any, catalogue: Catalogue) -> PatientView:
         found, ignored = _bundle_acts(prefetch.get(key), f"prefetch.{key}", resource_type, catalogue)
         acts += found
         skipped += ignored
-    conditions = conditions_of_fhir(_bundle_resources(prefetch.get("conditions"), "prefetch.conditions", "Condition"))
-    if conditions:
-        facts = PatientFacts(facts.birth_date, facts.sex, frozenset(conditions))
-    return PatientView(hook_instance, user_id, patient_id, ins, facts, acts, skipped)
+    reported = reported_of_fhir(_bundle_resources(prefetch.get("conditions"), "prefetch.conditions", "Condition"))
+    if reported.codes:
+        facts = PatientFacts(facts.birth_date, facts.sex, reported.codes)
+    return PatientView(hook_instance, user_id, patient_id, ins, facts, acts, skipped, reported)
 
 
 def _bundle_resources(bundle: Any, path: str, resource_type: str) -> list[dict[str, Any]]:

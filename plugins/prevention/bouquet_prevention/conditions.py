@@ -2,12 +2,19 @@
 prefetch, a FHIR Bundle at the command line) and codings sent by the practice software's launch,
 mapped to the catalogue's condition codes through `data/conditions.yaml` (ICD-10 categories by
 prefix, SNOMED CT concepts exactly, Bouquet's own code system `urn:bouquet:prevention:condition`).
+
+A pregnancy's term comes with them (`pregnancy.py`): from a launch, a coding of
+`urn:bouquet:prevention:grossesse:date-debut` or `…:date-prevue-accouchement` whose code is the day
+(YYYY-MM-DD); from FHIR, the `onsetDateTime` (or `onsetPeriod.start`) of a Condition that means
+`grossesse`, read as the start of the pregnancy (« date de début de grossesse », not the last
+menstrual period). A date that is not a full day is ignored (the pregnancy then has no term).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,9 +22,10 @@ from typing import Any
 import yaml
 
 from bouquet_prevention.catalogue import Catalogue, default_catalogue
+from bouquet_prevention.pregnancy import DUE_SYSTEM, GROSSESSE, START_SYSTEM, Reported, start_from_due
 
 __all__ = ["CONDITION_SYSTEM", "ICD10_SYSTEMS", "SNOMED_SYSTEM", "ConditionCodes", "conditions_of_fhir",
-           "default_condition_codes"]
+           "default_condition_codes", "full_day", "reported_of_codings", "reported_of_fhir"]
 
 CONDITIONS_FILE = Path(__file__).parent / "data" / "conditions.yaml"
 #: Bouquet's own condition codes as a FHIR code system (the code is the catalogue's condition code).
@@ -80,10 +88,38 @@ def default_condition_codes() -> ConditionCodes:
     return load_condition_codes(CONDITIONS_FILE, default_catalogue())
 
 
-def conditions_of_fhir(resources: Iterable[Any], codes: ConditionCodes | None = None) -> set[str]:
-    """The catalogue's conditions among FHIR Condition resources (active, not refuted or entered in error)."""
+def full_day(value: Any) -> date | None:
+    """The day of "YYYY-MM-DD" or a FHIR dateTime starting with it; None for anything else."""
+    if not isinstance(value, str) or len(value) < 10 or (len(value) > 10 and value[10] != "T"):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def reported_of_codings(pairs: Iterable[tuple[str, str]], codes: ConditionCodes | None = None) -> Reported:
+    """What a launch's (system, code) pairs say: conditions, and the dated pregnancy's start."""
     codes = codes or default_condition_codes()
     found: set[str] = set()
+    starts: list[date] = []
+    for system, code in pairs:
+        if system in (START_SYSTEM, DUE_SYSTEM):
+            if (day := full_day(code.strip())) is not None and len(code.strip()) == 10:
+                starts.append(day if system == START_SYSTEM else start_from_due(day))
+            else:
+                found.add(GROSSESSE)  # a pregnancy all the same, its term unreadable
+        elif (condition := codes.condition_for(system, code)) is not None:
+            found.add(condition)
+    return Reported.of(found, starts)
+
+
+def reported_of_fhir(resources: Iterable[Any], codes: ConditionCodes | None = None) -> Reported:
+    """The catalogue's conditions among FHIR Condition resources (active, not refuted or entered in
+    error), and the start of a pregnancy Condition that has an onset."""
+    codes = codes or default_condition_codes()
+    found: set[str] = set()
+    starts: list[date] = []
     for resource in resources:
         if not isinstance(resource, dict) or resource.get("resourceType") != "Condition":
             continue
@@ -91,8 +127,20 @@ def conditions_of_fhir(resources: Iterable[Any], codes: ConditionCodes | None = 
             continue
         code = resource.get("code")
         if isinstance(code, dict) and isinstance(code.get("coding"), list):
-            found |= codes.conditions_for(c for c in code["coding"] if isinstance(c, dict))
-    return found
+            these = codes.conditions_for(c for c in code["coding"] if isinstance(c, dict))
+            found |= these
+            if GROSSESSE in these:
+                period = resource.get("onsetPeriod")
+                onset = full_day(resource.get("onsetDateTime")) or (
+                    full_day(period.get("start")) if isinstance(period, dict) else None)
+                if onset is not None:
+                    starts.append(onset)
+    return Reported.of(found, starts)
+
+
+def conditions_of_fhir(resources: Iterable[Any], codes: ConditionCodes | None = None) -> set[str]:
+    """The catalogue's conditions among FHIR Condition resources (active, not refuted or entered in error)."""
+    return set(reported_of_fhir(resources, codes).codes)
 
 
 def _status(resource: dict[str, Any], name: str) -> str | None:

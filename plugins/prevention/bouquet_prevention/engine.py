@@ -23,10 +23,17 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from bouquet_prevention.dates import add_months, add_years, month_day
-from bouquet_prevention.rules import FixedAges, Once, Recurring, Rule, Seasonal, Windows
+from bouquet_prevention.pregnancy import day_at, gestational_age, over_on
+from bouquet_prevention.rules import DuringPregnancy, FixedAges, Once, Recurring, Rule, Seasonal, Windows
 from bouquet_prevention.rulesets import RuleSet
 
-__all__ = ["Act", "Engine", "Outcome", "PatientFacts", "Status", "index_acts"]
+__all__ = ["MISSED", "OUTSIDE_CAMPAIGN", "TERM_UNKNOWN", "Act", "Engine", "Outcome", "PatientFacts", "Status",
+           "index_acts"]
+
+#: Why a pregnancy rule says what it says (`Outcome.reason`; French in `wording.py`).
+TERM_UNKNOWN = "term_unknown"          # upcoming, no date: the pregnancy's term is needed
+OUTSIDE_CAMPAIGN = "outside_campaign"  # not applicable: the weeks fall outside the campaign
+MISSED = "missed"                      # not applicable: the weeks (in the campaign) passed without the act
 
 
 class Status(StrEnum):
@@ -39,11 +46,14 @@ class Status(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PatientFacts:
-    """What the rules need to know about a patient: birth date, sex ("F", "M" or None) and conditions."""
+    """What the rules need to know about a patient: birth date, sex ("F", "M" or None), conditions,
+    and the start of the current pregnancy when its term is known (`pregnancy.py`: « date de début de
+    grossesse »; None with `grossesse` in the conditions: the term is unknown)."""
 
     birth_date: date
     sex: str | None = None
     conditions: frozenset[str] = frozenset()
+    pregnancy_start: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +88,11 @@ class Outcome:
     late: tuple[date, ...] = ()
     #: The longest interval, in months, that `lapsed` and `late` refer to.
     max_months: int | None = None
+    #: A pregnancy rule: why (TERM_UNKNOWN, OUTSIDE_CAMPAIGN, MISSED), the last day the act is
+    #: recommended, and the weeks of amenorrhoea on the evaluation day.
+    reason: str | None = None
+    deadline: date | None = None
+    gestation: tuple[int, int] | None = None
 
     @property
     def incomplete(self) -> bool:
@@ -162,6 +177,8 @@ class Engine:
         if isinstance(schedule, Recurring):
             return _recurring(c, schedule, _dated_codes(c, index, on), start, end, on, horizon)
         dates = _dates(c, index, on)
+        if isinstance(schedule, DuringPregnancy):
+            return _pregnancy(c, schedule, patient.pregnancy_start, dates, on)
         if isinstance(schedule, Once):
             return _once(rule, schedule, birth, dates, start, on, horizon)
         if isinstance(schedule, FixedAges):
@@ -196,6 +213,11 @@ def _compile(rule: Rule, campaigns: Campaigns) -> _Compiled:
     if isinstance(schedule, Seasonal):
         season = (month_day(schedule.season_start), month_day(schedule.campaign_start),
                   month_day(schedule.campaign_end))
+    elif isinstance(schedule, DuringPregnancy) and schedule.campaign_start and schedule.campaign_end:
+        # A season runs from the day after one campaign's end to the next campaign's end.
+        ends = month_day(schedule.campaign_end)
+        after = date(2001, *ends) + timedelta(days=1)
+        season = ((after.month, after.day), month_day(schedule.campaign_start), ends)
     return _Compiled(
         rule=rule,
         codes=tuple(requirement.act for requirement in rule.satisfied_by),
@@ -207,7 +229,7 @@ def _compile(rule: Rule, campaigns: Campaigns) -> _Compiled:
         max_months=age.max.total_months if age.max else None,
         not_applicable=Outcome(rule, Status.NOT_APPLICABLE),
         season=season,
-        campaigns=tuple(sorted(campaigns.get(schedule.campaign, ()))) if isinstance(schedule, Seasonal)
+        campaigns=tuple(sorted(campaigns.get(schedule.campaign, ()))) if isinstance(schedule, Seasonal | DuringPregnancy)
         and schedule.campaign else (),
     )
 
@@ -427,3 +449,36 @@ def _seasonal(rule: Rule, s: Season, dates: list[date], start: date, on: date, h
             return Outcome(rule, Status.UPCOMING, when=earliest if earliest <= closes else next_opens, last=last)
         return Outcome(rule, Status.DUE, since=max(opens, start, earliest or opens), last=last)
     return Outcome(rule, Status.UPCOMING, when=next_opens, last=last)
+
+
+def _pregnancy(c: _Compiled, s: DuringPregnancy, start: date | None, dates: list[date], on: date) -> Outcome:
+    """One act per pregnancy between two terms (SA), on the campaign's days (maternal RSV)."""
+    rule = c.rule
+    if start is None or start > on:
+        return Outcome(rule, Status.UPCOMING, reason=TERM_UNKNOWN)
+    if on >= over_on(start):
+        return c.not_applicable
+    gestation = gestational_age(start, on)
+    given = [d for d in dates if d >= start]  # a dose of an earlier pregnancy does not count
+    if given:
+        return Outcome(rule, Status.DONE, last=given[-1], gestation=gestation)
+    opens, closes = day_at(start, s.from_weeks), day_at(start, s.to_weeks) - timedelta(days=1)
+    window = _campaign_window(c, opens, closes) if c.season is not None else (opens, closes)
+    if window is None:
+        return Outcome(rule, Status.NOT_APPLICABLE, reason=OUTSIDE_CAMPAIGN, gestation=gestation)
+    first, last = window
+    if on < first:
+        return Outcome(rule, Status.UPCOMING, when=first, deadline=last, gestation=gestation)
+    if on <= last:
+        return Outcome(rule, Status.DUE, since=first, deadline=last, gestation=gestation)
+    return Outcome(rule, Status.NOT_APPLICABLE, reason=MISSED, deadline=last, gestation=gestation)
+
+
+def _campaign_window(c: _Compiled, opens: date, closes: date) -> tuple[date, date] | None:
+    """The first stretch of [opens, closes] inside a campaign (a season file's dates, else the rule's)."""
+    for day in (opens, closes):
+        _, first, last = _campaign_dates(c.season, c.campaigns, day)  # type: ignore[arg-type]
+        begins, ends = max(opens, first), min(closes, last)
+        if begins <= ends:
+            return begins, ends
+    return None

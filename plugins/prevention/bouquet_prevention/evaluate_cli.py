@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from bouquet_prevention.cds_request import CdsRequestError, parse_patient_view
 from bouquet_prevention.engine import Outcome
 from bouquet_prevention.hooks import engine_for
 from bouquet_prevention.patient_status import outcome_json
+from bouquet_prevention.pregnancy import due_from_start, gestational_age, resolve
 
 __all__ = ["add_commands", "evaluate_bundle"]
 
@@ -76,11 +78,16 @@ def evaluate_bundle(bundle: Any, on: date, plugins: Any, catalogue: Catalogue | 
         view = parse_patient_view(body, catalogue)
     except CdsRequestError as exc:
         raise BundleError(_where(exc.field, origin), exc.reason) from None
-    outcomes = engine_for(plugins).evaluate(view.facts, view.acts, on)
+    conditions, start = resolve([view.reported], on)  # a pregnancy's term: its Condition's onset
+    facts = replace(view.facts, conditions=conditions, pregnancy_start=start)
+    outcomes = engine_for(plugins).evaluate(facts, view.acts, on)
+    pregnancy = {"start": start.isoformat(), "expected_delivery": due_from_start(start).isoformat(),
+                 "weeks": list(gestational_age(start, on))} if start else None
     return {
         "on": on.isoformat(),
-        "patient": {"birth_date": view.facts.birth_date.isoformat(), "sex": view.facts.sex,
-                    "conditions": sorted(view.facts.conditions)},
+        "patient": {"birth_date": facts.birth_date.isoformat(), "sex": facts.sex,
+                    "conditions": sorted(facts.conditions),
+                    **({"pregnancy": pregnancy} if pregnancy else {})},
         "acts": [{"code": act.code, "performed_on": act.performed_on.isoformat()}
                  for act in sorted(view.acts, key=lambda a: (a.performed_on, a.code))],
         "skipped_resources": view.skipped,

@@ -21,7 +21,9 @@ import pluggy
 
 from bouquet_prevention import hookspecs
 from bouquet_prevention.catalogue import default_catalogue
+from bouquet_prevention.conditions import full_day
 from bouquet_prevention.engine import Act, Engine
+from bouquet_prevention.pregnancy import GROSSESSE, Reported, start_from_due
 from bouquet_prevention.rulesets import RuleSet, merge, with_rule_sets
 from bouquet_prevention.settings import PreventionSettings
 from bouquet_prevention.seasons import campaign_dates, default_seasons
@@ -157,9 +159,10 @@ async def share_vaccination(ctx: RequestContext, patient: PatientContext, vaccin
 
 
 async def external_conditions_bulk(ctx: RequestContext,
-                                   patients: list[PatientContext]) -> tuple[dict[str, set[str]], list[str]]:
+                                   patients: list[PatientContext]) -> tuple[dict[str, Reported], list[str]]:
     """The catalogue conditions other plugins know for `patients` (`prevention_conditions_bulk`, one
-    call), by '<oid>|<matricule>', and the plugins that failed or were too slow."""
+    call), with a pregnancy's term when they give one, by '<oid>|<matricule>', and the plugins that
+    failed or were too slow."""
     register_hookspecs(ctx.plugins.pm)
     caller = getattr(ctx.plugins.pm.hook, "prevention_conditions_bulk", None)
     if caller is None or not caller.get_hookimpls() or not patients:
@@ -167,17 +170,17 @@ async def external_conditions_bulk(ctx: RequestContext,
     failures: list[str] = []
     results = await ctx.plugins.acall("prevention_conditions_bulk", ctx=ctx, patients=patients,
                                       timeout=EXTERNAL_BULK_TIMEOUT_SECONDS, failures=failures)
-    known = default_catalogue().conditions
     wanted = {f"{p.ins.oid}|{p.ins.matricule}" for p in patients}
-    found: dict[str, set[str]] = {}
+    found: dict[str, Reported] = {}
     for result in results:
         if not isinstance(result.value, Mapping):
             log.warning("plugin %s returned prevention conditions Bouquet cannot use; ignored", result.plugin)
             failures.append(result.plugin)
             continue
-        for key, codes in result.value.items():
-            if key in wanted and isinstance(codes, list | tuple | set | frozenset):
-                found.setdefault(key, set()).update(c for c in codes if isinstance(c, str) and c in known)
+        for key, items in result.value.items():
+            if key in wanted and isinstance(items, list | tuple | set | frozenset):
+                reported = _as_conditions(items, result.plugin)
+                found[key] = found[key] | reported if key in found else reported
     return found, failures
 
 
@@ -220,17 +223,46 @@ async def external_acts_bulk(ctx: RequestContext, patients: list[PatientContext]
     return acts, failures
 
 
-async def external_conditions(ctx: RequestContext, patient: PatientContext) -> frozenset[str]:
-    """The catalogue conditions other plugins know `patient` has (`prevention_conditions`)."""
+async def external_conditions(ctx: RequestContext, patient: PatientContext) -> Reported:
+    """The catalogue conditions other plugins know `patient` has (`prevention_conditions`), with a
+    pregnancy's start when one gives its term (`Reported.codes`, `Reported.starts`)."""
     register_hookspecs(ctx.plugins.pm)
     results = await ctx.plugins.acall("prevention_conditions", ctx=ctx, patient=patient,
                                       timeout=EXTERNAL_TIMEOUT_SECONDS)
+    found = Reported()
+    for result in results:
+        if isinstance(result.value, list | tuple | set | frozenset):
+            found = found | _as_conditions(result.value, result.plugin)
+    return found
+
+
+def _as_conditions(items: Any, plugin: str) -> Reported:
+    """A plugin's answer: condition codes (strings) or mappings `{"code": "grossesse", "start":
+    "YYYY-MM-DD"}` / `{"code": "grossesse", "expected_delivery": "YYYY-MM-DD"}` (the pregnancy's
+    start, « date de début de grossesse », or its expected delivery date at 41 SA). Unknown codes and
+    unreadable dates are dropped and logged (a pregnancy with an unreadable date has no term)."""
     known = default_catalogue().conditions
-    found = {code for result in results for code in (result.value or []) if isinstance(code, str)}
-    unknown = found - known.keys()
+    codes: set[str] = set()
+    starts: list[date] = []
+    unknown: set[str] = set()
+    for item in items:
+        code = item.get("code") if isinstance(item, Mapping) else item
+        if not isinstance(code, str) or code not in known:
+            unknown.add(str(code)[:64])
+            continue
+        codes.add(code)
+        if isinstance(item, Mapping) and code == GROSSESSE:
+            start, due = item.get("start"), item.get("expected_delivery")
+            day = full_day(start) if start is not None else None
+            if day is None and due is not None and (due_day := full_day(due)) is not None:
+                day = start_from_due(due_day)
+            if day is not None:
+                starts.append(day)
+            elif start is not None or due is not None:
+                log.warning("plugin %s gave a pregnancy date Bouquet cannot read; ignored", plugin)
     if unknown:
         log.warning("unknown prevention condition codes ignored: %s", ", ".join(sorted(unknown)))
-    return frozenset(found & known.keys())
+    return Reported.of(codes, starts)
 
 
 def _as_act(item: Any) -> Act | None:

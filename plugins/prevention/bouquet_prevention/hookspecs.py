@@ -43,9 +43,11 @@ def prevention_external_acts_bulk(ctx: RequestContext, patients: list[PatientCon
 
 
 @hookspec
-def prevention_conditions(ctx: RequestContext, patient: PatientContext) -> list[str]:
+def prevention_conditions(ctx: RequestContext, patient: PatientContext) -> list[str | dict]:
     """Condition codes of the catalogue that `patient` has (e.g. "diabete" from a problem list);
-    may be async, is cut off after a timeout."""
+    may be async, is cut off after a timeout. A pregnancy may carry its term as a mapping instead
+    of the bare code: `{"code": "grossesse", "start": "YYYY-MM-DD"}` (« date de début de
+    grossesse ») or `{"code": "grossesse", "expected_delivery": "YYYY-MM-DD"}` (41 SA)."""
 
 
 @hookspec
@@ -58,7 +60,8 @@ def prevention_share_vaccination(ctx: RequestContext, patient: PatientContext, v
 
 
 @hookspec
-def prevention_conditions_bulk(ctx: RequestContext, patients: list[PatientContext]) -> dict[str, list[str]]:
+def prevention_conditions_bulk(ctx: RequestContext, patients: list[PatientContext]) -> dict[str, list[str | dict]]:
     """Condition codes of the catalogue for many patients at once (the population view):
-    `{"<oid>|<matricule>": ["diabete", …]}`, same access rules as for one patient. May be async,
+    `{"<oid>|<matricule>": ["diabete", …]}` (a pregnancy with its term as for one patient),
+    same access rules as for one patient. May be async,
     is cut off after a timeout; raising or timing out leaves those conditions out (logged)."""

@@ -93,7 +93,8 @@ class DeclaredPatient(SQLModel, table=True):
 
 class DeclaredCondition(SQLModel, table=True):
     """A risk condition a professional declared for a patient on the patient page (who, when, from
-    which source); withdrawn rather than deleted (who, when, why), so a correction stays traced."""
+    which source, and a pregnancy's start); withdrawn rather than deleted (who, when, why), so a
+    correction stays traced."""
 
     __tablename__ = "prevention_condition"
 
@@ -106,3 +107,7 @@ class DeclaredCondition(SQLModel, table=True):
     withdrawn_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     withdrawn_by_id: int | None = Field(default=None, foreign_key="account.id")
     withdrawn_reason: str | None = Field(default=None, max_length=500)
+    pregnancy_start: date | None = Field(default=None, sa_column=Column(Date, nullable=True),
+                                         description="For `grossesse`: the start of the pregnancy (« date de "
+                                                     "début de grossesse »), typed or computed from the "
+                                                     "expected delivery date; None: term unknown")

@@ -24,7 +24,8 @@ from bouquet_prevention.catalogue import default_catalogue
 from bouquet_prevention.engine import Outcome, Status
 from bouquet_prevention.patient_status import READ, Evaluation, evaluate_patient
 from bouquet_prevention.recording import RECORD
-from bouquet_prevention.wording import problem_of, state_of, to_do
+from bouquet_prevention.engine import TERM_UNKNOWN
+from bouquet_prevention.wording import noted, problem_of, state_of, to_do
 
 __all__ = ["alerts", "panel"]
 
@@ -49,7 +50,9 @@ def _item(outcome: Outcome, evaluation: Evaluation) -> dict[str, Any]:
             # An act the GP does not perform (a mammography) is recorded as a result received, with its
             # date; nor is « Fait aujourd'hui » offered for an act the unread DMP may already hold.
             "in_practice": act is not None and act.performed_in_practice,
-            "one_click": act is not None and act.performed_in_practice and not unverified}
+            "one_click": act is not None and act.performed_in_practice and not unverified,
+            # A pregnancy rule that needs the term links to where it is declared.
+            "term_needed": outcome.reason == TERM_UNKNOWN}
 
 
 def _lower(text: str) -> str:
@@ -95,6 +98,8 @@ async def panel(request: Request) -> Response:
         "upcoming": [_item(o, evaluation) for o in sorted((o for o in outcomes if o.status is Status.UPCOMING),
                                                           key=lambda o: o.when or date.max)],
         "done": [_item(o, evaluation) for o in outcomes if o.status is Status.DONE],
+        # Rules that no longer apply to this pregnancy and say why (the infant's nirsevimab).
+        "noted": [_item(o, evaluation) for o in outcomes if noted(o)],
         "unread": bool(evaluation.unread),
         "may_record": ctx.can(RECORD), "today": on.strftime("%d/%m/%Y"), "today_iso": on.isoformat(),
         "patient_context_id": ctx.patient_context_id,

@@ -18,10 +18,11 @@ from starlette.responses import JSONResponse, Response
 from bouquet import get_context
 from bouquet.api.patient import audit_ins
 from bouquet_prevention import clock
-from bouquet_prevention.condition_declarations import patient_conditions
+from bouquet_prevention.condition_declarations import known_conditions
 from bouquet_prevention.engine import Outcome, PatientFacts, Status
 from bouquet_prevention.history import history_of
 from bouquet_prevention.hooks import UNREAD_NOTICE, engine_for, withheld_from
+from bouquet_prevention.wording import noted, state_of
 
 __all__ = ["READ", "Evaluation", "evaluate_patient", "outcome_json", "patient_status"]
 
@@ -42,6 +43,7 @@ class Evaluation:
     conditions: frozenset[str]
     unread: tuple[str, ...] = ()
     withheld: str | None = None
+    pregnancy_start: date | None = None
 
     @staticmethod
     def affected(outcome: Outcome) -> bool:
@@ -73,6 +75,9 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "incomplete": outcome.incomplete, "too_soon": [d.isoformat() for d in outcome.too_soon],
         "excluded_by": outcome.excluded_by, "lapsed": iso(outcome.lapsed),
         "late": [d.isoformat() for d in outcome.late],
+        **({"reason": outcome.reason, "note": state_of(outcome)} if outcome.reason else {}),
+        **({"deadline": iso(outcome.deadline)} if outcome.deadline else {}),
+        **({"gestation": list(outcome.gestation)} if outcome.gestation else {}),
     }
 
 
@@ -81,16 +86,17 @@ async def evaluate_patient(ctx: Any, patient: Any, resource: str) -> Evaluation:
     the portal's acts and other plugins' acts, and the conditions from the practice software's
     launch, other plugins and declarations. Writes the audit event "prevention.read" (`resource`
     says which view read it; `external_failed` the plugins whose acts could not be read)."""
-    conditions = frozenset(await patient_conditions(ctx, patient))
-    facts = PatientFacts(patient.traits.birth_date, patient.traits.sex.value, conditions)
-    acts, failed = await history_of(ctx, patient)
     on = clock.today()
+    known = await known_conditions(ctx, patient, on)
+    conditions = known.conditions
+    facts = PatientFacts(patient.traits.birth_date, patient.traits.sex.value, conditions, known.pregnancy_start)
+    acts, failed = await history_of(ctx, patient)
     outcomes = engine_for(ctx.plugins).evaluate(facts, acts, on)
     unread = tuple(dict.fromkeys(failed))
     # The trail names a non-qualified identity by its traits, never by its INS (bouquet.api.patient.audit_ins).
     await ctx.audit.log("prevention.read", patient_ins=audit_ins(patient), resource=resource,
                         **({"details": {"external_failed": list(unread)}} if unread else {}))
-    return Evaluation(on, outcomes, conditions, unread, withheld_from(ctx))
+    return Evaluation(on, outcomes, conditions, unread, withheld_from(ctx), known.pregnancy_start)
 
 
 async def patient_status(request: Request) -> Response:
@@ -116,7 +122,7 @@ async def patient_status(request: Request) -> Response:
 
     body: dict[str, Any] = {"on": evaluation.on.isoformat(),
                             "outcomes": [one(o) for o in evaluation.outcomes
-                                         if everything or o.status is not Status.NOT_APPLICABLE]}
+                                         if everything or o.status is not Status.NOT_APPLICABLE or noted(o)]}
     if evaluation.unread:
         body["external_failed"] = list(evaluation.unread)
     return JSONResponse(body)

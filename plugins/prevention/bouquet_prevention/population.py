@@ -27,8 +27,8 @@ from sqlmodel import Session
 
 from bouquet.api.db import utcnow
 from bouquet.api.patient import PatientContext, PatientContextRecord
-from bouquet_prevention.condition_declarations import declared_by_patient
-from bouquet_prevention.conditions import default_condition_codes
+from bouquet_prevention.condition_declarations import declared_reported_by_patient
+from bouquet_prevention.conditions import reported_of_codings
 from bouquet_prevention.engine import (
     Act,
     Engine,
@@ -39,6 +39,7 @@ from bouquet_prevention.engine import (
 )
 from bouquet_prevention.history import acts_by_patient
 from bouquet_prevention.models import DeclaredPatient
+from bouquet_prevention.pregnancy import Reported, resolve
 
 __all__ = ["DECLARED", "OPENED", "STATUS_FILTERS", "ListedPatient", "PopulationRow", "declare", "evaluate",
            "patients_of"]
@@ -66,6 +67,7 @@ class ListedPatient:
     relations: frozenset[str]
     traits: dict[str, Any]  # PatientContext.to_dict(), to open the patient from the list
     conditions: frozenset[str] = frozenset()  # coded by the practice software's launch
+    pregnancy_starts: tuple[date, ...] = ()   # a pregnancy's start the launch dated
 
     @property
     def display_name(self) -> str:
@@ -98,20 +100,23 @@ class PopulationRow:
 def _listed(ins: str, traits: dict[str, Any], relation: str) -> ListedPatient | None:
     try:
         given = traits["given_names"]
+        coded = _coded_conditions(traits)
         return ListedPatient(ins, str(traits["birth_name"]), tuple(given) if isinstance(given, list) else (str(given),),
                              date.fromisoformat(traits["birth_date"]), str(traits["sex"]), frozenset({relation}),
-                             traits, _coded_conditions(traits))
+                             traits, coded.codes, coded.starts)
     except (KeyError, TypeError, ValueError):
         return None  # the stored traits were validated when written; an unreadable row is left out
 
 
-def _coded_conditions(traits: dict[str, Any]) -> frozenset[str]:
-    """The catalogue conditions among the codes a launch stored with the patient (`conditions`)."""
+def _coded_conditions(traits: dict[str, Any]) -> Reported:
+    """The catalogue conditions among the codes a launch stored with the patient (`conditions`), with
+    a dated pregnancy's start."""
     coded = traits.get("conditions")
     if not isinstance(coded, list) or not coded:
-        return frozenset()
-    codes = default_condition_codes()
-    return frozenset(codes.conditions_for(c for c in coded if isinstance(c, dict)))
+        return Reported()
+    return reported_of_codings((c["system"], c["code"]) for c in coded
+                               if isinstance(c, dict) and isinstance(c.get("system"), str)
+                               and isinstance(c.get("code"), str))
 
 
 def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
@@ -133,10 +138,12 @@ def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
     for ins, traits in opened:
         known = found.get(ins)
         if known is not None:
-            conditions = known.conditions | _coded_conditions(traits)
-            if OPENED not in known.relations or conditions != known.conditions:
+            coded = _coded_conditions(traits)
+            conditions = known.conditions | coded.codes
+            starts = tuple(sorted({*known.pregnancy_starts, *coded.starts}))
+            if OPENED not in known.relations or conditions != known.conditions or starts != known.pregnancy_starts:
                 found[ins] = ListedPatient(known.ins, known.birth_name, known.given_names, known.birth_date, known.sex,
-                                           known.relations | {OPENED}, known.traits, conditions)
+                                           known.relations | {OPENED}, known.traits, conditions, starts)
             continue
         listed = _listed(ins, traits, OPENED)
         if listed is not None:
@@ -147,14 +154,16 @@ def patients_of(session: Session, professional_id: int) -> list[ListedPatient]:
 def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient], on: date,
              statuses: frozenset[Status], rule_id: str = "",
              external: Mapping[str, Sequence[Act]] | None = None,
-             external_conditions: Mapping[str, Iterable[str]] | None = None) -> list[PopulationRow]:
+             external_conditions: Mapping[str, Reported | Iterable[str]] | None = None) -> list[PopulationRow]:
     """Every (patient, rule) whose status is in `statuses` (and whose rule is `rule_id`, if given):
     overdue first, then by date, then by name. The acts of all the patients are read at once;
-    `external` adds acts held elsewhere, by `ListedPatient.ins`."""
+    `external` adds acts held elsewhere, by `ListedPatient.ins`; `external_conditions` other plugins'
+    conditions (codes, or `Reported` with a pregnancy's start). A pregnancy's term: a declaration's
+    first, then the launch's, then another plugin's (`pregnancy.resolve`, on `on`)."""
     acts = acts_by_patient(session, (patient.ins for patient in patients))
-    declared = declared_by_patient(session, (patient.ins for patient in patients))
-    for ins, codes in (external_conditions or {}).items():
-        declared.setdefault(ins, set()).update(codes)
+    declared = declared_reported_by_patient(session, (patient.ins for patient in patients))
+    others = {ins: value if isinstance(value, Reported) else Reported.of(value)
+              for ins, value in (external_conditions or {}).items()}
     for ins, more in (external or {}).items():
         if ins in acts:
             acts[ins] = [*acts[ins], *more]
@@ -162,8 +171,13 @@ def evaluate(session: Session, engine: Engine, patients: Sequence[ListedPatient]
     keys: list[tuple[bool, date]] = []
     overdue = Status.OVERDUE
     for patient in patients:
-        conditions = patient.conditions | declared[patient.ins] if patient.ins in declared else patient.conditions
-        facts = PatientFacts(patient.birth_date, patient.sex, frozenset(conditions))
+        mine, theirs = declared.get(patient.ins), others.get(patient.ins)
+        if mine is None and theirs is None and not patient.pregnancy_starts:
+            facts = PatientFacts(patient.birth_date, patient.sex, patient.conditions)
+        else:
+            conditions, start = resolve([mine or Reported(), Reported(patient.conditions, patient.pregnancy_starts),
+                                         theirs or Reported()], on)
+            facts = PatientFacts(patient.birth_date, patient.sex, conditions, start)
         for outcome in engine.evaluate(facts, index_acts(acts[patient.ins]), on):
             if outcome.status in statuses and (not rule_id or outcome.rule.id == rule_id):
                 rows.append(PopulationRow(patient, outcome))

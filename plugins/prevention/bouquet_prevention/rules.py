@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bouquet_prevention.dates import add_months, month_day
 
 __all__ = [
-    "SCHEDULE_KINDS", "Age", "ActRequirement", "Exclusion", "FixedAges", "Once", "Population", "Recurring", "Rule",
+    "SCHEDULE_KINDS", "Age", "ActRequirement", "DuringPregnancy", "Exclusion", "FixedAges", "Once", "Population",
+    "Recurring", "Rule",
     "RuleWithdrawal", "Schedule", "Seasonal", "Source", "Window", "Windows", "Wording",
 ]
 
@@ -262,8 +263,46 @@ class Seasonal(_Strict):
         return self
 
 
-Schedule = Annotated[Once | FixedAges | Recurring | Windows | Seasonal, Field(discriminator="kind")]
-SCHEDULE_KINDS = frozenset({"once", "fixed_ages", "recurring", "windows", "seasonal"})
+class DuringPregnancy(_Strict):
+    """One act during each pregnancy, from `from_weeks` weeks of amenorrhoea (SA) inclusive to
+    `to_weeks` exclusive (`32` to `37`: from 32 SA + 0 d to 36 SA + 6 d), counted from the
+    pregnancy's start (see `pregnancy.py`: SA = weeks since the start + 2). With `campaign_start`
+    and `campaign_end` ("MM-DD", crossing the new year if need be), only on the campaign's days
+    (maternal RSV: September to January); `campaign` names the season files of `data/seasons/`
+    that give a season's real dates. An act from the pregnancy's start counts (not one of an
+    earlier pregnancy). Without the term the outcome is upcoming and says it is unknown; when the
+    weeks fall outside the campaign, or have passed without the act, the rule no longer applies to
+    this pregnancy and says why (`Outcome.reason`)."""
+
+    kind: Literal["pregnancy"]
+    from_weeks: int = Field(ge=0, le=42)
+    to_weeks: int = Field(ge=1, le=43)
+    campaign_start: str | None = None
+    campaign_end: str | None = None
+    campaign: str | None = Field(default=None, pattern=_ID)
+
+    @field_validator("campaign_start", "campaign_end")
+    @classmethod
+    def _month_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            month_day(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DuringPregnancy:
+        if self.to_weeks <= self.from_weeks:
+            raise ValueError("to_weeks must be greater than from_weeks")
+        if (self.campaign_start is None) != (self.campaign_end is None):
+            raise ValueError("give both campaign_start and campaign_end, or neither")
+        if self.campaign is not None and self.campaign_start is None:
+            raise ValueError("a campaign needs campaign_start and campaign_end (its default dates)")
+        if self.campaign_start is not None and self.campaign_start == self.campaign_end:
+            raise ValueError("campaign_end must differ from campaign_start")
+        return self
+
+
+Schedule = Annotated[Once | FixedAges | Recurring | Windows | Seasonal | DuringPregnancy, Field(discriminator="kind")]
+SCHEDULE_KINDS = frozenset({"once", "fixed_ages", "recurring", "windows", "seasonal", "pregnancy"})
 
 
 class ActRequirement(_Strict):
@@ -347,6 +386,9 @@ class Rule(_Strict):
             raise ValueError("interval_months in satisfied_by only applies to recurring schedules")
         if self.sources[0].url is None:
             raise ValueError("the first source (the reference shown to professionals) needs a url")
+        if isinstance(self.schedule, DuringPregnancy) and self.population.conditions.any_of != ("grossesse",):
+            raise ValueError("a pregnancy schedule concerns pregnant women: population.conditions.any_of "
+                             "must be [grossesse]")
         if isinstance(self.schedule, FixedAges | Windows) and self.population.age.max is not None:
             raise ValueError(f"a {self.schedule.kind} schedule bounds ages itself: leave population.age.max out")
         return self

@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from bouquet_prevention.engine import Outcome, Status
-from bouquet_prevention.rules import Seasonal
+from bouquet_prevention.dates import month_day
+from bouquet_prevention.engine import MISSED, OUTSIDE_CAMPAIGN, TERM_UNKNOWN, Outcome, Status
+from bouquet_prevention.pregnancy import sa
+from bouquet_prevention.rules import DuringPregnancy, Seasonal
 
-__all__ = ["act_label", "day", "never_done", "problem_of", "state_of", "to_do"]
+__all__ = ["TERM_NEEDED", "act_label", "day", "never_done", "noted", "problem_of", "state_of", "to_do"]
+
+#: What a pregnancy rule says when the pregnancy's term is not known.
+TERM_NEEDED = "Terme de la grossesse inconnu : à renseigner"
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre")
 
 _EXCLUDED_BY = {"coloscopie": "coloscopie"}
 
@@ -25,7 +32,36 @@ def day(value: date) -> str:
 
 def never_done(outcome: Outcome) -> bool:
     """Actionable and no act of the rule is known at all (a campaign's date, not an age's, stays shown)."""
-    return outcome.actionable and outcome.last is None and not isinstance(outcome.rule.schedule, Seasonal)
+    return outcome.actionable and outcome.last is None and not isinstance(outcome.rule.schedule,
+                                                                           Seasonal | DuringPregnancy)
+
+
+def noted(outcome: Outcome) -> bool:
+    """A rule that no longer applies to this pregnancy and says why (shown for information)."""
+    return outcome.status is Status.NOT_APPLICABLE and outcome.reason is not None
+
+
+def _pregnancy_state(outcome: Outcome, s: DuringPregnancy) -> str | None:
+    weeks = f"{s.from_weeks} et {s.to_weeks - 1} SA"
+    season = (f" ({_MONTHS[month_day(s.campaign_start)[0] - 1]} à {_MONTHS[month_day(s.campaign_end)[0] - 1]})"
+              if s.campaign_start and s.campaign_end else "")
+    now = f" ; grossesse à {sa(outcome.gestation)} ce jour" if outcome.gestation else ""
+    if outcome.reason == TERM_UNKNOWN:
+        return TERM_NEEDED
+    if outcome.reason == OUTSIDE_CAMPAIGN:
+        return (f"Non proposée pour cette grossesse : entre {weeks} hors période de vaccination{season}{now} — "
+                "protection du nourrisson par nirsevimab")
+    if outcome.reason == MISSED:
+        return (f"Non faite entre {weeks} pendant la période de vaccination{season}{now} — "
+                "protection du nourrisson par nirsevimab")
+    if outcome.status is Status.DONE and outcome.last:
+        return f"Fait le {day(outcome.last)}, pendant cette grossesse"
+    if outcome.status is Status.DUE and outcome.deadline:
+        return f"À faire jusqu'au {day(outcome.deadline)}{now}"
+    if outcome.status is Status.UPCOMING and outcome.when:
+        return f"À partir du {day(outcome.when)}, jusqu'au {day(outcome.deadline)}{now}" if outcome.deadline \
+            else f"À partir du {day(outcome.when)}{now}"
+    return None
 
 
 def problem_of(outcome: Outcome) -> str | None:
@@ -51,6 +87,9 @@ def problem_of(outcome: Outcome) -> str | None:
 
 def state_of(outcome: Outcome) -> str:
     """The status in French, with its date (« Jamais réalisé », « En retard depuis le … »…)."""
+    if isinstance(outcome.rule.schedule, DuringPregnancy) and (
+            said := _pregnancy_state(outcome, outcome.rule.schedule)) is not None:
+        return said
     if outcome.actionable:
         if never_done(outcome):
             return "Jamais réalisé — en retard" if outcome.status is Status.OVERDUE else "Jamais réalisé — à faire"

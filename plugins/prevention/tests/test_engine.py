@@ -136,6 +136,10 @@ CASES = [
     c("vrs à risque: 70, heart failure", RSV_RISK, "F", born(70), DUE, birthday(born(70), 65),
       conditions={"insuffisance-cardiaque"}),
     c("vrs à risque: 70, no condition", RSV_RISK, "M", born(70), NA),
+    # The term matters (test_rsv_pregnancy.py): without it, upcoming with no date and said so.
+    c("vrs grossesse: pregnant, term unknown", "vrs-grossesse", "F", born(30), UPCOMING, None,
+      conditions={"grossesse"}),
+    c("vrs grossesse: not pregnant", "vrs-grossesse", "F", born(30), NA),
     c("vrs à risque: 75, the general rule takes over", RSV_RISK, "F", born(75), NA,
       conditions={"maladie-respiratoire-chronique"}),
     # HPV at 11-14 (2 doses), catch-up up to 26 ans révolus (3 doses).

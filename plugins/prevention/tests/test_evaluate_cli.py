@@ -91,3 +91,40 @@ def test_bad_input_is_refused_naming_what_is_wrong(evaluate: Any) -> None:
     wrong["occurrenceDateTime"] = 12
     refused = evaluate(bundle(wrong))
     assert refused.exit_code == 2 and "entry[1]" in refused.output, refused.output
+
+
+def test_a_bundle_with_a_pregnancy_condition_and_its_onset(evaluate: Any) -> None:
+    from bouquet.api.patient import DEMO_PATIENTS
+
+    woman = DEMO_PATIENTS[4]  # N'DIAYE Aminata, born 1993
+
+    def pregnant(*conditions: dict[str, Any]) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "collection",
+                "entry": [{"resource": woman.to_fhir_patient("p1")}, *({"resource": c} for c in conditions)]}
+
+    condition = {"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+                 "code": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]},
+                 "onsetDateTime": "2026-04-25"}
+    # 31 SA + 6 j the day before 32 SA, 32 SA + 0 j, 36 SA + 6 j, 37 SA + 0 j.
+    expected = {"2026-11-20": ("upcoming", None), "2026-11-21": ("due", None), "2026-12-25": ("due", None),
+                "2026-12-26": ("not_applicable", "missed")}
+    for on, (status, reason) in expected.items():
+        result = evaluate(pregnant(condition), on=on)
+        found = statuses(result)["vrs-grossesse"]
+        assert (found["status"], found.get("reason")) == (status, reason), on
+        assert found["satisfied_by"][0]["act"] == "VRS"
+    answer = json.loads(evaluate(pregnant(condition), on="2026-11-21").output)
+    assert answer["patient"]["pregnancy"] == {"start": "2026-04-25", "expected_delivery": "2027-01-23",
+                                              "weeks": [32, 0]}
+    assert {"grossesse"} <= set(answer["patient"]["conditions"])
+    found = statuses(evaluate(pregnant(condition), on="2026-11-21"))["vrs-grossesse"]
+    assert found["since"] == "2026-11-21" and found["deadline"] == "2026-12-25" and found["gestation"] == [32, 0]
+    # Without the onset: the term is unknown, said so; flu still applies.
+    undated = {key: value for key, value in condition.items() if key != "onsetDateTime"}
+    outcomes = statuses(evaluate(pregnant(undated), on="2026-11-21"))
+    assert outcomes["vrs-grossesse"]["status"] == "upcoming"
+    assert outcomes["vrs-grossesse"]["note"] == "Terme de la grossesse inconnu : à renseigner"
+    assert outcomes["grippe-risque"]["status"] == "due"
+    # Its expected delivery two weeks past: not pregnant any more.
+    over = statuses(evaluate(pregnant(condition), on="2027-02-06"))
+    assert over["vrs-grossesse"]["status"] == "not_applicable" and over["grippe-risque"]["status"] == "not_applicable"

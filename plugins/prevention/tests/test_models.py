@@ -20,11 +20,12 @@ def _revision(path: Path) -> Any:
 
 
 def test_the_branch_has_its_own_root_and_one_line_of_revisions() -> None:
-    first, second, third = (_revision(path) for path in sorted(MIGRATIONS.glob("*.py")))
+    first, second, third, fourth = (_revision(path) for path in sorted(MIGRATIONS.glob("*.py")))
     assert (first.revision, first.down_revision, first.branch_labels, first.depends_on) == (
         "prevention_0001", None, ("prevention",), None)
     assert (second.revision, second.down_revision, second.branch_labels) == ("prevention_0002", "prevention_0001", None)
     assert (third.revision, third.down_revision, third.branch_labels) == ("prevention_0003", "prevention_0002", None)
+    assert (fourth.revision, fourth.down_revision, fourth.branch_labels) == ("prevention_0004", "prevention_0003", None)
 
 
 def test_the_migrated_tables_match_the_models(app: Any) -> None:

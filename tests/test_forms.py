@@ -144,6 +144,21 @@ def test_the_macros_show_values_and_errors_from_a_form_or_a_plain_dict(app):
         assert 'href="#given_name"' in html
 
 
+def test_the_macros_prefix_ids_never_echo_files_and_choose_numbers(app):
+    """Two forms of a page may share a field name (`id_prefix`); a file input never shows a value; a select's
+    chosen value may be a number (an id)."""
+    form = {"values": {"note": "typée", "document": "C:\\secret.pdf", "owner": 7}, "errors": {"note": "Trop longue."}}
+    html = _render(app, '{% from "forms.html" import input, select, textarea, summary %}'
+                        '{{ summary(f, id_prefix="done-") }}{{ textarea(f, "note", "Note", id_prefix="done-") }}'
+                        '{{ input(f, "document", "Fichier", type="file", accept="application/pdf", multiple=True) }}'
+                        '{{ select(f, "owner", "Attribuer à", [(7, "Léa"), (8, "Paul")]) }}', f=form)
+    assert 'for="done-note"' in html and 'id="done-note" name="note"' in html and 'href="#done-note"' in html
+    assert 'aria-describedby="done-note-error"' in html and 'id="done-note-error">Trop longue.' in html
+    assert 'type="file" id="document" name="document" accept="application/pdf" multiple' in html
+    assert "secret" not in html and 'maxlength="200"' not in html
+    assert '<option value="7" selected>' in html
+
+
 def test_form_errors_collect_every_field_and_keep_the_first_message():
     form = Form({"a": "1"})
     form.refuse("a", "first")

@@ -199,4 +199,23 @@ def to_form(content: dict[str, Any]) -> dict[str, Any]:
     values = dict(content)
     values["redirect_uris"] = "\n".join(content.get("redirect_uris") or [])
     values["jwks"] = json.dumps(content["jwks"], indent=1) if content.get("jwks") else ""
-    return values
+    return fields_of(values)
+
+
+def fields_of(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` (a content, or `from_form`'s) plus each nested value under the name of the form field that shows
+    it: `segur_<name>`, `claim_<code>_detail`, `claim_<code>_evidence` (what was typed for a claim not ticked too)."""
+    fields = dict(values)
+    for name, value in (values.get("segur") or {}).items():
+        fields[f"segur_{name}"] = value
+    claims, typed = values.get("claims") or {}, values.get("claims_typed") or {}
+    for code in CONFORMITIES:
+        claim = claims.get(code) or typed.get(code) or {}
+        fields[f"claim_{code}_detail"] = claim.get("detail") or ""
+        fields[f"claim_{code}_evidence"] = claim.get("evidence") or ""
+    return fields
+
+
+def form_errors(errors: dict[str, str]) -> dict[str, str]:
+    """`validate`'s errors by the form field that shows them: a claim's under its evidence (the API names the claim)."""
+    return {f"{name}_evidence" if name.startswith("claim_") else name: message for name, message in errors.items()}

@@ -83,7 +83,7 @@ def _validated(form: Form) -> dict[str, Any] | None:
     try:
         content = submissions.validate(form.values)
     except InvalidSubmission as invalid:
-        form.errors = {**invalid.errors, **form.errors}  # the fields first, in the page's order, then the images
+        form.errors = {**submissions.form_errors(invalid.errors), **form.errors}  # the fields in the page's order, then the images
         return None
     return None if form.errors else content
 
@@ -94,8 +94,8 @@ async def _form_again(request: Request, solution_id: int | None, form: Form) -> 
     extra: dict[str, Any] = {}
     if solution_id is not None:
         solution, history, extra = await ctx.db.run(_load_owned, ctx, solution_id)
-    shown = Form({**form.values, "redirect_uris": "\n".join(form.get("redirect_uris") or []),
-                  "jwks": form.get("jwks") if isinstance(form.get("jwks"), str) else ""}, form.errors)
+    shown = Form(submissions.fields_of({**form.values, "redirect_uris": "\n".join(form.get("redirect_uris") or []),
+                                        "jwks": form.get("jwks") if isinstance(form.get("jwks"), str) else ""}), form.errors)
     return await render(request, "catalog/vendor_solution.html", web.page(
         solution=solution, history=history or [], form=shown, actions=[],
         images=extra.get("images", []), evidence=extra.get("evidence", [])), status_code=400)

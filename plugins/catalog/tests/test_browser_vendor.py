@@ -36,8 +36,8 @@ def test_vendor_through_changes_requested_and_resubmission(browser, make_live_se
         form.get_by_label("Catégorie").select_option("TLS")
         form.get_by_label("Version", exact=True).fill("3.2")
         form.get_by_label("Description").fill("Suivi à domicile de l'insuffisance cardiaque.")
-        form.locator('label[for="cat-professions-10"]').click()    # the DSFR checkbox is drawn by its label
-        form.locator('label[for="cat-regions-84"]').click()
+        form.locator('label[for="professions-10"]').click()    # the DSFR checkbox is drawn by its label
+        form.locator('label[for="regions-84"]').click()
         form.get_by_label("Logo").set_input_files(str(logo))
         page.get_by_role("button", name="Enregistrer et soumettre").click()
         page.wait_for_url("**/p/catalog/vendor/solutions/*")

@@ -169,7 +169,7 @@ def test_evidence_documents_and_decisions_are_checked(app, clients, vendor, oper
     assert undecided.status_code == 400 and "Choisissez : exigence satisfaite ou non satisfaite." in undecided.text
     assert 'value="Voir page 3"' in undecided.text                 # the comment typed is given back
     no_reason = reviewer.submit(f"/p/catalog/review/{solution_id}/transition", {"name": "request_changes"})
-    assert no_reason.status_code == 400 and 'id="cat-reason-request_changes-error"' in no_reason.text
+    assert no_reason.status_code == 400 and 'id="request_changes-reason-error"' in no_reason.text
     unclaimed = reviewer.submit(f"/p/catalog/review/{solution_id}/requirements", {"claim": "apcv", "decision": "accepted"})
     assert unclaimed.status_code == 400
     assert reviewer.submit(f"/p/catalog/review/{solution_id}/requirements",

@@ -68,3 +68,25 @@ def test_description_is_rendered_as_text_and_images_with_their_type(app, clients
     image = reader.get(f"/p/catalog/images/{logo.id}")
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert image.headers["x-content-type-options"] == "nosniff" and image.content == h.png()
+
+
+def test_a_refused_form_shows_each_error_on_its_field_and_what_was_typed_in_nested_fields(clients, vendor, h):
+    """A claim's error sits under its evidence field (the summary links there); the Ségur fields show what was typed."""
+    seller = clients(vendor)
+    refused = h.post_form(seller, "/p/catalog/vendor/solutions", h.form(
+        claim_hds_evidence="", claim_segur="1", segur_dsr_version="DSR LGC Vague 2 v1.1", segur_wave="vague-2"))
+    page = refused.text
+    assert refused.status_code == 400 and 'data-testid="form-errors"' in page
+    assert '<a href="#claim_hds_evidence">' in page and 'id="claim_hds_evidence-error">' in page
+    assert 'id="claim_hds_evidence" name="claim_hds_evidence" value=""' in page
+    assert 'aria-describedby="claim_hds_evidence-error" aria-invalid="true"' in page
+    assert 'value="AFNOR"' in page and 'value="DSR LGC Vague 2 v1.1"' in page and '<option value="vague-2" selected>' in page
+    assert 'id="segur_couloir-error"' in page and '<a href="#segur_couloir">' in page
+
+
+def test_a_stored_content_fills_the_fields_of_its_nested_values():
+    shown = submissions.to_form({"name": "X", "segur": {"couloir": "medecin-ville", "wave": "vague-2"},
+                                 "claims": {"hds": {"detail": "AFNOR", "evidence": "HDS-1", "status": "verified"}}})
+    assert shown["segur_couloir"] == "medecin-ville" and shown["segur_wave"] == "vague-2"
+    assert shown["claim_hds_detail"] == "AFNOR" and shown["claim_hds_evidence"] == "HDS-1"
+    assert shown["claim_ce_evidence"] == "" and shown["name"] == "X"

@@ -68,7 +68,9 @@ async def _offered(ctx: RequestContext, pathway_id: str) -> LoadedPathway | None
 async def _form(request: Request, loaded: LoadedPathway | None, form: Form, status_code: int = 200) -> Response:
     ctx = get_context(request)
     offer = await web.offer(ctx)
+    today = clock.today().isoformat()
     roles = []
+    shown = {"reference_date": today, "consent_date": today}  # what the form shows unless something else was typed
     if loaded is not None:
         principal = web.actor(ctx).principal
         # The person including is proposed as coordinator and for the first role of their profession
@@ -80,12 +82,12 @@ async def _form(request: Request, loaded: LoadedPathway | None, form: Form, stat
             default = ""
             if role.id in (COORDINATOR, own_role):
                 default = str(principal.id) if any(p.id == principal.id for p in people) else ""
-            roles.append((role, people, form.get(f"member_{role.id}", default)))
-    today = clock.today().isoformat()
+            roles.append((role, people))
+            shown[f"member_{role.id}"] = default
     return await render(request, "eparcours/include.html", web.page(
         offered=offer.pathways, regions=offer.regions, loaded=loaded, roles=roles, methods=CONSENT_METHODS,
         patient_ins=care_plans.audit_ins(ctx.patient),
-        form=Form({"reference_date": today, "consent_date": today, **form.values}, form.errors)), status_code=status_code)
+        form=Form({**shown, **form.values}, form.errors)), status_code=status_code)
 
 
 async def include(request: Request) -> Response:

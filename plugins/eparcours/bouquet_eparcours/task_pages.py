@@ -46,8 +46,8 @@ async def my_tasks(request: Request) -> Response:
         tasks.to_assign, ctx.db, ctx.audit, actor, pathway=pathway, overdue_only=overdue_only)
     unread = await ctx.db.run(liaison.unread, ctx.db, actor)
     return await render(request, "eparcours/tasks.html", web.page(
-        rows=rows, unassigned=unassigned, unread=unread, status=status, pathway=pathway, overdue_only=overdue_only, status_filters=STATUS_FILTERS,
-        pathways=pathways, for_whom=actor.acting_for))
+        rows=rows, unassigned=unassigned, unread=unread, form=Form({"status": status, "pathway": pathway}),
+        overdue_only=overdue_only, status_filters=STATUS_FILTERS, pathways=pathways, for_whom=actor.acting_for))
 
 
 async def task_page(request: Request) -> Response:
@@ -68,12 +68,16 @@ async def _task_response(request: Request, form: Form, conflict: TaskConflict | 
     reachable = [s for s in sorted(statuses.allowed_next(task.status), key=list(LABELS).index)
                  if s != TaskStatus.COMPLETED and (actor.can_complete or s not in CLINICAL)]
     can_finish = actor.can_complete and _reaches(task.status, TaskStatus.COMPLETED)
+    today = clock.today()
+    # The forms show the task as it is (done today, its due date, its owner) unless something else was typed.
+    shown = Form({"performed_on": today.isoformat(), "due_on": task.due_on.isoformat(), "owner": task.owner_id or "",
+                  **form.values}, form.errors)
     return await render(request, "eparcours/task.html", web.page(
         view=view, step=view.step, actor=actor, reachable=reachable, can_finish=can_finish,
-        closed=task.status in statuses.TERMINAL, today=clock.today(),
-        overdue=statuses.is_overdue(task.status, task.latest_on, clock.today()),
+        closed=task.status in statuses.TERMINAL, today=today,
+        overdue=statuses.is_overdue(task.status, task.latest_on, today),
         next=web.local_next(request.query_params.get("next") or form.get("next"), f"/p/eparcours/tasks/{task.id}"),
-        form=form, conflict=conflict), status_code=status_code)
+        form=shown, conflict=conflict), status_code=status_code)
 
 
 def _reaches(current: str, target: str) -> bool:

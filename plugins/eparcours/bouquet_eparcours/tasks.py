@@ -247,7 +247,8 @@ def _conflict(session: Session, task: Task) -> None:
 def _completion(definition: PathwayDefinition, task: Task, form: Mapping[str, str], performed_on: date | None,
                 today: date) -> tuple[dict, date]:
     step = definition.step(task.step_id)
-    values, errors = records.parse(step.records if step else (), form, today=today)
+    values, problems = records.parse(step.records if step else (), form, today=today)
+    errors = {records.PREFIX + record_id: message for record_id, message in problems.items()}  # per form field
     performed_on = performed_on or today
     if performed_on > today:
         errors["performed_on"] = "La date de réalisation ne peut pas être dans le futur."

@@ -85,7 +85,11 @@ def test_an_unreadable_date_is_reported_with_the_other_errors(client, doctor, op
         "pathway": "diabete-type-2", "patient_ins": INS, "reference_date": "15/01", "consent_date": "",
         "consent_method": "oral"})
     page = text(refused)
-    assert refused.status_code == 400 and page.count("Indiquez une date valide.") == 2
+    assert refused.status_code == 400
+    # Each under its field (and in the summary above the form, a link to the field).
+    assert 'id="reference_date-error">Indiquez une date valide.' in page
+    assert 'id="consent_date-error">Indiquez une date valide.' in page
+    assert '<a href="#consent_date">Indiquez une date valide.</a>' in page
     assert "Désignez le coordinateur du parcours." in page
     assert _selected(page, "consent_method") == "oral"
 

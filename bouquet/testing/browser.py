@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import playwright as playwright_package
+from urllib.parse import urlsplit
 from playwright.sync_api import Browser, BrowserContext, CDPSession, ConsoleMessage, Page, Playwright
 
 __all__ = [
@@ -268,8 +269,20 @@ class CspViolations:
     covers what no document listener sees.
     """
 
+    #: The vendored design system's script. DSFR's header copies the header's tools links into the mobile
+    #: menu with ``innerHTML`` when it starts; now and then (seen under load, never reproduced alone) what it
+    #: copies carries a ``style`` attribute that DSFR itself had set through CSSOM, and Chromium refuses it
+    #: (``style-src-attr``). Nothing of Bouquet's is involved and nothing visible is lost (the mobile menu is a
+    #: copy), so such refusals are kept in ``vendor`` instead of failing the test; any other violation —
+    #: an inline ``style=`` in a template, a style set by Bouquet's own scripts — still fails it.
+    VENDOR_SCRIPT = "/static/vendor/dsfr/dsfr.module.min.js"
+
     def __init__(self) -> None:
         self.violations: list[str] = []
+        self.vendor: list[str] = []
+
+    def _by_vendor(self, directive: str | None, source: str | None) -> bool:
+        return directive == "style-src-attr" and bool(source) and urlsplit(source).path == self.VENDOR_SCRIPT
 
     def watch(self, context: BrowserContext) -> BrowserContext:
         """Record the violations of every page of ``context``, present and future; return it."""
@@ -282,12 +295,15 @@ class CspViolations:
         where = event.get("source") or event.get("document")
         line = f":{event['line']}" if event.get("line") else ""
         sample = f" « {event['sample']} »" if event.get("sample") else ""
-        self.violations.append(f"{event.get('document')}: {event.get('directive')} refused "
-                               f"{event.get('blocked') or '?'}{sample} ({where}{line})")
+        said = f"{event.get('document')}: {event.get('directive')} refused {event.get('blocked') or '?'}{sample} ({where}{line})"
+        (self.vendor if self._by_vendor(event.get("directive"), event.get("source")) else self.violations).append(said)
 
     def _record_console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and "Content Security Policy" in message.text:
-            self.violations.append(f"{message.page.url if message.page else '?'}: (console) {message.text}")
+            said = f"{message.page.url if message.page else '?'}: (console) {message.text}"
+            style_attr = message.text.startswith("Applying inline style violates")
+            by_vendor = style_attr and self._by_vendor("style-src-attr", (message.location or {}).get("url"))
+            (self.vendor if by_vendor else self.violations).append(said)
 
     def take(self) -> list[str]:
         """The violations recorded so far, forgotten once returned."""

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 
 # The policy the app sends: no inline scripts, no eval.
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'"
+COPY_SCRIPT = """document.getElementById("styled").style.setProperty("--x", "1px");
+document.getElementById("menu").innerHTML = document.getElementById("tools").innerHTML;"""
 PAGES = {
     "/good": """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Good page</title></head>
@@ -30,6 +32,18 @@ PAGES = {
     "/styled": """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Styled page</title></head>
 <body><main><h1 style="color: red">Welcome</h1></main></body></html>""",
+    # A script copies an element it styled through CSSOM with innerHTML (what DSFR's header does to its
+    # mobile menu): from the vendored DSFR path it is DSFR's, from Bouquet's own script it is ours.
+    "/copies-dsfr": """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Copy</title></head>
+<body><main><h1>Copy</h1><div id="tools"><span id="styled">x</span></div><div id="menu"></div></main>
+<script src="/static/vendor/dsfr/dsfr.module.min.js"></script></body></html>""",
+    "/copies-ours": """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Copy</title></head>
+<body><main><h1>Copy</h1><div id="tools"><span id="styled">x</span></div><div id="menu"></div></main>
+<script src="/static/bouquet.js"></script></body></html>""",
+    "/static/vendor/dsfr/dsfr.module.min.js": COPY_SCRIPT,
+    "/static/bouquet.js": COPY_SCRIPT,
     "/logo.svg": """<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>""",
 }
 
@@ -40,7 +54,8 @@ class PageHandler(BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
-        content_type = "image/svg+xml" if self.path.endswith(".svg") else "text/html; charset=utf-8"
+        content_type = ("image/svg+xml" if self.path.endswith(".svg") else "text/javascript" if self.path.endswith(".js")
+                        else "text/html; charset=utf-8")
         encoded = body.encode()
         self.send_response(200)
         self.send_header("Content-Type", content_type)
@@ -124,6 +139,22 @@ def test_every_page_records_its_csp_violations_and_the_check_fails_on_them(chrom
     assert "(console) Applying inline style violates" in message
     # Reported once: the check then starts afresh.
     chromium.csp.assert_none()
+    context.close()
+
+
+def test_a_style_attribute_dsfr_copies_is_set_aside_one_of_ours_fails(chromium, site):
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(f"{site}/copies-dsfr")
+    page.goto(f"{site}/good")
+    chromium.csp.assert_none()
+    assert any(f"{site}/copies-dsfr: style-src-attr refused" in line for line in chromium.csp.vendor)
+    assert any("(console) Applying inline style violates" in line for line in chromium.csp.vendor)
+
+    page.goto(f"{site}/copies-ours")
+    page.goto(f"{site}/good")
+    with pytest.raises(AssertionError, match="copies-ours: style-src-attr refused inline"):
+        chromium.csp.assert_none()
     context.close()
 
 

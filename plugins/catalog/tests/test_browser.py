@@ -61,8 +61,6 @@ def test_professional_opens_a_referenced_app_with_the_patient(browser, make_live
         context.set_default_timeout(10_000)
         context.add_cookies([{"name": cookie_name(False), "value": session.new_token, "url": server.url}])
         page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         try:
             page.goto("/p/catalog/?q=telesurveillance demo")
             assert page.get_by_test_id("result").count() == 1
@@ -92,7 +90,6 @@ def test_professional_opens_a_referenced_app_with_the_patient(browser, make_live
             launch = rp.clients["demo"].launches[-1]
             assert launch["patient_status"] == 200
             assert launch["patient"]["name"][0]["family"] == PATIENT.traits.birth_name
-            assert not [e for e in errors if "Content Security Policy" in e]
         finally:
             context.close()
     finally:

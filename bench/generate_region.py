@@ -39,11 +39,10 @@ from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "catalog" / "bench"))
 
 from _common import SECRET  # noqa: E402
-from bouquet_catalog import solutions as catalogue  # noqa: E402
-from bouquet_catalog.models import Revision, Solution, Vendor  # noqa: E402
-from bouquet_catalog.vocabulary import CATEGORIES, CONFORMITIES, PROFESSIONS, REGIONS  # noqa: E402
+from bench_search import fill  # noqa: E402  # plugins/catalog/bench: its referenced solutions
 
 from bouquet.foundation import audit  # noqa: E402
 from bouquet.foundation.db import Database  # noqa: E402
@@ -273,28 +272,7 @@ def _prevention_and_dmp(db: Database, rng: random.Random, patients: list[Patient
 
 def _catalogue(db: Database, rng: random.Random, count: int) -> None:
     """`count` referenced solutions with their search columns, through the catalogue's own indexing."""
-    words = ("télésurveillance cardiaque dossier patient officine radiologie coordination parcours agenda "
-             "téléconsultation diabète insuffisance rénale messagerie sécurisée vaccination pédiatrie gériatrie "
-             "kinésithérapie orthophonie ordonnance facturation laboratoire imagerie santé numérique").split()
-    with db.write() as session:
-        vendor = Vendor(siren="99900010" + luhn_key("99900010"), name="Éditions Santé Numérique Bench")
-        session.add(vendor)
-        session.flush()
-        for n in range(count):
-            content = {"name": f"{rng.choice(words).capitalize()} {rng.choice(words)} {n}",
-                       "category": rng.choice(list(CATEGORIES)), "version": "1.0",
-                       "description": " ".join(rng.choices(words, k=60)),
-                       "professions": rng.sample(list(PROFESSIONS), 3), "regions": rng.sample(list(REGIONS), 2),
-                       "claims": {code: {"detail": "", "evidence": "x", "status": "verified"}
-                                  for code in rng.sample(list(CONFORMITIES), 3)}}
-            solution = Solution(vendor_id=vendor.id, status="referenced")  # type: ignore[arg-type]
-            session.add(solution)
-            session.flush()
-            revision = Revision(solution_id=solution.id, number=1, content=content, created_by="bench")  # type: ignore[arg-type]
-            session.add(revision)
-            session.flush()
-            solution.published_revision_id = revision.id
-            catalogue.index(solution, content, vendor.name)
+    fill(db, count, rng=rng, siren="99900010" + luhn_key("99900010"), vendor_name="Éditions Santé Numérique Bench")
 
 
 AUDIT_COLUMNS = ("seq", "at", "actor", "acting_for", "patient_ins", "action", "resource", "outcome", "source_ip",

@@ -37,10 +37,13 @@ QUERIES = {
 }
 
 
-def fill(db: Database, size: int) -> None:
-    rng = random.Random(9)
+def fill(db: Database, size: int, *, rng: random.Random | None = None, siren: str = "999000003",
+         vendor_name: str = "Éditions Santé Numérique") -> None:
+    """`size` referenced solutions of one vendor, indexed by the catalogue's own code (bench/generate_region.py
+    fills a region's catalogue with it too)."""
+    rng = rng or random.Random(9)
     with db.write() as session:
-        vendor = Vendor(siren="999000003", name="Éditions Santé Numérique")
+        vendor = Vendor(siren=siren, name=vendor_name)
         session.add(vendor)
         session.flush()
         for n in range(size):

@@ -41,6 +41,7 @@ def _state(outcome: Outcome) -> str:
 def _item(outcome: Outcome, evaluation: Evaluation) -> dict[str, Any]:
     rule = outcome.rule
     act = default_catalogue().acts.get(rule.satisfied_by[0].act)
+    in_practice = act is not None and act.performed_in_practice
     unverified = evaluation.unverified(outcome)
     return {"rule": rule.id, "title": rule.wording.summary, "detail": rule.wording.detail,
             "state": f"À vérifier — {_lower(state_of(outcome))}" if unverified else state_of(outcome),
@@ -49,8 +50,7 @@ def _item(outcome: Outcome, evaluation: Evaluation) -> dict[str, Any]:
             "source": rule.source.label, "url": rule.source.url, "act": rule.satisfied_by[0].act,
             # An act the GP does not perform (a mammography) is recorded as a result received, with its
             # date; nor is « Fait aujourd'hui » offered for an act the unread DMP may already hold.
-            "in_practice": act is not None and act.performed_in_practice,
-            "one_click": act is not None and act.performed_in_practice and not unverified,
+            "in_practice": in_practice, "one_click": in_practice and not unverified,
             # A pregnancy rule that needs the term links to where it is declared.
             "term_needed": outcome.reason == TERM_UNKNOWN}
 

@@ -12,9 +12,18 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bouquet_prevention.dates import add_months, month_day
+
+
+def _valid_month_day(value: str) -> str:
+    month_day(value)  # raises ValueError on anything but a real "MM-DD"
+    return value
+
+
+#: A day of the year, "MM-DD" (a campaign's or a season's first or last day).
+MonthDay = Annotated[str, AfterValidator(_valid_month_day)]
 
 __all__ = [
     "SCHEDULE_KINDS", "Age", "ActRequirement", "DuringPregnancy", "Exclusion", "FixedAges", "Once", "Population",
@@ -234,19 +243,12 @@ class Seasonal(_Strict):
     dose (COVID-19: 6 months in autumn, 3 in spring); until then the act is upcoming, not due."""
 
     kind: Literal["seasonal"]
-    season_start: str
-    campaign_start: str
-    campaign_end: str
+    season_start: MonthDay
+    campaign_start: MonthDay
+    campaign_end: MonthDay
     campaign: str | None = Field(default=None, pattern=_ID)
-    season_end: str | None = Field(default=None, description="Last day of a season shorter than a year (spring)")
+    season_end: MonthDay | None = Field(default=None, description="Last day of a season shorter than a year (spring)")
     min_interval_months: int | None = Field(default=None, ge=1, le=24)
-
-    @field_validator("season_start", "campaign_start", "campaign_end", "season_end")
-    @classmethod
-    def _month_day(cls, value: str | None) -> str | None:
-        if value is not None:
-            month_day(value)
-        return value
 
     @model_validator(mode="after")
     def _campaign_in_season(self) -> Seasonal:
@@ -277,16 +279,9 @@ class DuringPregnancy(_Strict):
     kind: Literal["pregnancy"]
     from_weeks: int = Field(ge=0, le=42)
     to_weeks: int = Field(ge=1, le=43)
-    campaign_start: str | None = None
-    campaign_end: str | None = None
+    campaign_start: MonthDay | None = None
+    campaign_end: MonthDay | None = None
     campaign: str | None = Field(default=None, pattern=_ID)
-
-    @field_validator("campaign_start", "campaign_end")
-    @classmethod
-    def _month_day(cls, value: str | None) -> str | None:
-        if value is not None:
-            month_day(value)
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> DuringPregnancy:
